@@ -1,0 +1,18 @@
+"""Research report: several read-only searches in parallel, then a written report."""
+
+from pathlib import Path
+
+from orchestration import Agent
+
+from . import tools
+
+agent = Agent.from_files(
+    name="research-report",
+    description="Search papers, news and team notes in parallel; write a cited report.",
+    directory=Path(__file__).parent,
+    model="scripted:planner-1",
+    tools=[tools.search_papers, tools.search_news, tools.search_notes],
+    max_steps=12,
+    max_tokens=60_000,
+    max_usd="0.50",
+)

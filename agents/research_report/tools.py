@@ -1,0 +1,97 @@
+"""Research tools: keyword search over the corpus shipped in ``data/corpus.json``."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from orchestration import ToolContext, tool
+
+CORPUS = Path(__file__).parent / "data" / "corpus.json"
+KEYWORDS = ("research", "report", "study", "evidence", "find", "sources")
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "what",
+        "how",
+    ]
+)
+
+
+class SearchQuery(BaseModel):
+    query: str = Field(min_length=2, max_length=300, description="what to search for")
+    limit: int = Field(3, ge=1, le=10, description="how many results")
+
+
+def _terms(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP]
+
+
+@functools.cache
+def _documents() -> list[dict[str, Any]]:
+    documents: list[dict[str, Any]] = json.loads(CORPUS.read_text(encoding="utf-8"))
+    return documents
+
+
+def _search(source: str, args: SearchQuery) -> dict[str, Any]:
+    documents = [d for d in _documents() if d["source"] == source]
+    frequency = Counter(t for d in _documents() for t in set(_terms(d["title"] + " " + d["text"])))
+    query = set(_terms(args.query))
+    scored = []
+    for document in documents:
+        terms = Counter(_terms(document["title"] + " " + document["text"]))
+        # tf-idf over the whole corpus: rare shared words count for more than common ones.
+        score = sum(
+            terms[t] * math.log(len(_documents()) / frequency[t]) for t in query if terms[t]
+        )
+        if score > 0:
+            scored.append((score, document))
+    scored.sort(key=lambda pair: -pair[0])
+    results = [
+        {"title": d["title"], "source": d["ref"], "snippet": d["text"]}
+        for _, d in scored[: args.limit]
+    ]
+    return {"results": results, "summary": f"{len(results)} {source} result(s)"}
+
+
+@tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
+def search_papers(args: SearchQuery, ctx: ToolContext) -> dict[str, Any]:
+    """Search peer-reviewed papers; returns titles, references and findings."""
+    return _search("papers", args)
+
+
+@tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
+def search_news(args: SearchQuery, ctx: ToolContext) -> dict[str, Any]:
+    """Search news coverage; returns headlines, outlets and dates."""
+    return _search("news", args)
+
+
+@tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
+def search_notes(args: SearchQuery, ctx: ToolContext) -> dict[str, Any]:
+    """Search the team's internal notes and checklists."""
+    return _search("notes", args)

@@ -1,0 +1,169 @@
+"""Support-triage tools over the shop data shipped in ``data/``, and a real refunds table."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    create_engine,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+
+from orchestration import ToolContext, tool
+
+DATA = Path(__file__).parent / "data"
+# The shop's CRM answers in about this long; the lookups of one turn overlap, so a turn takes
+# one latency, not three. SUPPORT_TRIAGE_LATENCY_S=0 turns it off.
+LATENCY_S = float(os.environ.get("SUPPORT_TRIAGE_LATENCY_S", "0.2"))
+EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+ORDER_ID = r"ORD-\d{4}"
+
+metadata = MetaData()
+refunds = Table(
+    "support_refunds",
+    metadata,
+    Column("idempotency_key", String(64), primary_key=True),
+    Column("run_id", String(36), nullable=False),
+    Column("order_id", String(16), nullable=False),
+    Column("amount_usd", Numeric(10, 2), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@functools.cache
+def _rows(name: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
+    return rows
+
+
+@functools.cache
+def refunds_engine(url: str) -> Engine:
+    """The shop database (here: the journal's), with the refunds table created once."""
+    engine = create_engine(url)
+    metadata.create_all(engine, checkfirst=True)
+    return engine
+
+
+class CustomerQuery(BaseModel):
+    email: str = Field(pattern=EMAIL, description="the customer's email address")
+
+
+class RefundRequest(BaseModel):
+    order_id: str = Field(pattern=ORDER_ID, description="the order to refund, e.g. ORD-1042")
+    amount_usd: float = Field(gt=0, le=5000, description="the amount to refund in dollars")
+    reason: str = Field(min_length=3, max_length=500, description="why, in the customer's words")
+
+
+class KBQuery(BaseModel):
+    query: str = Field(min_length=2, max_length=500, description="words to search for")
+
+
+@tool(read_only=True, timeout_s=5, keywords=("@", "customer", "account"))
+def lookup_customer(args: CustomerQuery, ctx: ToolContext) -> dict[str, Any]:
+    """Find a customer by email: id, name, tier, country, open tickets."""
+    time.sleep(LATENCY_S)
+    found = [c for c in _rows("customers") if c["email"].lower() == args.email.lower()]
+    if not found:
+        return {"found": False, "summary": f"no customer with email {args.email}"}
+    customer = found[0]
+    summary = f"{customer['name']} ({customer['tier']} tier since {customer['since']})"
+    return {"found": True, "customer": customer, "summary": summary}
+
+
+@tool(read_only=True, timeout_s=5, keywords=("order", "ord-", "refund", "delivery"))
+def lookup_orders(args: CustomerQuery, ctx: ToolContext) -> dict[str, Any]:
+    """List a customer's orders by email: id, status, items, amount."""
+    time.sleep(LATENCY_S)
+    orders = [o for o in _rows("orders") if o["email"].lower() == args.email.lower()]
+    listed = ", ".join(f"{o['order_id']} {o['status']} ${o['amount_usd']:.2f}" for o in orders)
+    return {"orders": orders, "summary": f"{len(orders)} order(s): {listed}" if orders else "none"}
+
+
+@tool(
+    read_only=True,
+    timeout_s=5,
+    keywords=(
+        "refund",
+        "damaged",
+        "cracked",
+        "broken",
+        "return",
+        "lost",
+        "delivery",
+        "invoice",
+        "password",
+        "warranty",
+        "address",
+    ),
+)
+def search_kb(args: KBQuery, ctx: ToolContext) -> dict[str, Any]:
+    """Search the support knowledge base; returns the best matching articles."""
+    time.sleep(LATENCY_S)
+    words = set(re.findall(r"[a-z]+", args.query.lower()))
+    scored = []
+    for article in _rows("kb"):
+        score = 2 * len(words & set(article["tags"]))
+        score += len(words & set(re.findall(r"[a-z]+", article["title"].lower())))
+        if score:
+            scored.append((score, article))
+    scored.sort(key=lambda pair: -pair[0])
+    best = [article for _, article in scored[:3]]
+    results = [{"title": a["title"], "source": a["article_id"], "snippet": a["body"]} for a in best]
+    summary = f"best match {best[0]['article_id']}: {best[0]['title']}" if best else "no article"
+    return {"results": results, "summary": summary}
+
+
+@tool(requires_approval=True, timeout_s=10, keywords=("refund",))
+def issue_refund(args: RefundRequest, ctx: ToolContext) -> dict[str, Any]:
+    """Refund an order to the original payment method. A person approves each refund."""
+    order = next((o for o in _rows("orders") if o["order_id"] == args.order_id), None)
+    if order is None:
+        raise ValueError(f"no order {args.order_id}")
+    if args.amount_usd > order["amount_usd"]:
+        raise ValueError(f"{args.amount_usd} exceeds the order total {order['amount_usd']}")
+    engine = refunds_engine(ctx.database_url)
+    row = {
+        "idempotency_key": ctx.idempotency_key,
+        "run_id": ctx.run_id,
+        "order_id": args.order_id,
+        "amount_usd": args.amount_usd,
+        "reason": args.reason,
+        "created_at": datetime.now(UTC),
+    }
+    # The idempotency key is the primary key: a redelivered or re-driven call finds the refund
+    # already issued and reports it instead of refunding twice.
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(refunds).values(**row))
+        issued = "issued"
+    except IntegrityError:
+        issued = "already issued"
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(refunds).where(refunds.c.idempotency_key == ctx.idempotency_key)
+        ).one()
+    return {
+        "refund_id": stored.idempotency_key[:12],
+        "order_id": stored.order_id,
+        "amount_usd": float(stored.amount_usd),
+        "status": issued,
+        "summary": f"refund of ${float(stored.amount_usd):.2f} for {stored.order_id} {issued}",
+    }

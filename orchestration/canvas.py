@@ -1,0 +1,75 @@
+"""The one module of ``orchestration`` that speaks Celery: it turns a Dispatch into a canvas.
+
+Read-only calls of a turn become a chord whose callback carries on with the state-modifying
+calls, in order, then the next turn. Every signature is immutable and carries only ids.
+"""
+
+from __future__ import annotations
+
+from celery import Celery, chain, chord, group
+from celery.canvas import Signature
+
+from orchestration.config import mask_url
+from orchestration.errors import BackendUnreachable
+from orchestration.loop import Dispatch
+from orchestration.models import StepKind
+
+__all__ = [
+    "TASK_APPROVAL",
+    "TASK_RUN",
+    "TASK_SWEEP",
+    "TASK_TOOL",
+    "TASK_TURN",
+    "dispatch",
+    "ping_broker",
+    "start_run",
+]
+
+TASK_RUN = "chordline.agent.run"
+TASK_TURN = "chordline.agent.turn"
+TASK_TOOL = "chordline.tool.call"
+TASK_APPROVAL = "chordline.agent.await_approval"
+TASK_SWEEP = "chordline.runs.sweep"
+
+_BY_KIND = {StepKind.TOOL: TASK_TOOL, StepKind.APPROVAL: TASK_APPROVAL, StepKind.LLM: TASK_TURN}
+
+
+def _step(app: Celery, kind: StepKind, run_id: str, seq: int) -> Signature:
+    return app.signature(_BY_KIND[kind], args=(run_id, seq), immutable=True)
+
+
+def dispatch(app: Celery, plan: Dispatch) -> None:
+    """Enqueue ``plan``: a chord over the read-only calls when there are several, else a chain."""
+    tail = [_step(app, kind, plan.run_id, seq) for kind, seq in plan.serial]
+    if plan.next_turn is not None:
+        tail.append(_step(app, StepKind.LLM, plan.run_id, plan.next_turn))
+    heads = [_step(app, StepKind.TOOL, plan.run_id, seq) for seq in plan.parallel]
+    if len(heads) > 1 and tail:
+        body = tail[0] if len(tail) == 1 else chain(*tail)
+        chord(group(heads), body).apply_async()
+    elif len(heads) > 1:
+        group(heads).apply_async()
+    elif heads or tail:
+        steps = heads + tail
+        (steps[0] if len(steps) == 1 else chain(*steps)).apply_async()
+
+
+def start_run(app: Celery, run_id: str) -> None:
+    """Enqueue a new run's first turn."""
+    _step(app, StepKind.LLM, run_id, 1).apply_async()
+
+
+def ping_broker(app: Celery, url: str) -> None:
+    """Open (and close) one broker connection.
+
+    Raises:
+        BackendUnreachable: naming the broker (password masked) and the fix.
+    """
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=3)
+    except Exception as exc:  # kombu raises transport-specific errors
+        raise BackendUnreachable(
+            f"broker {mask_url(url)} is unreachable ({type(exc).__name__}: {exc}). Fix: start "
+            "it, or point CHORDLINE_BROKER_URL at one that runs (filesystem:// needs no server)."
+        ) from None

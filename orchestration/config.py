@@ -1,0 +1,210 @@
+"""One typed settings object, read from the environment (prefix ``CHORDLINE_``) and ``.env``.
+
+Invalid settings refuse to start: :func:`load_settings` turns pydantic's validation errors into a
+:class:`~orchestration.errors.ConfigError` that names the variable, the bad value and the fix.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from orchestration.errors import ConfigError
+
+__all__ = ["ENV_PREFIX", "Settings", "current_settings", "load_settings", "mask_url"]
+
+ENV_PREFIX = "CHORDLINE_"
+
+_BROKER_SCHEMES = ("filesystem", "redis", "rediss", "amqp", "pyamqp", "amqps")
+_DATABASE_DRIVERS = ("sqlite", "postgresql", "postgresql+psycopg")
+
+
+class Settings(BaseSettings):
+    """Every setting of Chordline. ``.env.example`` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(
+        Path(".chordline"),
+        description="a directory Chordline may write to (embedded broker, SQLite files)",
+    )
+    broker_url: str = Field(
+        "filesystem://",
+        description="a broker URL: filesystem:// (embedded), redis://host:6379/0 or amqp://...",
+    )
+    result_backend: str | None = Field(
+        None,
+        description="a Celery result backend URL; empty means the broker's Redis, "
+        "or the embedded SQLite store with the embedded broker",
+    )
+    database_url: str | None = Field(
+        None,
+        description="a SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db; "
+        "empty means a SQLite file in CHORDLINE_DATA_DIR",
+    )
+    agents_dir: str = Field(
+        "agents",
+        min_length=1,
+        description="the directory holding the agents; several are separated by ':'",
+    )
+    default_tenant: str = Field(
+        "default", min_length=1, max_length=64, description="a tenant name of 1-64 characters"
+    )
+    llm_provider: str = Field(
+        "",
+        description="a provider name that overrides the agents' pins (scripted); empty keeps pins",
+    )
+    lease_seconds: float = Field(
+        30.0, gt=0, le=3600, description="seconds a step lease lasts, between 0 and 3600"
+    )
+    visibility_timeout: int = Field(
+        3600,
+        ge=10,
+        description="seconds before Redis redelivers an unacknowledged message (>= 10)",
+    )
+    embedded_poll_interval: float = Field(
+        0.02, gt=0, le=5, description="seconds between polls of the embedded broker (0-5)"
+    )
+    max_tool_errors: int = Field(
+        3, ge=1, le=50, description="consecutive tool errors before a run fails (1-50)"
+    )
+    tool_output_max_chars: int = Field(
+        4000, ge=200, description="characters of a tool result kept for the model (>= 200)"
+    )
+    tool_error_max_chars: int = Field(
+        400, ge=80, description="characters of a tool error kept for the model (>= 80)"
+    )
+    stale_after_seconds: float = Field(
+        15.0, gt=0, description="seconds a run may sit with queued work before the sweeper acts"
+    )
+    sweep_interval_seconds: float = Field(
+        10.0, gt=0, description="seconds between sweeps for stuck runs"
+    )
+    worker_ready_file: Path | None = Field(
+        None, description="a path a worker touches when it is ready (readiness probes)"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="one of DEBUG, INFO, WARNING, ERROR"
+    )
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        scheme = value.partition("://")[0]
+        if "://" not in value or scheme not in _BROKER_SCHEMES:
+            raise ValueError(f"scheme must be one of {', '.join(_BROKER_SCHEMES)}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("not a SQLAlchemy URL") from exc
+        if url.drivername not in _DATABASE_DRIVERS:
+            raise ValueError(f"driver must be one of {', '.join(_DATABASE_DRIVERS)}")
+        if url.drivername == "postgresql":
+            # psycopg 3 is the driver we ship; SQLAlchemy's default would ask for psycopg2.
+            return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return value
+
+    @property
+    def agent_dirs(self) -> tuple[Path, ...]:
+        """The agent directories, resolved."""
+        return tuple(Path(part).resolve() for part in self.agents_dir.split(os.pathsep) if part)
+
+    @property
+    def embedded(self) -> bool:
+        """True when the broker is the embedded one that needs no server."""
+        return self.broker_url.startswith("filesystem://")
+
+    @property
+    def journal_url(self) -> str:
+        """The effective journal database URL."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'journal.sqlite3'}"
+
+    @property
+    def effective_result_backend(self) -> str:
+        """The Celery result backend URL, derived from the broker when not set."""
+        if self.result_backend:
+            return self.result_backend
+        if self.embedded:
+            return f"chordline-sqlite://{self.data_dir / 'results.sqlite3'}"
+        if self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        raise ConfigError(
+            f"CHORDLINE_RESULT_BACKEND is empty and the broker {mask_url(self.broker_url)} "
+            "holds no results. Fix: set CHORDLINE_RESULT_BACKEND to a Redis URL, "
+            "e.g. redis://localhost:6379/1 (chords need a result backend)."
+        )
+
+    def masked(self) -> dict[str, str]:
+        """The effective settings as text, with passwords in URLs masked."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            text = "" if value is None else str(value)
+            shown[ENV_PREFIX + name.upper()] = mask_url(text) if "://" in text else text
+        shown["(journal)"] = mask_url(self.journal_url)
+        return shown
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = (parts.username or "") + ":***"
+    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
+
+
+def _describe(error: dict[str, Any]) -> str:
+    field = ".".join(str(part) for part in error["loc"]) or "?"
+    name = ENV_PREFIX + field.upper()
+    info = Settings.model_fields.get(field)
+    hint = info.description if info is not None and info.description else "a valid value"
+    value = error.get("input")
+    shown = mask_url(str(value)) if isinstance(value, str) and "://" in value else repr(value)
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    return f"{name}={shown} is invalid: {reason}. Fix: set {name} to {hint}."
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings.
+
+    Args:
+        overrides: values that take precedence over the environment (tests, CLI flags).
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        ConfigError: naming each invalid variable, its value and the fix.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [_describe(dict(error)) for error in exc.errors()]
+        raise ConfigError("Invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+@functools.cache
+def current_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,79 @@
+"""The exception tree: one root, a subtree per subsystem.
+
+Every error says what went wrong, which input or variable caused it and how to fix it, so the
+CLI can print ``str(exc)`` to a user without a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentError",
+    "AgentNotFound",
+    "ApprovalError",
+    "BackendUnreachable",
+    "BudgetError",
+    "ChordlineError",
+    "ConfigError",
+    "JournalError",
+    "ProviderError",
+    "RunNotFound",
+    "StepNotReady",
+    "ToolError",
+]
+
+
+class ChordlineError(Exception):
+    """Root of every error Chordline raises on purpose."""
+
+
+class ConfigError(ChordlineError):
+    """A setting is missing or invalid; the message names the variable and the fix."""
+
+
+class BackendUnreachable(ChordlineError):
+    """A backing service (broker, journal database) cannot be reached."""
+
+
+class JournalError(ChordlineError):
+    """The run journal refused an operation."""
+
+
+class RunNotFound(JournalError):
+    """No run with the given id is visible to the caller."""
+
+
+class StepNotReady(JournalError):
+    """A step's predecessors have not finished yet; the caller should try again shortly."""
+
+    def __init__(self, run_id: str, seq: int, waiting_on: int) -> None:
+        super().__init__(f"run {run_id} step {seq} waits on {waiting_on} unfinished step(s)")
+        self.run_id = run_id
+        self.seq = seq
+        self.waiting_on = waiting_on
+
+
+class AgentError(ChordlineError):
+    """An agent definition is invalid."""
+
+
+class AgentNotFound(AgentError):
+    """No agent of that name is defined in the agents directory."""
+
+
+class ToolError(ChordlineError):
+    """A tool call failed: unknown tool, invalid arguments, exception or timeout.
+
+    The message is what the model sees in its context, so it is short and says what to change.
+    """
+
+
+class ProviderError(ChordlineError):
+    """An LLM provider failed to answer."""
+
+
+class BudgetError(ChordlineError):
+    """A run would pass one of its budgets."""
+
+
+class ApprovalError(ChordlineError):
+    """An approval decision was invalid (no such pending approval, or already decided)."""

@@ -1,0 +1,400 @@
+"""The agent loop as a reducer over the journal, with no broker in sight.
+
+Each function runs one step: it claims the step's lease, reads what it needs from the journal,
+does the work, records the outcome in one transaction and returns a :class:`Progress` telling the
+task layer what to enqueue next. An LLM answer is journaled before anything acts on it, so a
+replay after a crash reads the recorded answer and never asks the model again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from orchestration.agents import Agent
+from orchestration.budget import check_before_call
+from orchestration.context import build_conversation
+from orchestration.errors import ApprovalError, ToolError
+from orchestration.journal import LeaseLost, StepOutcome, TurnResult
+from orchestration.models import RunStatus, StepKind, StepStatus
+from orchestration.providers import LLMProvider, ModelRequest, ToolSpec, get_provider
+from orchestration.records import Busy, Claimed, Done, RunRecord, StepRecord, ToolCallRequest
+from orchestration.runtime import Runtime
+from orchestration.tools import Tool, ToolContext
+
+__all__ = [
+    "Dispatch",
+    "Progress",
+    "decide",
+    "plan_dispatch",
+    "redrive_plan",
+    "run_approval",
+    "run_tool",
+    "run_turn",
+]
+
+ProgressStatus = Literal["ran", "already_done", "busy", "not_ready", "skipped", "waiting"]
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """What to enqueue next for a run, derived from the journal alone.
+
+    Attributes:
+        run_id: the run.
+        parallel: read-only tool steps, run concurrently (a chord header).
+        serial: state-modifying tool steps and approval gates, in the model's order.
+        next_turn: the LLM step to run once all of the above finished; None while an approval
+            gate holds the run.
+    """
+
+    run_id: str
+    parallel: tuple[int, ...] = ()
+    serial: tuple[tuple[StepKind, int], ...] = ()
+    next_turn: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to enqueue."""
+        return not (self.parallel or self.serial or self.next_turn is not None)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The outcome of one task's attempt at one step."""
+
+    run_id: str
+    seq: int
+    status: ProgressStatus
+    dispatch: Dispatch | None = None
+    retry_in_s: float = 0.0
+    result: dict[str, Any] | None = field(default=None, compare=False)
+
+    def as_task_result(self) -> dict[str, Any]:
+        """A small JSON result for the Celery result backend and Flower."""
+        return {"run_id": self.run_id, "seq": self.seq, "status": self.status}
+
+
+# -- planning (pure) -----------------------------------------------------------------------
+
+
+def _parallel_safe(agent: Agent, step: StepRecord) -> bool:
+    tool = agent.tool(step.name)
+    # An unknown tool changes nothing: it fails at once and the error goes back to the model.
+    return tool is None or (tool.read_only and not tool.requires_approval)
+
+
+def plan_dispatch(agent: Agent, run_id: str, turn_steps: Sequence[StepRecord]) -> Dispatch:
+    """Decide what to enqueue for the unfinished steps one turn created.
+
+    Args:
+        agent: the run's agent (to tell read-only tools from state-modifying ones).
+        run_id: the run.
+        turn_steps: the steps the turn created, in seq order, ending with the next LLM turn.
+
+    Returns:
+        The dispatch: read-only calls together, the rest in order, an approval gate stopping
+        the line until a person decides.
+    """
+    parallel: list[int] = []
+    serial: list[tuple[StepKind, int]] = []
+    gated = False
+    next_turn: int | None = None
+    for step in turn_steps:
+        if step.kind == StepKind.LLM:
+            next_turn = step.seq
+            continue
+        if step.status.final or gated:
+            continue
+        if step.kind == StepKind.APPROVAL:
+            serial.append((StepKind.APPROVAL, step.seq))
+            gated = True
+        elif _parallel_safe(agent, step):
+            parallel.append(step.seq)
+        else:
+            serial.append((StepKind.TOOL, step.seq))
+    return Dispatch(run_id, tuple(parallel), tuple(serial), None if gated else next_turn)
+
+
+def redrive_plan(rt: Runtime, run_id: str) -> Dispatch | None:
+    """What to enqueue to move a live run on, read from the journal (sweeper, approvals)."""
+    run = rt.journal.get_run(run_id)
+    if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+        return None
+    head = rt.journal.step(run_id, run.next_seq - 1)
+    if head.kind != StepKind.LLM:
+        return None
+    agent = rt.registry.get(run.agent)
+    turn_steps = rt.journal.steps(run_id, after=head.turn, upto=head.seq)
+    return plan_dispatch(agent, run_id, turn_steps)
+
+
+# -- leases --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _heartbeat(rt: Runtime, step: StepRecord, owner: str) -> Iterator[threading.Event]:
+    """Renew the step's lease while the body runs, so a long call is never taken for dead."""
+    stop = threading.Event()
+    lost = threading.Event()
+    every = rt.settings.lease_seconds / 3
+
+    def renew() -> None:
+        while not stop.wait(every):
+            if not rt.journal.renew(step.run_id, step.seq, owner, rt.settings.lease_seconds):
+                lost.set()
+                return
+
+    beat = threading.Thread(target=renew, name=f"lease-{step.run_id}-{step.seq}", daemon=True)
+    beat.start()
+    try:
+        yield lost
+    finally:
+        stop.set()
+        beat.join()
+
+
+def _claim(rt: Runtime, run_id: str, seq: int, owner: str) -> Claimed | Progress:
+    outcome = rt.journal.claim(run_id, seq, owner, rt.settings.lease_seconds)
+    if isinstance(outcome, Done):
+        return Progress(run_id, seq, "already_done", result=outcome.step.result)
+    if isinstance(outcome, Busy):
+        return Progress(run_id, seq, "busy", retry_in_s=outcome.retry_in_s)
+    if outcome.run.status.terminal:
+        rt.journal.complete_step(run_id, seq, owner, StepOutcome(StepStatus.SKIPPED, None))
+        return Progress(run_id, seq, "skipped")
+    return outcome
+
+
+# -- LLM turns -----------------------------------------------------------------------------
+
+
+def run_turn(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
+    """Run the LLM turn at ``seq``: ask the model, journal its answer, plan what follows."""
+    claimed = _claim(rt, run_id, seq, owner)
+    if isinstance(claimed, Progress):
+        return claimed
+    step, run = claimed.step, claimed.run
+    if rt.journal.unfinished_before(run_id, seq, after=step.turn):
+        rt.journal.release(run_id, seq, owner)
+        return Progress(run_id, seq, "not_ready", retry_in_s=0.1)
+    agent = rt.registry.get(run.agent)
+    prepared = _prepare_turn(rt, agent, run, step)
+    if isinstance(prepared, _Stop):
+        return _end(rt, step, owner, prepared)
+    with _heartbeat(rt, step, owner):
+        reply = prepared.provider.complete(prepared.request)
+    calls = tuple(_call_request(agent, c.call_id, c.name, c.arguments) for c in reply.tool_calls)
+    record = reply.to_record() | {"compacted": prepared.compacted}
+    final = None if calls else (reply.text or "")
+    turn = TurnResult(
+        result=record,
+        input_tokens=reply.usage.input_tokens,
+        output_tokens=reply.usage.output_tokens,
+        cost_usd=Decimal(0),
+        model=reply.model or agent.model_name,
+        calls=calls,
+        final_answer=final,
+    )
+    try:
+        updated = rt.journal.complete_turn(run_id, seq, owner, turn)
+    except LeaseLost:
+        return Progress(run_id, seq, "busy", retry_in_s=rt.settings.lease_seconds)
+    if final is not None:
+        return Progress(run_id, seq, "ran", result=record)
+    turn_steps = rt.journal.steps(run_id, after=seq, upto=updated.next_seq - 1)
+    return Progress(run_id, seq, "ran", dispatch=plan_dispatch(agent, run_id, turn_steps))
+
+
+@dataclass(frozen=True)
+class _Stop:
+    status: RunStatus
+    reason: str
+
+
+@dataclass(frozen=True)
+class _PreparedTurn:
+    provider: LLMProvider
+    request: ModelRequest
+    compacted: bool
+
+
+def _prepare_turn(
+    rt: Runtime, agent: Agent, run: RunRecord, step: StepRecord
+) -> _PreparedTurn | _Stop:
+    """Build the model request from the journal, or say why the run must stop instead."""
+    stop = _tool_error_stop(rt, run, step)
+    if stop is not None:
+        return _Stop(RunStatus.FAILED, stop)
+    provider = get_provider(rt.settings.llm_provider or agent.provider)
+    tools = tuple(ToolSpec(**t.schema(), keywords=t.keywords) for t in agent.tools)
+    fixed_tokens = provider.count_tokens(agent.system_prompt + str([t.parameters for t in tools]))
+    conversation = build_conversation(
+        run,
+        rt.journal.recent_steps(run.id, before=step.seq),
+        budget_tokens=provider.context_window - fixed_tokens,
+        count_tokens=provider.count_tokens,
+        max_tool_chars=rt.settings.tool_output_max_chars,
+    )
+    verdict = check_before_call(run, step.seq, fixed_tokens + conversation.tokens, Decimal(0))
+    if verdict.reason is not None:
+        return _Stop(RunStatus.BUDGET_EXCEEDED, verdict.reason)
+    request = ModelRequest(
+        model=agent.model_name,
+        system=agent.system_prompt,
+        messages=conversation.messages,
+        tools=tools,
+        turn=run.turns + 1,
+    )
+    return _PreparedTurn(provider, request, conversation.compacted)
+
+
+def _call_request(agent: Agent, call_id: str, name: str, arguments: str) -> ToolCallRequest:
+    tool = agent.tool(name)
+    return ToolCallRequest(
+        call_id=call_id,
+        name=name[:128],
+        arguments=arguments,
+        read_only=tool.read_only if tool else True,
+        requires_approval=tool.requires_approval if tool else False,
+    )
+
+
+def _tool_error_stop(rt: Runtime, run: RunRecord, step: StepRecord) -> str | None:
+    """Count consecutive failed tool calls up to this turn; a reason to stop at the cap."""
+    if step.turn == 0:
+        return None
+    streak = run.tool_error_streak
+    last_error = ""
+    for previous in rt.journal.steps(run.id, after=step.turn, upto=step.seq - 1):
+        if previous.kind != StepKind.TOOL:
+            continue
+        if previous.status == StepStatus.FAILED:
+            streak += 1
+            last_error = previous.error or ""
+        elif previous.status == StepStatus.SUCCEEDED:
+            streak = 0
+    if streak != run.tool_error_streak:
+        rt.journal.set_tool_error_streak(run.id, streak)
+    if streak >= rt.settings.max_tool_errors:
+        return f"{streak} consecutive tool errors; last: {last_error}"
+    return None
+
+
+def _end(rt: Runtime, step: StepRecord, owner: str, stop: _Stop) -> Progress:
+    rt.journal.complete_step(
+        step.run_id,
+        step.seq,
+        owner,
+        StepOutcome(StepStatus.SKIPPED, {"stopped": stop.status.value}, stop.reason),
+    )
+    rt.journal.finish_run(step.run_id, stop.status, error=stop.reason)
+    return Progress(step.run_id, step.seq, "skipped")
+
+
+# -- tool calls ----------------------------------------------------------------------------
+
+
+def run_tool(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
+    """Run the tool call at ``seq``; any failure is recorded for the model, never raised."""
+    claimed = _claim(rt, run_id, seq, owner)
+    if isinstance(claimed, Progress):
+        return claimed
+    step, run = claimed.step, claimed.run
+    agent = rt.registry.get(run.agent)
+    tool = agent.tool(step.name)
+    with _heartbeat(rt, step, owner):
+        outcome = _call_tool(rt, agent, tool, step, run)
+    try:
+        rt.journal.complete_step(run_id, seq, owner, outcome)
+    except LeaseLost:
+        return Progress(run_id, seq, "busy", retry_in_s=rt.settings.lease_seconds)
+    return Progress(run_id, seq, "ran", result=outcome.result)
+
+
+def _call_tool(
+    rt: Runtime, agent: Agent, tool: Tool | None, step: StepRecord, run: RunRecord
+) -> StepOutcome:
+    limit = rt.settings.tool_error_max_chars
+    if tool is None:
+        known = ", ".join(t.name for t in agent.tools)
+        message = f"unknown tool {step.name!r}; available tools: {known}"
+        return StepOutcome(StepStatus.FAILED, None, message[:limit])
+    arguments = step.arguments or "{}"
+    if tool.requires_approval:
+        decision = rt.journal.step(step.run_id, step.seq - 1).result or {}
+        if not decision.get("approved"):
+            reason = decision.get("reason") or "no reason given"
+            return StepOutcome(StepStatus.SKIPPED, {"output": {"rejected": True, "reason": reason}})
+        arguments = decision.get("arguments") or arguments
+    context = ToolContext(
+        run_id=step.run_id,
+        seq=step.seq,
+        tenant=run.tenant,
+        attempt=step.attempt,
+        database_url=rt.settings.journal_url,
+        data_dir=rt.settings.data_dir,
+    )
+    try:
+        value = tool.invoke(tool.validate(arguments), context)
+    except ToolError as exc:
+        return StepOutcome(StepStatus.FAILED, None, str(exc)[:limit])
+    return StepOutcome(StepStatus.SUCCEEDED, {"output": value})
+
+
+# -- approvals -----------------------------------------------------------------------------
+
+
+def run_approval(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
+    """Park the run at an approval gate; no worker waits for the person."""
+    claimed = _claim(rt, run_id, seq, owner)
+    if isinstance(claimed, Progress):
+        return claimed
+    rt.journal.wait_for_approval(run_id, seq, owner)
+    return Progress(run_id, seq, "waiting")
+
+
+def decide(
+    rt: Runtime,
+    run_id: str,
+    seq: int,
+    *,
+    approved: bool,
+    reviewer: str,
+    reason: str = "",
+    arguments: str | None = None,
+    tenant: str | None = None,
+) -> Dispatch | None:
+    """Record a person's decision on a waiting tool call and say what to enqueue next.
+
+    Args:
+        rt: the runtime.
+        run_id: the run.
+        seq: the waiting approval step.
+        approved: approve (True) or reject (False).
+        reviewer: who decided (recorded).
+        reason: why, shown to the model on a rejection.
+        arguments: edited JSON arguments to run instead of the model's.
+        tenant: when given, the run must belong to it.
+
+    Raises:
+        ApprovalError: no such waiting approval, or edited arguments that fail the schema.
+    """
+    run = rt.journal.get_run(run_id, tenant)
+    if arguments is not None:
+        step = rt.journal.step(run_id, seq)
+        tool = rt.registry.get(run.agent).tool(step.name)
+        try:
+            if tool is not None:
+                tool.validate(arguments)
+        except ToolError as exc:
+            raise ApprovalError(f"edited arguments rejected: {exc}") from None
+    decision = {"approved": approved, "reviewer": reviewer, "reason": reason}
+    if arguments is not None:
+        decision["arguments"] = arguments
+    rt.journal.decide_approval(run_id, seq, decision, tenant)
+    return redrive_plan(rt, run_id)

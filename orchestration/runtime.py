@@ -1,0 +1,73 @@
+"""The per-process runtime context: settings, journal and agents, passed explicitly."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from orchestration.agents import AgentRegistry, load_registry
+from orchestration.config import Settings
+from orchestration.journal import Journal, open_journal
+from orchestration.records import NewRun, RunRecord
+
+__all__ = ["Limits", "Runtime"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-submit overrides of an agent's default budgets (None keeps the default)."""
+
+    max_steps: int | None = None
+    max_tokens: int | None = None
+    max_usd: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Everything a step needs besides its ids."""
+
+    settings: Settings
+    journal: Journal
+    registry: AgentRegistry
+
+    @classmethod
+    def open(cls, settings: Settings) -> Runtime:
+        """Attach to the journal and load the agents named by ``settings``."""
+        return cls(
+            settings=settings,
+            journal=open_journal(settings.journal_url),
+            registry=load_registry(settings.agent_dirs),
+        )
+
+    def create_run(
+        self,
+        agent_name: str,
+        text: str,
+        *,
+        tenant: str | None = None,
+        limits: Limits | None = None,
+        run_id: str | None = None,
+    ) -> RunRecord:
+        """Journal a new run of ``agent_name`` (idempotent on ``run_id``).
+
+        Raises:
+            AgentNotFound: no such agent.
+        """
+        agent = self.registry.get(agent_name)
+        limits = limits or Limits()
+        return self.journal.create_run(
+            NewRun(
+                run_id=run_id or str(uuid.uuid4()),
+                tenant=tenant or self.settings.default_tenant,
+                agent=agent.name,
+                agent_version=agent.version,
+                prompt_hash=agent.prompt_hash,
+                model=agent.model,
+                tool_schemas_hash=agent.tool_schemas_hash,
+                input=text,
+                max_steps=limits.max_steps or agent.max_steps,
+                max_tokens=limits.max_tokens if limits.max_tokens is not None else agent.max_tokens,
+                max_usd=limits.max_usd if limits.max_usd is not None else agent.max_usd,
+            )
+        )

@@ -1,0 +1,174 @@
+"""Typed tools: a Python function whose arguments are a pydantic model.
+
+The argument model gives the JSON schema the LLM sees and validates what it sends back; nothing
+calls a tool with arguments that failed validation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from pydantic import BaseModel, ValidationError
+
+from orchestration.errors import AgentError, ToolError
+
+__all__ = ["Tool", "ToolContext", "tool"]
+
+JSONValue = Any  # a value json.dumps accepts; checked at the boundary in Tool.invoke
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a running tool may know about the step it runs in."""
+
+    run_id: str
+    seq: int
+    tenant: str
+    attempt: int
+    database_url: str
+    data_dir: Path
+
+    @property
+    def idempotency_key(self) -> str:
+        """A key unique to this step and stable across retries and re-drives.
+
+        A state-modifying tool passes it to whatever it changes (a unique column, an API's
+        Idempotency-Key header) so a repeated delivery cannot repeat the effect.
+        """
+        return hashlib.sha256(f"chordline:{self.run_id}:{self.seq}".encode()).hexdigest()[:32]
+
+
+ToolFunction = Callable[[Any, ToolContext], Any]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool an agent may call.
+
+    Attributes:
+        name: the name the model calls it by.
+        description: what the model reads to decide when to call it.
+        args_model: the pydantic model of its arguments.
+        fn: the function, called as ``fn(args, ctx)``.
+        read_only: True when it changes nothing; read-only calls of a turn run concurrently.
+        requires_approval: True when a person must approve each call before it runs.
+        timeout_s: seconds before a call is abandoned and reported to the model as timed out.
+        keywords: words the offline scripted model matches against the input to pick this tool.
+    """
+
+    name: str
+    description: str
+    args_model: type[BaseModel]
+    fn: ToolFunction = field(repr=False)
+    read_only: bool = False
+    requires_approval: bool = False
+    timeout_s: float = 30.0
+    keywords: tuple[str, ...] = ()
+
+    def schema(self) -> dict[str, Any]:
+        """The provider-neutral schema sent to the model."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": self.args_model.model_json_schema(),
+        }
+
+    def validate(self, arguments: str) -> BaseModel:
+        """Parse and validate the model's JSON arguments.
+
+        Raises:
+            ToolError: a compact message the model can act on.
+        """
+        try:
+            raw = json.loads(arguments or "{}")
+        except json.JSONDecodeError as exc:
+            raise ToolError(f"arguments for {self.name} are not valid JSON ({exc.msg})") from None
+        try:
+            return self.args_model.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ToolError(f"invalid arguments for {self.name}: {problems}") from None
+
+    def invoke(self, args: BaseModel, ctx: ToolContext) -> JSONValue:
+        """Run the tool within its timeout and return a JSON-ready result.
+
+        Raises:
+            ToolError: the tool raised, timed out or returned something that is not JSON.
+        """
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["value"] = self.fn(args, ctx)
+            except Exception as exc:
+                box["error"] = exc
+
+        # A thread, not a process: tools are I/O bound and a Python thread cannot be killed, so
+        # a timed-out call is abandoned (daemon) and reported; its late result is discarded.
+        worker = threading.Thread(target=target, name=f"tool-{self.name}", daemon=True)
+        worker.start()
+        worker.join(self.timeout_s)
+        if worker.is_alive():
+            raise ToolError(f"{self.name} timed out after {self.timeout_s:g}s")
+        if "error" in box:
+            exc = box["error"]
+            raise ToolError(f"{self.name} raised {type(exc).__name__}: {exc}")
+        value = box.get("value")
+        if isinstance(value, BaseModel):
+            return value.model_dump(mode="json")
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            raise ToolError(f"{self.name} returned {type(value).__name__}, not JSON") from None
+        return value
+
+
+def tool(
+    *,
+    read_only: bool = False,
+    requires_approval: bool = False,
+    timeout_s: float = 30.0,
+    keywords: tuple[str, ...] = (),
+    name: str | None = None,
+) -> Callable[[ToolFunction], Tool]:
+    """Turn ``fn(args: SomeModel, ctx: ToolContext)`` into a :class:`Tool`.
+
+    The function's docstring is the description the model reads.
+
+    Raises:
+        AgentError: the function's first parameter is not annotated with a pydantic model.
+    """
+
+    def wrap(fn: ToolFunction) -> Tool:
+        params = list(inspect.signature(fn).parameters)
+        hints = get_type_hints(fn)
+        model = hints.get(params[0]) if params else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise AgentError(
+                f"tool {fn.__name__}: its first parameter must be annotated with a pydantic "
+                "model (the arguments). Fix: def tool(args: MyArgs, ctx: ToolContext)."
+            )
+        if timeout_s <= 0:
+            raise AgentError(f"tool {fn.__name__}: timeout_s must be > 0, got {timeout_s}")
+        return Tool(
+            name=name or fn.__name__,
+            description=inspect.cleandoc(fn.__doc__ or fn.__name__),
+            args_model=model,
+            fn=fn,
+            read_only=read_only,
+            requires_approval=requires_approval,
+            timeout_s=timeout_s,
+            keywords=keywords,
+        )
+
+    return wrap
