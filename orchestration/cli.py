@@ -38,7 +38,7 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except ChordlineError as exc:
-            errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+            errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             ctx.exit(2)
 
 
@@ -71,20 +71,22 @@ def check() -> None:
     for name, value in settings.masked().items():
         table.add_row(name, value)
     console.print(table)
-    from orchestration.client import Client
-
     failures = 0
-    client = Client(settings)
-    for service, probe in (
-        ("journal", client.runtime.journal.ping),
-        ("broker", client.ping_broker),
-    ):
+    from orchestration.canvas import ping_broker
+    from orchestration.journal import open_journal
+    from workers.app import create_app
+
+    probes = (
+        ("journal", open_journal(settings.journal_url).ping),
+        ("broker", lambda: ping_broker(create_app(settings), settings.broker_url)),
+    )
+    for service, probe in probes:
         try:
             probe()
             console.print(f"[green]ok[/]   {service}")
         except BackendUnreachable as exc:
             failures += 1
-            errors.print(f"[red]down[/] {service}: {exc}", highlight=False)
+            errors.print(f"[red]down[/] {service}: {exc}", highlight=False, soft_wrap=True)
     if failures:
         sys.exit(1)
 
@@ -130,9 +132,7 @@ def worker(
     if unknown:
         raise ConfigError(f"unknown queue(s) {unknown}. Fix: use a subset of {', '.join(QUEUES)}.")
     client = Client(settings)
-    client.runtime.journal.ping()
     client.ping_broker()
-    client.runtime.journal.upgrade()
     import workers.tasks  # noqa: F401  (registers the tasks)
     from workers.app import app
 
@@ -209,8 +209,6 @@ def submit(
     from orchestration.runtime import Limits
 
     client = _client()
-    if client.settings.embedded:
-        client.runtime.journal.upgrade()
     limits = Limits(max_steps, max_tokens, _decimal(max_usd))
     run = client.submit(agent, text, tenant=tenant, limits=limits)
     if not wait:
@@ -349,7 +347,6 @@ def demo(agent: str, text: str, timeout: float) -> None:
 
     settings = _settings()
     client = Client(settings)
-    client.runtime.journal.upgrade()
     console.rule("[bold]Chordline demo")
     console.print(f"broker {settings.broker_url}   journal {client.runtime.journal.url}")
     with console.status("starting a worker (agents, tools)"):

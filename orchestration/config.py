@@ -180,7 +180,7 @@ def _describe(error: dict[str, Any]) -> str:
     info = Settings.model_fields.get(field)
     hint = info.description if info is not None and info.description else "a valid value"
     value = error.get("input")
-    shown = mask_url(str(value)) if isinstance(value, str) and "://" in value else repr(value)
+    shown = mask_url(value) if isinstance(value, str) else repr(value)
     reason = str(error["msg"]).removeprefix("Value error, ")
     return f"{name}={shown} is invalid: {reason}. Fix: set {name} to {hint}."
 

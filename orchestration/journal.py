@@ -18,6 +18,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Engine,
@@ -99,7 +101,8 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        writes = connection.get_execution_options().get("chordline_writes", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
 
@@ -118,18 +121,44 @@ class Journal:
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
+    def _write(self) -> Any:
+        """A write transaction (on SQLite it takes the write lock up front)."""
+        return self.engine.execution_options(chordline_writes=True).begin()
+
     # -- schema ---------------------------------------------------------------------------
 
     def upgrade(self) -> None:
         """Bring the schema to the latest migration (idempotent)."""
         config = Config()
         config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self.engine.begin() as connection:
+        with self._write() as connection:
             if connection.dialect.name == "postgresql":
                 # Several workers may start at once; one migrates while the others wait.
                 connection.execute(text("SELECT pg_advisory_xact_lock(7710421)"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def ensure_schema(self, *, upgrade: bool) -> None:
+        """Check the schema is at the latest migration, upgrading it when ``upgrade``.
+
+        Raises:
+            JournalError: the schema is behind and ``upgrade`` is False.
+        """
+        config = Config()
+        config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        head = ScriptDirectory.from_config(config).get_current_head()
+        with self.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        if current == head:
+            return
+        if upgrade:
+            self.upgrade()
+            return
+        shown = make_url(self.url).render_as_string(hide_password=True)
+        raise JournalError(
+            f"journal {shown} is at schema revision {current or 'none'}, this code needs "
+            f"{head}. Fix: run `chordline db upgrade` once (a one-off admin process)."
+        )
 
     def ping(self) -> None:
         """Check the database answers.
@@ -154,7 +183,7 @@ class Journal:
         """Record a new run and its first step (an LLM turn). Idempotent on ``run_id``."""
         now = utcnow()
         try:
-            with self.engine.begin() as connection:
+            with self._write() as connection:
                 connection.execute(
                     insert(Run).values(
                         id=new.run_id,
@@ -224,13 +253,13 @@ class Journal:
     ) -> bool:
         """Move a live run to a final status; False when it had already ended."""
         now = utcnow()
-        with self.engine.begin() as connection:
+        with self._write() as connection:
             result = connection.execute(
                 update(Run)
                 .where(Run.id == run_id, Run.status.not_in([s.value for s in _terminal()]))
                 .values(status=status, output=output, error=error, finished_at=now, updated_at=now)
             )
-        return result.rowcount == 1
+        return int(result.rowcount) == 1
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -276,7 +305,7 @@ class Journal:
             an outcome, :class:`Busy` when another worker's lease is live.
         """
         now = utcnow()
-        with self.engine.begin() as connection:
+        with self._write() as connection:
             claimed = connection.execute(
                 update(Step)
                 .where(
@@ -318,7 +347,7 @@ class Journal:
     def renew(self, run_id: str, seq: int, owner: str, lease_s: float) -> bool:
         """Extend a lease the caller holds; False when it was lost."""
         now = utcnow()
-        with self.engine.begin() as connection:
+        with self._write() as connection:
             result = connection.execute(
                 update(Step)
                 .where(
@@ -329,11 +358,11 @@ class Journal:
                 )
                 .values(lease_expires_at=now + timedelta(seconds=lease_s))
             )
-        return result.rowcount == 1
+        return int(result.rowcount) == 1
 
     def release(self, run_id: str, seq: int, owner: str) -> None:
         """Give a claimed step back unrun (its predecessors are not finished yet)."""
-        with self.engine.begin() as connection:
+        with self._write() as connection:
             connection.execute(
                 update(Step)
                 .where(Step.run_id == run_id, Step.seq == seq, Step.lease_owner == owner)
@@ -358,7 +387,7 @@ class Journal:
             LeaseLost: another worker took the step over; nothing was recorded.
         """
         now = utcnow()
-        with self.engine.begin() as connection:
+        with self._write() as connection:
             self._finish_leased(
                 connection, run_id=run_id, seq=seq, owner=owner, now=now, outcome=outcome
             )
@@ -371,7 +400,7 @@ class Journal:
             LeaseLost: another worker took the step over; nothing was recorded.
         """
         now = utcnow()
-        with self.engine.begin() as connection:
+        with self._write() as connection:
             self._finish_leased(
                 connection,
                 run_id=run_id,
@@ -407,13 +436,13 @@ class Journal:
 
     def set_tool_error_streak(self, run_id: str, streak: int) -> None:
         """Store the count of consecutive failed tool calls."""
-        with self.engine.begin() as connection:
+        with self._write() as connection:
             connection.execute(update(Run).where(Run.id == run_id).values(tool_error_streak=streak))
 
     def wait_for_approval(self, run_id: str, seq: int, owner: str) -> None:
         """Park an approval step and its run until a person decides; no worker waits."""
         now = utcnow()
-        with self.engine.begin() as connection:
+        with self._write() as connection:
             self._finish_leased(
                 connection,
                 run_id=run_id,
@@ -439,7 +468,7 @@ class Journal:
         """
         run = self.get_run(run_id, tenant)
         now = utcnow()
-        with self.engine.begin() as connection:
+        with self._write() as connection:
             decided = connection.execute(
                 update(Step)
                 .where(
@@ -498,7 +527,7 @@ class Journal:
         Two sweepers racing on one run both call this; exactly one gets True.
         """
         now = utcnow()
-        with self.engine.begin() as connection:
+        with self._write() as connection:
             result = connection.execute(
                 update(Run)
                 .where(
@@ -510,7 +539,7 @@ class Journal:
                 )
                 .values(redriven_at=now)
             )
-        return result.rowcount == 1
+        return int(result.rowcount) == 1
 
     # -- internals ------------------------------------------------------------------------
 

@@ -1,0 +1,12 @@
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY pyproject.toml README.md beat_schedule.py ./
+COPY orchestration ./orchestration
+COPY workers ./workers
+COPY admin_jobs ./admin_jobs
+RUN pip install --no-cache-dir ".[flower]"
+COPY agents ./agents
+RUN useradd --create-home chordline && mkdir -p /app/.chordline && chown chordline /app/.chordline
+USER chordline
+CMD ["chordline", "check"]

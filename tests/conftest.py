@@ -1,0 +1,138 @@
+"""Fixtures against real services: Redis, PostgreSQL, SQLite and worker processes.
+
+Where Redis or PostgreSQL is missing a test skips locally but fails when ``CI=true``.
+Each test session gets its own PostgreSQL database and its own Redis database number
+(``CHORDLINE_TEST_REDIS_DB``, default 15), so parallel sessions on one machine do not collide.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from sqlalchemy import text
+
+from orchestration.config import Settings, load_settings
+from orchestration.journal import Journal, open_journal
+from tests.support import ROOT, WorkerPool
+
+IN_CI = os.environ.get("CI") == "true"
+REDIS_HOST = os.environ.get("CHORDLINE_TEST_REDIS_HOST", "127.0.0.1")
+REDIS_DB = int(os.environ.get("CHORDLINE_TEST_REDIS_DB", "15"))
+PG_ADMIN_URL = os.environ.get(
+    "CHORDLINE_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+AGENT_DIRS = f"{ROOT / 'agents'}{os.pathsep}{ROOT / 'tests' / 'agents'}"
+
+
+def _unavailable(service: str, error: Exception) -> None:
+    message = f"{service} is not reachable ({error})"
+    if IN_CI:
+        pytest.fail(f"{message}; CI=true requires it", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis database of this session's own."""
+    url = f"redis://{REDIS_HOST}:6379/{REDIS_DB}"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        _unavailable("Redis", exc)
+    return url
+
+
+@pytest.fixture
+def clean_redis(redis_url: str) -> str:
+    """The session's Redis database, flushed before the test."""
+    redis.Redis.from_url(redis_url).flushdb()
+    return redis_url
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL database created for this session and dropped after it."""
+    name = f"chordline_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        _unavailable("PostgreSQL", exc)
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    yield f"{base}/{name}"
+    open_journal(f"{base}/{name}").engine.dispose()
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _emptied(journal: Journal) -> Journal:
+    journal.upgrade()
+    with journal.engine.begin() as connection:
+        for table in ("steps", "runs"):
+            connection.execute(text(f"DELETE FROM {table}"))
+        if journal.engine.dialect.has_table(connection, "support_refunds"):
+            connection.execute(text("DELETE FROM support_refunds"))
+        if journal.engine.dialect.has_table(connection, "test_effects"):
+            connection.execute(text("DELETE FROM test_effects"))
+    return journal
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal(request: pytest.FixtureRequest, tmp_path: Path) -> Journal:
+    """An empty, migrated journal on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return _emptied(Journal(f"sqlite:///{tmp_path / 'journal.sqlite3'}"))
+    url = request.getfixturevalue("pg_url")
+    return _emptied(open_journal(url))
+
+
+@pytest.fixture
+def pg_journal(pg_url: str) -> Journal:
+    """An empty, migrated journal on PostgreSQL."""
+    return _emptied(open_journal(pg_url))
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    """Embedded settings in a temporary data directory."""
+    return load_settings(
+        data_dir=tmp_path / "data", agents_dir=AGENT_DIRS, broker_url="filesystem://"
+    )
+
+
+@pytest.fixture
+def service_env(clean_redis: str, pg_journal: Journal, tmp_path: Path) -> dict[str, str]:
+    """Environment for processes on real Redis and PostgreSQL."""
+    return {
+        "CHORDLINE_BROKER_URL": clean_redis,
+        "CHORDLINE_DATABASE_URL": pg_journal.url,
+        "CHORDLINE_AGENTS_DIR": AGENT_DIRS,
+        "CHORDLINE_DATA_DIR": str(tmp_path / "data"),
+        "CHORDLINE_LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture
+def service_settings(service_env: dict[str, str]) -> Settings:
+    """Settings matching :func:`service_env`, for the in-process client."""
+    return load_settings(
+        broker_url=service_env["CHORDLINE_BROKER_URL"],
+        database_url=service_env["CHORDLINE_DATABASE_URL"],
+        agents_dir=service_env["CHORDLINE_AGENTS_DIR"],
+        data_dir=Path(service_env["CHORDLINE_DATA_DIR"]),
+    )
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[WorkerPool]:
+    """Worker processes started by the test, stopped (or killed) after it."""
+    pool = WorkerPool(tmp_path / "workers")
+    yield pool
+    pool.stop_all()

@@ -1,0 +1,144 @@
+"""Test helpers: real worker processes, and an in-process driver for broker-free tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestration import loop
+from orchestration.models import StepKind
+from orchestration.runtime import Runtime
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Worker:
+    """One ``chordline worker`` process (its own process group, so children die with it)."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def kill(self) -> None:
+        """SIGKILL the worker and every child it forked, as a crash would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self, timeout: float = 30) -> int:
+        """SIGTERM (warm shutdown) and wait; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return -9
+
+    def output(self) -> str:
+        """What the worker logged so far."""
+        return self.log.read_text(errors="replace")
+
+
+@dataclass
+class WorkerPool:
+    """Starts workers and waits for each to report ready through its ready file."""
+
+    directory: Path
+    workers: list[Worker] = field(default_factory=list)
+
+    def start(
+        self,
+        env: dict[str, str],
+        *,
+        queues: str = "agents,tools",
+        concurrency: int = 2,
+        pool: str = "prefork",
+        timeout: float = 60,
+    ) -> Worker:
+        """Start one worker process and wait until it consumes."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"w{len(self.workers) + 1}"
+        ready = self.directory / f"{name}.ready"
+        log = self.directory / f"{name}.log"
+        ready.unlink(missing_ok=True)
+        full_env = dict(os.environ, **env, CHORDLINE_WORKER_READY_FILE=str(ready))
+        command = [
+            sys.executable, "-m", "orchestration.cli", "worker", "-Q", queues,
+            "--concurrency", str(concurrency), "--pool", pool, "-n", f"{name}@%h",
+        ]  # fmt: skip
+        with log.open("wb") as handle:
+            process = subprocess.Popen(
+                command,
+                env=full_env,
+                cwd=ROOT,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        worker = Worker(name, process, log)
+        self.workers.append(worker)
+        deadline = time.monotonic() + timeout
+        while not ready.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker {name} did not start:\n{worker.output()[-3000:]}")
+            time.sleep(0.05)
+        return worker
+
+    def stop_all(self) -> None:
+        """Stop every worker still running."""
+        for worker in self.workers:
+            if worker.process.poll() is None:
+                worker.terminate(timeout=15)
+
+
+def _enqueue(queue: deque[tuple[StepKind, int]], plan: loop.Dispatch) -> None:
+    queue.extend((StepKind.TOOL, s) for s in plan.parallel)
+    queue.extend(plan.serial)
+    if plan.next_turn is not None:
+        queue.append((StepKind.LLM, plan.next_turn))
+
+
+def drain(
+    rt: Runtime, run_id: str, plan: loop.Dispatch | None = None, max_tasks: int = 10_000
+) -> int:
+    """Run a run to rest in this process, following each Dispatch in order (no broker).
+
+    Args:
+        rt: the runtime.
+        run_id: the run.
+        plan: where to start; the run's first turn by default.
+        max_tasks: a bound on step executions.
+
+    Returns:
+        How many step executions it performed.
+    """
+    queue: deque[tuple[StepKind, int]] = deque()
+    if plan is None:
+        queue.append((StepKind.LLM, 1))
+    else:
+        _enqueue(queue, plan)
+    executed = 0
+    while queue and executed < max_tasks:
+        kind, seq = queue.popleft()
+        runner = {
+            StepKind.LLM: loop.run_turn,
+            StepKind.TOOL: loop.run_tool,
+            StepKind.APPROVAL: loop.run_approval,
+        }[kind]
+        progress = runner(rt, run_id, seq, "drain")
+        executed += 1
+        if progress.status == "not_ready":
+            queue.append((kind, seq))
+            continue
+        if progress.dispatch is not None:
+            _enqueue(queue, progress.dispatch)
+    return executed

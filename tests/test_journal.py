@@ -1,0 +1,196 @@
+"""The journal on SQLite and PostgreSQL: leases, idempotent creation, bounded reads, schema."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import event
+
+from orchestration.errors import ApprovalError, RunNotFound
+from orchestration.journal import Journal, LeaseLost, StepOutcome, TurnResult
+from orchestration.models import Base, RunStatus, StepKind, StepStatus
+from orchestration.records import Busy, Claimed, Done, NewRun, ToolCallRequest
+
+
+def _new(run_id: str = "run-1", tenant: str = "acme") -> NewRun:
+    return NewRun(
+        run_id=run_id,
+        tenant=tenant,
+        agent="support-triage",
+        agent_version="v1",
+        prompt_hash="p" * 64,
+        model="scripted:planner-1",
+        tool_schemas_hash="t" * 64,
+        input="hello",
+        max_steps=10,
+        max_tokens=None,
+        max_usd=Decimal("0.5"),
+    )
+
+
+def _turn(*calls: ToolCallRequest, final: str | None = None) -> TurnResult:
+    return TurnResult(
+        result={"text": final, "tool_calls": []},
+        input_tokens=10,
+        output_tokens=5,
+        cost_usd=Decimal("0.001"),
+        model="planner-1",
+        calls=calls,
+        final_answer=final,
+    )
+
+
+def _call(name: str, *, approval: bool = False) -> ToolCallRequest:
+    return ToolCallRequest(f"id-{name}", name, "{}", read_only=not approval,
+                           requires_approval=approval)  # fmt: skip
+
+
+def test_schema_matches_models(journal: Journal) -> None:
+    with journal.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_create_run_is_idempotent_and_starts_with_a_pending_turn(journal: Journal) -> None:
+    first = journal.create_run(_new())
+    again = journal.create_run(_new())
+    assert first.id == again.id == "run-1"
+    steps = journal.steps("run-1")
+    assert [(s.seq, s.kind, s.status) for s in steps] == [(1, StepKind.LLM, StepStatus.PENDING)]
+    assert first.status == RunStatus.QUEUED
+
+
+def test_tenant_scoping_hides_other_tenants_runs(journal: Journal) -> None:
+    journal.create_run(_new(tenant="acme"))
+    assert journal.get_run("run-1", tenant="acme").tenant == "acme"
+    with pytest.raises(RunNotFound):
+        journal.get_run("run-1", tenant="globex")
+    assert journal.list_runs(tenant="globex") == []
+
+
+def test_claim_gives_one_owner_then_done_with_recorded_result(journal: Journal) -> None:
+    journal.create_run(_new())
+    first = journal.claim("run-1", 1, "worker-a", lease_s=30)
+    second = journal.claim("run-1", 1, "worker-b", lease_s=30)
+    assert isinstance(first, Claimed)
+    assert first.run.status == RunStatus.QUEUED
+    assert journal.get_run("run-1").status == RunStatus.RUNNING
+    assert isinstance(second, Busy)
+    journal.complete_turn("run-1", 1, "worker-a", _turn(final="done"))
+    third = journal.claim("run-1", 1, "worker-b", lease_s=30)
+    assert isinstance(third, Done)
+    assert third.step.result == {"text": "done", "tool_calls": []}
+    assert third.step.attempt == 1
+    run = journal.get_run("run-1")
+    assert (run.status, run.output, run.input_tokens, run.output_tokens) == (
+        RunStatus.SUCCEEDED, "done", 10, 5,
+    )  # fmt: skip
+
+
+def test_lapsed_lease_is_taken_over_and_the_old_owner_cannot_record(journal: Journal) -> None:
+    journal.create_run(_new())
+    assert isinstance(journal.claim("run-1", 1, "dead", lease_s=0.05), Claimed)
+    deadline = time.monotonic() + 5
+    taken = journal.claim("run-1", 1, "alive", lease_s=30)
+    while not isinstance(taken, Claimed) and time.monotonic() < deadline:
+        taken = journal.claim("run-1", 1, "alive", lease_s=30)
+    assert isinstance(taken, Claimed)
+    assert taken.step.attempt == 2
+    with pytest.raises(LeaseLost):
+        journal.complete_turn("run-1", 1, "dead", _turn(final="stale"))
+    journal.complete_turn("run-1", 1, "alive", _turn(final="fresh"))
+    assert journal.get_run("run-1").output == "fresh"
+
+
+def test_turn_creates_approval_tool_and_next_turn_steps_atomically(journal: Journal) -> None:
+    journal.create_run(_new())
+    journal.claim("run-1", 1, "w", lease_s=30)
+    run = journal.complete_turn(
+        "run-1", 1, "w", _turn(_call("read"), _call("refund", approval=True))
+    )
+    steps = journal.steps("run-1")
+    assert [(s.seq, s.kind, s.name, s.turn) for s in steps] == [
+        (1, StepKind.LLM, "turn", 0),
+        (2, StepKind.TOOL, "read", 1),
+        (3, StepKind.APPROVAL, "refund", 1),
+        (4, StepKind.TOOL, "refund", 1),
+        (5, StepKind.LLM, "turn", 1),
+    ]
+    assert run.next_seq == 6
+    assert journal.unfinished_before("run-1", 5, after=1) == 3
+
+
+def test_approval_parks_the_run_until_decided(journal: Journal) -> None:
+    journal.create_run(_new())
+    journal.claim("run-1", 1, "w", lease_s=30)
+    journal.complete_turn("run-1", 1, "w", _turn(_call("refund", approval=True)))
+    journal.claim("run-1", 2, "w", lease_s=30)
+    journal.wait_for_approval("run-1", 2, "w")
+    assert journal.get_run("run-1").status == RunStatus.WAITING_FOR_APPROVAL
+    assert isinstance(journal.claim("run-1", 2, "other", lease_s=30), Done)
+    with pytest.raises(ApprovalError):
+        journal.decide_approval("run-1", 3, {"approved": True})
+    run = journal.decide_approval("run-1", 2, {"approved": True, "reviewer": "ann"})
+    assert run.status == RunStatus.RUNNING
+    assert journal.step("run-1", 2).result == {"approved": True, "reviewer": "ann"}
+    with pytest.raises(ApprovalError):
+        journal.decide_approval("run-1", 2, {"approved": False})
+
+
+def test_complete_step_records_outcome_only_for_the_lease_holder(journal: Journal) -> None:
+    journal.create_run(_new())
+    journal.claim("run-1", 1, "w", lease_s=30)
+    journal.complete_turn("run-1", 1, "w", _turn(_call("read")))
+    journal.claim("run-1", 2, "w", lease_s=30)
+    with pytest.raises(LeaseLost):
+        journal.complete_step("run-1", 2, "intruder", StepOutcome(StepStatus.SUCCEEDED, {}))
+    step = journal.complete_step("run-1", 2, "w", StepOutcome(StepStatus.FAILED, None, "boom"))
+    assert (step.status, step.error) == (StepStatus.FAILED, "boom")
+
+
+def test_recent_steps_reads_a_bounded_window(journal: Journal) -> None:
+    journal.create_run(_new())
+    seq = 1
+    for _ in range(40):
+        journal.claim("run-1", seq, "w", lease_s=30)
+        run = journal.complete_turn("run-1", seq, "w", _turn(_call("read")))
+        journal.claim("run-1", seq + 1, "w", lease_s=30)
+        journal.complete_step("run-1", seq + 1, "w", StepOutcome(StepStatus.SUCCEEDED, {}))
+        seq = run.next_seq - 1
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(journal.engine, "before_cursor_execute", count)
+    try:
+        newest = [
+            s.seq for _, s in zip(range(5), journal.recent_steps("run-1", before=seq), strict=False)
+        ]
+    finally:
+        event.remove(journal.engine, "before_cursor_execute", count)
+    assert newest == [seq - 1, seq - 2, seq - 3, seq - 4, seq - 5]
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 1, "pulling five steps must not read the whole run"
+
+
+def test_stale_runs_and_single_redrive(journal: Journal) -> None:
+    journal.create_run(_new())
+    journal.claim("run-1", 1, "dead", lease_s=0.01)
+    deadline = time.monotonic() + 5
+    while "run-1" not in journal.stale_runs(stale_after_s=60) and time.monotonic() < deadline:
+        pass
+    assert journal.stale_runs(stale_after_s=60) == ["run-1"]
+    assert journal.mark_redriven("run-1", not_within_s=60) is True
+    assert journal.mark_redriven("run-1", not_within_s=60) is False
+
+
+def test_finish_run_never_reopens_an_ended_run(journal: Journal) -> None:
+    journal.create_run(_new())
+    assert journal.finish_run("run-1", RunStatus.CANCELLED, error="stop")
+    assert not journal.finish_run("run-1", RunStatus.SUCCEEDED, output="late")
+    assert journal.get_run("run-1").status == RunStatus.CANCELLED

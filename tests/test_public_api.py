@@ -1,0 +1,43 @@
+"""The public surface is pinned: a change to it is a deliberate change to this test."""
+
+from __future__ import annotations
+
+import orchestration
+
+
+def test_public_exports() -> None:
+    assert sorted(orchestration.__all__) == [
+        "Agent",
+        "AgentError",
+        "AgentNotFound",
+        "ApprovalError",
+        "BackendUnreachable",
+        "BudgetError",
+        "ChordlineError",
+        "Client",
+        "ConfigError",
+        "JournalError",
+        "Limits",
+        "ProviderError",
+        "RunNotFound",
+        "RunStatus",
+        "RunView",
+        "Settings",
+        "StepKind",
+        "StepStatus",
+        "Tool",
+        "ToolContext",
+        "ToolError",
+        "WaitTimeout",
+        "load_settings",
+        "tool",
+    ]
+    for name in orchestration.__all__:
+        assert getattr(orchestration, name) is not None
+
+
+def test_every_error_is_a_chordline_error() -> None:
+    for name in orchestration.__all__:
+        value = getattr(orchestration, name)
+        if isinstance(value, type) and issubclass(value, Exception):
+            assert issubclass(value, orchestration.ChordlineError), name
