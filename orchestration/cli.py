@@ -162,6 +162,10 @@ def beat() -> None:
 @click.argument("flower_args", nargs=-1, type=click.UNPROCESSED)
 def flower(flower_args: tuple[str, ...]) -> None:
     """Run Flower on the same broker (needs the flower extra)."""
+    import importlib.util
+
+    if importlib.util.find_spec("flower") is None:
+        raise ConfigError("Flower is not installed. Fix: pip install 'chordline[flower]'.")
     from workers.app import app
 
     app.start(["flower", *flower_args])

@@ -80,8 +80,14 @@ def test_same_step_message_published_twice_executes_once(
         assert time.monotonic() < deadline, "step never completed"
         time.sleep(0.05)
     # A third delivery after completion returns the recorded result and does nothing else.
+    recorded = client.runtime.journal.step(run.id, seq).result
     late = client.app.send_task("chordline.tool.call", args=(run.id, seq))
-    assert late.get(timeout=30) == {"run_id": run.id, "seq": seq, "status": "already_done"}
+    assert late.get(timeout=30) == {
+        "run_id": run.id,
+        "seq": seq,
+        "status": "already_done",
+        "result": recorded,
+    }
     first = AsyncResult(task_id, app=client.app).get(timeout=30)
     assert first["status"] in ("ran", "already_done")
     step = client.runtime.journal.step(run.id, seq)
