@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     tool_error_max_chars: int = Field(
         400, ge=80, description="characters of a tool error kept for the model (>= 80)"
     )
+    context_max_steps: int = Field(
+        1000,
+        ge=8,
+        le=100_000,
+        description="the most recent steps a turn reads for the model's context (8-100000)",
+    )
     stale_after_seconds: float = Field(
         15.0, gt=0, description="seconds a run may sit with queued work before the sweeper acts"
     )

@@ -1,19 +1,20 @@
 """The model's view of a run: the conversation rebuilt from the journal, fitted to the window.
 
-It reads the journal backwards from the current step and stops when the window is full, so a
-turn at step 1,000 reads no more than a turn at step 100 once the window has filled. Whatever
-does not fit is dropped (oldest first, whole turns), and the turn records that it compacted.
+A turn reads at most ``max_steps`` recent steps (one indexed range read) and keeps, newest
+first, what fits the model's token window; whatever does not fit is dropped (oldest first,
+whole turns) and the turn records that it compacted. So a turn at step 1,000 reads no more than
+a turn at step 100: the cost of a step does not grow with the run.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from orchestration.models import StepKind, StepStatus
 from orchestration.providers.base import Message, ModelReply
-from orchestration.records import RunRecord, StepRecord
+from orchestration.records import ContextEntry, RunRecord
 
 __all__ = ["Conversation", "build_conversation", "step_messages"]
 
@@ -29,7 +30,7 @@ class Conversation:
     tokens: int
 
 
-def step_messages(step: StepRecord, max_chars: int) -> list[Message]:
+def step_messages(step: ContextEntry, max_chars: int) -> list[Message]:
     """The messages one journaled step contributes (approval steps contribute none)."""
     if step.kind == StepKind.LLM and step.result is not None:
         reply = ModelReply.from_record(step.result)
@@ -49,7 +50,7 @@ def step_messages(step: StepRecord, max_chars: int) -> list[Message]:
 
 def build_conversation(
     run: RunRecord,
-    steps_newest_first: Iterable[StepRecord],
+    steps_newest_first: Sequence[ContextEntry],
     *,
     budget_tokens: int,
     count_tokens: Callable[[str], int],
@@ -59,8 +60,8 @@ def build_conversation(
 
     Args:
         run: the run (its input is always kept).
-        steps_newest_first: the journal read backwards from the current step; only pulled as
-            far as the budget reaches.
+        steps_newest_first: the recent steps, newest first (a bounded read); when there are
+            more steps before them, the conversation counts as compacted.
         budget_tokens: the model's window less the system prompt and tool schemas.
         count_tokens: the provider's ``count_tokens``.
         max_tool_chars: cap on one tool result's text.
@@ -81,6 +82,8 @@ def build_conversation(
         kept.extend(reversed(messages))
         used += cost
     kept.reverse()
+    oldest = steps_newest_first[-1].seq if steps_newest_first else 1
+    compacted = compacted or oldest > 1
     # A tool result must follow the assistant message that asked for it: drop orphans that lost
     # their call to the cut.
     while kept and kept[0].role == "tool":

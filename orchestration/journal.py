@@ -9,7 +9,7 @@ Reads touch a bounded range of ``(run_id, seq)`` so a run's next step costs the 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -42,6 +42,7 @@ from orchestration.records import (
     Busy,
     Claimed,
     ClaimOutcome,
+    ContextEntry,
     Done,
     NewRun,
     RunRecord,
@@ -280,22 +281,30 @@ class Journal:
         with self.engine.connect() as connection:
             return [StepRecord.of(row) for row in connection.execute(query)]
 
-    def recent_steps(self, run_id: str, before: int, batch: int = 64) -> Iterator[StepRecord]:
-        """Steps before ``before``, newest first, read in bounded batches as the caller pulls."""
-        upper = before
-        while upper > 1:
-            query = (
-                select(Step)
-                .where(Step.run_id == run_id, Step.seq < upper)
-                .order_by(Step.seq.desc())
-                .limit(batch)
+    def context_entries(self, run_id: str, before: int, limit: int) -> list[ContextEntry]:
+        """Up to ``limit`` steps before ``before``, newest first, with only what a conversation
+        needs: one indexed range read whose cost does not grow with the run."""
+        query = (
+            select(
+                Step.seq, Step.kind, Step.name, Step.call_id, Step.result, Step.status, Step.error
             )
-            with self.engine.connect() as connection:
-                rows = [StepRecord.of(row) for row in connection.execute(query)]
-            if not rows:
-                return
-            yield from rows
-            upper = rows[-1].seq
+            .where(Step.run_id == run_id, Step.seq < before)
+            .order_by(Step.seq.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [
+                ContextEntry(
+                    seq=row.seq,
+                    kind=StepKind(row.kind),
+                    name=row.name,
+                    call_id=row.call_id,
+                    result=row.result,
+                    status=StepStatus(row.status),
+                    error=row.error,
+                )
+                for row in connection.execute(query)
+            ]
 
     def claim(self, run_id: str, seq: int, owner: str, lease_s: float) -> ClaimOutcome:
         """Take the lease on a step that is pending or whose lease lapsed.

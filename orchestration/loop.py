@@ -234,9 +234,10 @@ def _prepare_turn(
     provider = get_provider(rt.settings.llm_provider or agent.provider)
     tools = tuple(ToolSpec(**t.schema(), keywords=t.keywords) for t in agent.tools)
     fixed_tokens = provider.count_tokens(agent.system_prompt + str([t.parameters for t in tools]))
+    look_back = min(rt.settings.context_max_steps, provider.max_context_steps or 1 << 30)
     conversation = build_conversation(
         run,
-        rt.journal.recent_steps(run.id, before=step.seq),
+        rt.journal.context_entries(run.id, before=step.seq, limit=look_back),
         budget_tokens=provider.context_window - fixed_tokens,
         count_tokens=provider.count_tokens,
         max_tool_chars=rt.settings.tool_output_max_chars,

@@ -15,6 +15,7 @@ __all__ = [
     "Busy",
     "ClaimOutcome",
     "Claimed",
+    "ContextEntry",
     "Done",
     "NewRun",
     "RunRecord",
@@ -156,6 +157,19 @@ class StepRecord:
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class ContextEntry:
+    """The part of a step the model's conversation is built from (a slim read)."""
+
+    seq: int
+    kind: StepKind
+    name: str
+    call_id: str | None
+    result: dict[str, Any] | None
+    status: StepStatus
+    error: str | None
 
 
 @dataclass(frozen=True)

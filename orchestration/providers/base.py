@@ -114,6 +114,9 @@ class LLMProvider(Protocol):
 
     name: str
     context_window: int
+    #: How many recent steps a turn reads for this model at most (None: as many as fit the
+    #: window, up to CHORDLINE_CONTEXT_MAX_STEPS).
+    max_context_steps: int | None
 
     def complete(self, request: ModelRequest) -> ModelReply:
         """Answer one request.

@@ -57,6 +57,9 @@ class ScriptedModel:
 
     name = "scripted"
     context_window = 8192
+    # A planner, not a reader: it acts on the input and recent results, so it looks back at
+    # most this far. This keeps a turn at step 1,000 as cheap as one at step 10.
+    max_context_steps: int | None = 48
 
     def count_tokens(self, text: str) -> int:
         """Estimate: one token per four characters."""
