@@ -295,6 +295,18 @@ def approve(
 
 
 @main.command()
+@click.argument("run_id")
+@click.option("--reason", default="", help="recorded on the run")
+@click.option("--tenant", default=None)
+def cancel(run_id: str, reason: str, tenant: str | None) -> None:
+    """Cancel a run; a step in flight finishes but nothing follows it."""
+    if _client().cancel(run_id, reason=reason, tenant=tenant):
+        console.print(f"run {run_id} cancelled")
+    else:
+        console.print(f"run {run_id} had already ended; nothing changed")
+
+
+@main.command()
 def sweep() -> None:
     """Re-drive stuck runs once (what Beat does every CHORDLINE_SWEEP_INTERVAL_SECONDS)."""
     redriven = _client().sweep()

@@ -136,6 +136,18 @@ class Client:
                 next_sweep = now + sweep_every_s
             time.sleep(poll_s)
 
+    def cancel(self, run_id: str, *, reason: str = "", tenant: str | None = None) -> bool:
+        """Stop a run: steps not yet started are skipped; one in flight finishes but nothing
+        follows it. False when the run had already ended.
+
+        Raises:
+            RunNotFound: no such run for that tenant.
+        """
+        run = self.runtime.journal.get_run(run_id, tenant)
+        return self.runtime.journal.finish_run(
+            run.id, RunStatus.CANCELLED, error=f"cancelled: {reason}" if reason else "cancelled"
+        )
+
     def sweep(self) -> list[str]:
         """Re-drive stuck runs now; returns their ids."""
         plans = sweep(self.runtime)

@@ -370,12 +370,19 @@ class Journal:
         return int(result.rowcount) == 1
 
     def release(self, run_id: str, seq: int, owner: str) -> None:
-        """Give a claimed step back unrun (its predecessors are not finished yet)."""
+        """Give a claimed step back unrun (its predecessors are not finished yet); the claim
+        does not count as an attempt."""
         with self._write() as connection:
             connection.execute(
                 update(Step)
                 .where(Step.run_id == run_id, Step.seq == seq, Step.lease_owner == owner)
-                .values(status=StepStatus.PENDING, lease_owner=None, lease_expires_at=None)
+                .values(
+                    status=StepStatus.PENDING,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    attempt=Step.attempt - 1,
+                    started_at=None,
+                )
             )
 
     def unfinished_before(self, run_id: str, seq: int, after: int) -> int:

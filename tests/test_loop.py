@@ -136,3 +136,24 @@ def test_a_recorded_llm_answer_is_replayed_not_asked_again(rt: Runtime) -> None:
     assert first.status == "ran" and replay.status == "already_done"
     assert replay.result == rt.journal.step(run.id, 1).result
     assert rt.journal.get_run(run.id).turns == 1
+
+
+def test_a_turn_that_must_wait_does_not_count_an_attempt(rt: Runtime) -> None:
+    run = rt.create_run("toolbox", 'CALL sleep_read {"seconds": 0}')
+    first = loop.run_turn(rt, run.id, 1, "t")
+    assert first.dispatch is not None and first.dispatch.next_turn is not None
+    early = loop.run_turn(rt, run.id, first.dispatch.next_turn, "t")
+    assert early.status == "not_ready"
+    turn = rt.journal.step(run.id, first.dispatch.next_turn)
+    assert (turn.status, turn.attempt, turn.started_at) == (StepStatus.PENDING, 0, None)
+
+
+def test_cancelled_run_skips_what_was_not_started(rt: Runtime) -> None:
+    run = rt.create_run("counter", "tick 5 times")
+    first = loop.run_turn(rt, run.id, 1, "t")
+    assert first.dispatch is not None
+    assert rt.journal.finish_run(run.id, RunStatus.CANCELLED, error="cancelled")
+    drain(rt, run.id, first.dispatch)
+    statuses = [s.status for s in rt.journal.steps(run.id)]
+    assert statuses == [StepStatus.SUCCEEDED, StepStatus.SKIPPED, StepStatus.SKIPPED]
+    assert rt.journal.get_run(run.id).status == RunStatus.CANCELLED
