@@ -65,7 +65,7 @@ class Settings(BaseSettings):
         description="a provider name that overrides the agents' pins (scripted); empty keeps pins",
     )
     lease_seconds: float = Field(
-        6.0, gt=0, le=3600, description="seconds a step lease lasts, between 0 and 3600"
+        5.0, gt=0, le=3600, description="seconds a step lease lasts, between 0 and 3600"
     )
     visibility_timeout: int = Field(
         3600,

@@ -121,17 +121,17 @@ def test_sigterm_finishes_the_step_in_hand_then_exits(
 def test_sigterm_during_a_step_longer_than_the_budget_exits_in_time_and_loses_nothing(
     service_env: dict[str, str], service_settings: Settings, workers: WorkerPool
 ) -> None:
-    env = dict(service_env, CHORDLINE_SHUTDOWN_TIMEOUT_SECONDS="4")
+    env = dict(service_env, CHORDLINE_SHUTDOWN_TIMEOUT_SECONDS="6")
     workers.start(env, concurrency=1)
     workers.start(env, concurrency=1)
     client = Client(service_settings)
-    run = client.submit("toolbox", 'CALL keyed_effect {"label": "budget", "seconds": 12}')
+    run = client.submit("toolbox", 'CALL keyed_effect {"label": "budget", "seconds": 15}')
     step = _step_when(client, run.id, lambda s: s.status == StepStatus.RUNNING)
     holder = _holder(workers, step)
     asked = time.monotonic()
     holder.terminate(timeout=30)
     took = time.monotonic() - asked
-    assert took < 4 + 2, f"took {took:.1f}s to stop with a 4 s budget"
+    assert took <= 6 + 0.5, f"took {took:.1f}s to stop with a 6 s budget"
     finished = client.wait(run.id, timeout_s=60)
     assert finished.status == RunStatus.SUCCEEDED
     step = client.runtime.journal.step(run.id, TOOL_SEQ)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery
 from kombu import Exchange, Queue
 
+from orchestration.canvas import PRIORITY_ROUTINE
 from orchestration.config import Settings, current_settings
 
-__all__ = ["QUEUES", "app", "create_app", "soft_shutdown_seconds"]
+__all__ = ["QUEUES", "ShutdownPlan", "app", "create_app", "shutdown_plan"]
 
 QUEUES = ("agents", "tools", "admin")
 
@@ -42,9 +44,27 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def soft_shutdown_seconds(settings: Settings) -> float:
-    """The last grace of a cold shutdown, carved out of the SIGTERM budget."""
-    return min(2.0, settings.shutdown_timeout_seconds / 2)
+@dataclass(frozen=True)
+class ShutdownPlan:
+    """How a worker spends ``CHORDLINE_SHUTDOWN_TIMEOUT_SECONDS`` after a SIGTERM.
+
+    Attributes:
+        warm_s: the warm shutdown: no new messages, the steps in hand run on.
+        soft_s: the soft phase of the cold shutdown that follows: a last grace for the steps.
+        teardown_s: kept for cancelling the steps, requeueing the messages and exiting.
+    """
+
+    warm_s: float
+    soft_s: float
+    teardown_s: float
+
+
+def shutdown_plan(settings: Settings) -> ShutdownPlan:
+    """Split the SIGTERM budget so that the worker has exited when it runs out."""
+    total = settings.shutdown_timeout_seconds
+    soft = min(1.0, total / 5)
+    teardown = min(3.0, total / 3)
+    return ShutdownPlan(warm_s=total - soft - teardown, soft_s=soft, teardown_s=teardown)
 
 
 def create_app(settings: Settings) -> Celery:
@@ -73,10 +93,12 @@ def create_app(settings: Settings) -> Celery:
         worker_cancel_long_running_tasks_on_connection_loss=False,
         broker_connection_retry=True,
         broker_connection_max_retries=None,
-        worker_soft_shutdown_timeout=soft_shutdown_seconds(settings),
+        worker_soft_shutdown_timeout=shutdown_plan(settings).soft_s,
         worker_enable_soft_shutdown_on_idle=True,
         task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
         task_default_queue="agents",
+        # Below the priority of re-drives (see orchestration.canvas), on brokers that have them.
+        task_default_priority=PRIORITY_ROUTINE,
         task_routes=_ROUTES,
         task_send_sent_event=True,
         worker_send_task_events=True,

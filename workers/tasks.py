@@ -21,7 +21,7 @@ from orchestration import canvas, loop, sweeper
 from orchestration.config import Settings, current_settings
 from orchestration.journal import open_journal
 from orchestration.runtime import Limits, Runtime
-from workers.app import app, soft_shutdown_seconds
+from workers.app import app, shutdown_plan
 
 __all__ = ["await_approval", "run_agent", "sweep", "tool_call", "turn"]
 
@@ -102,7 +102,7 @@ def run_agent(
 def _redrive_stuck() -> list[str]:
     plans = sweeper.sweep(runtime())
     for plan in plans:
-        canvas.dispatch(app, plan)
+        canvas.dispatch(app, plan, recovery=True)
     return [plan.run_id for plan in plans]
 
 
@@ -184,11 +184,9 @@ def _on_shutting_down(how: str = "", **_: Any) -> None:
         thread.stopped.set()
     if how != "Warm":
         return
-    # Celery's warm shutdown waits for the steps in hand without a limit; past the budget we ask
-    # for a cold shutdown (SIGQUIT), whose soft phase is the rest of the budget.
-    settings = current_settings()
-    budget = settings.shutdown_timeout_seconds - soft_shutdown_seconds(settings)
-    pid = os.getpid()
-    timer = threading.Timer(budget, os.kill, args=(pid, signal.SIGQUIT))
+    # Celery's warm shutdown waits for the steps in hand without a limit; when its share of the
+    # budget is spent we ask for a cold shutdown (SIGQUIT): a soft phase, then cancel and exit.
+    plan = shutdown_plan(current_settings())
+    timer = threading.Timer(plan.warm_s, os.kill, args=(os.getpid(), signal.SIGQUIT))
     timer.daemon = True
     timer.start()
