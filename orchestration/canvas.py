@@ -15,6 +15,8 @@ from orchestration.loop import Dispatch
 from orchestration.models import StepKind
 
 __all__ = [
+    "PRIORITY_RECOVERY",
+    "PRIORITY_ROUTINE",
     "TASK_APPROVAL",
     "TASK_RUN",
     "TASK_SWEEP",
@@ -31,19 +33,35 @@ TASK_TOOL = "chordline.tool.call"
 TASK_APPROVAL = "chordline.agent.await_approval"
 TASK_SWEEP = "chordline.runs.sweep"
 
+# Redis serves priority 0 first (kombu's buckets 0, 3, 6, 9). Routine steps ride at 3 so that a
+# re-driven run is not queued behind every run started since its worker died. Brokers without
+# priorities (the embedded one, RabbitMQ queues without x-max-priority) ignore both.
+PRIORITY_ROUTINE = 3
+PRIORITY_RECOVERY = 0
+
 _BY_KIND = {StepKind.TOOL: TASK_TOOL, StepKind.APPROVAL: TASK_APPROVAL, StepKind.LLM: TASK_TURN}
 
 
-def _step(app: Celery, kind: StepKind, run_id: str, seq: int) -> Signature:
-    return app.signature(_BY_KIND[kind], args=(run_id, seq), immutable=True)
+def _step(
+    app: Celery, kind: StepKind, run_id: str, seq: int, priority: int = PRIORITY_ROUTINE
+) -> Signature:
+    return app.signature(_BY_KIND[kind], args=(run_id, seq), immutable=True, priority=priority)
 
 
-def dispatch(app: Celery, plan: Dispatch) -> None:
-    """Enqueue ``plan``: a chord over the read-only calls when there are several, else a chain."""
-    tail = [_step(app, kind, plan.run_id, seq) for kind, seq in plan.serial]
+def dispatch(app: Celery, plan: Dispatch, *, recovery: bool = False) -> None:
+    """Enqueue ``plan``: a chord over the read-only calls when there are several, else a chain.
+
+    Args:
+        app: the Celery app.
+        plan: what to enqueue.
+        recovery: True for a re-drive (sweeper, resume): the steps, and the chain they carry,
+            go ahead of routine work.
+    """
+    priority = PRIORITY_RECOVERY if recovery else PRIORITY_ROUTINE
+    tail = [_step(app, kind, plan.run_id, seq, priority) for kind, seq in plan.serial]
     if plan.next_turn is not None:
-        tail.append(_step(app, StepKind.LLM, plan.run_id, plan.next_turn))
-    heads = [_step(app, StepKind.TOOL, plan.run_id, seq) for seq in plan.parallel]
+        tail.append(_step(app, StepKind.LLM, plan.run_id, plan.next_turn, priority))
+    heads = [_step(app, StepKind.TOOL, plan.run_id, seq, priority) for seq in plan.parallel]
     if len(heads) > 1 and tail:
         body = tail[0] if len(tail) == 1 else chain(*tail)
         chord(group(heads), body).apply_async()

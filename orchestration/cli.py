@@ -368,14 +368,19 @@ def demo(agent: str, text: str, timeout: float) -> None:
     with console.status("starting a worker (agents, tools)"):
         process = _start_worker(settings)
     try:
-        resumed = client.sweep()
+        # A demo stopped mid-run (Ctrl+C, a crash, kill -9) left its runs in the journal: carry
+        # each one on from its last recorded step. A step whose lease has not lapsed yet is
+        # picked up by the sweeps while we wait.
+        resumed = [r.id for r in client.runtime.journal.unfinished_runs()]
         if resumed:
             console.print(f"resuming {len(resumed)} unfinished run(s) from the journal")
+        client.sweep()
         run = client.submit(agent, text)
         console.print(f"[bold]{agent}[/] ← {text}")
         run = _drive(client, run.id, timeout, settings)
         for run_id in resumed:
-            _drive(client, run_id, timeout, settings)
+            finished = _drive(client, run_id, timeout, settings)
+            console.print(f"resumed run {run_id}: {finished.status.value}")
     finally:
         _stop_worker(process)
     _show(client, run.id)

@@ -152,14 +152,14 @@ class Client:
         """Re-drive stuck runs now; returns their ids."""
         plans = sweep(self.runtime)
         for plan in plans:
-            canvas.dispatch(self.app, plan)
+            canvas.dispatch(self.app, plan, recovery=True)
         return [plan.run_id for plan in plans]
 
     def resume(self, run_id: str) -> None:
         """Enqueue whatever the journal says is next for a live run."""
         plan = redrive_plan(self.runtime, run_id)
         if plan is not None and not plan.empty:
-            canvas.dispatch(self.app, plan)
+            canvas.dispatch(self.app, plan, recovery=True)
 
     def decide(
         self,

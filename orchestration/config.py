@@ -65,12 +65,25 @@ class Settings(BaseSettings):
         description="a provider name that overrides the agents' pins (scripted); empty keeps pins",
     )
     lease_seconds: float = Field(
-        30.0, gt=0, le=3600, description="seconds a step lease lasts, between 0 and 3600"
+        5.0, gt=0, le=3600, description="seconds a step lease lasts, between 0 and 3600"
     )
     visibility_timeout: int = Field(
         3600,
         ge=10,
         description="seconds before Redis redelivers an unacknowledged message (>= 10)",
+    )
+    unacked_restore_interval: int = Field(
+        10,
+        ge=1,
+        le=3600,
+        description="seconds between a worker's scans for messages past the visibility "
+        "timeout (1-3600)",
+    )
+    shutdown_timeout_seconds: float = Field(
+        25.0,
+        gt=0,
+        le=3600,
+        description="seconds a worker stopping on SIGTERM gives the steps in hand (0-3600)",
     )
     embedded_poll_interval: float = Field(
         0.02, gt=0, le=5, description="seconds between polls of the embedded broker (0-5)"
@@ -91,10 +104,13 @@ class Settings(BaseSettings):
         description="the most recent steps a turn reads for the model's context (8-100000)",
     )
     stale_after_seconds: float = Field(
-        15.0, gt=0, description="seconds a run may sit with queued work before the sweeper acts"
+        10.0, gt=0, description="seconds a run may sit with queued work before the sweeper acts"
     )
     sweep_interval_seconds: float = Field(
-        10.0, gt=0, description="seconds between sweeps for stuck runs"
+        2.0, gt=0, description="seconds between sweeps for stuck runs"
+    )
+    worker_sweeps: bool = Field(
+        True, description="true or false: each worker also sweeps every sweep interval"
     )
     worker_ready_file: Path | None = Field(
         None, description="a path a worker touches when it is ready (readiness probes)"

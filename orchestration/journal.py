@@ -26,6 +26,7 @@ from sqlalchemy import (
     and_,
     create_engine,
     event,
+    exists,
     func,
     insert,
     or_,
@@ -35,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import aliased
 
 from orchestration.errors import ApprovalError, BackendUnreachable, JournalError, RunNotFound
 from orchestration.models import Run, RunStatus, Step, StepKind, StepStatus, utcnow
@@ -520,17 +522,41 @@ class Journal:
     # -- recovery -------------------------------------------------------------------------
 
     def stale_runs(self, stale_after_s: float, limit: int = 100) -> list[str]:
-        """Live runs with a lapsed lease or with work queued longer than ``stale_after_s``."""
+        """Live runs that stopped moving, oldest first.
+
+        A run stopped moving when a step's lease lapsed (its worker died: found at once), or when
+        it has queued work, no live lease and nothing happened to it for ``stale_after_s`` (a
+        message was lost: the broker was flushed, or a dead worker held it unstarted). Activity
+        counts step creation, claims, outcomes and re-drives, so a step that waits for its
+        predecessors, or a run just re-driven, is not taken for lost.
+        """
         now = utcnow()
+        cutoff = now - timedelta(seconds=stale_after_s)
         lapsed = and_(Step.status == StepStatus.RUNNING, Step.lease_expires_at < now)
-        queued = and_(
+        other = aliased(Step)
+        moving = (
+            exists()
+            .where(
+                other.run_id == Step.run_id,
+                or_(
+                    and_(other.status == StepStatus.RUNNING, other.lease_expires_at >= now),
+                    other.created_at > cutoff,
+                    other.started_at > cutoff,
+                    other.finished_at > cutoff,
+                ),
+            )
+            .correlate(Step)
+        )
+        idle = and_(
             Step.status == StepStatus.PENDING,
-            Step.created_at < now - timedelta(seconds=stale_after_s),
+            Run.updated_at < cutoff,
+            or_(Run.redriven_at.is_(None), Run.redriven_at < cutoff),
+            ~moving,
         )
         query = (
             select(Step.run_id)
             .join(Run, Run.id == Step.run_id)
-            .where(or_(lapsed, queued), Run.status.in_([s.value for s in _LIVE_RUN]))
+            .where(or_(lapsed, idle), Run.status.in_([s.value for s in _LIVE_RUN]))
             .distinct()
             .limit(limit)
         )
@@ -538,9 +564,14 @@ class Journal:
             return [row[0] for row in connection.execute(query)]
 
     def mark_redriven(self, run_id: str, not_within_s: float) -> bool:
-        """Record a re-drive unless one happened within ``not_within_s``; True when recorded.
+        """Take the re-drive of a run unless one happened within ``not_within_s``.
 
-        Two sweepers racing on one run both call this; exactly one gets True.
+        In the same transaction the run's lapsed leases are handed back (the steps become pending
+        again), so a sweeper that looks next finds nothing lapsed. Two sweepers racing on one run
+        both call this; exactly one gets True.
+
+        Returns:
+            True when the caller must re-drive the run.
         """
         now = utcnow()
         with self._write() as connection:
@@ -555,7 +586,30 @@ class Journal:
                 )
                 .values(redriven_at=now)
             )
-        return int(result.rowcount) == 1
+            if result.rowcount != 1:
+                return False
+            connection.execute(
+                update(Step)
+                .where(
+                    Step.run_id == run_id,
+                    Step.status == StepStatus.RUNNING,
+                    Step.lease_expires_at < now,
+                )
+                .values(status=StepStatus.PENDING, lease_owner=None, lease_expires_at=None)
+            )
+        return True
+
+    def unfinished_runs(self, limit: int = 100) -> list[RunRecord]:
+        """Runs that have not ended (queued, running or waiting for a person), oldest first."""
+        live = [*_LIVE_RUN, RunStatus.WAITING_FOR_APPROVAL]
+        query = (
+            select(Run)
+            .where(Run.status.in_([s.value for s in live]))
+            .order_by(Run.created_at)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [RunRecord.of(row) for row in connection.execute(query)]
 
     # -- internals ------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ replay after a crash reads the recorded answer and never asks the model again.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ __all__ = [
     "run_tool",
     "run_turn",
 ]
+
+log = logging.getLogger("chordline.loop")
 
 ProgressStatus = Literal["ran", "already_done", "busy", "not_ready", "skipped", "waiting"]
 
@@ -139,14 +142,23 @@ def redrive_plan(rt: Runtime, run_id: str) -> Dispatch | None:
 
 @contextlib.contextmanager
 def _heartbeat(rt: Runtime, step: StepRecord, owner: str) -> Iterator[threading.Event]:
-    """Renew the step's lease while the body runs, so a long call is never taken for dead."""
+    """Renew the step's lease while the body runs, so a long call is never taken for dead.
+
+    A journal that does not answer (a database restart) is retried at the next beat; the lease
+    counts as lost only when the journal says another worker holds it.
+    """
     stop = threading.Event()
     lost = threading.Event()
     every = rt.settings.lease_seconds / 3
 
     def renew() -> None:
         while not stop.wait(every):
-            if not rt.journal.renew(step.run_id, step.seq, owner, rt.settings.lease_seconds):
+            try:
+                held = rt.journal.renew(step.run_id, step.seq, owner, rt.settings.lease_seconds)
+            except Exception:  # the database is away; the next beat tries again
+                log.warning("lease renewal of %s step %s failed", step.run_id, step.seq)
+                continue
+            if not held:
                 lost.set()
                 return
 

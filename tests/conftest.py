@@ -79,8 +79,9 @@ def _emptied(journal: Journal) -> Journal:
             connection.execute(text(f"DELETE FROM {table}"))
         if journal.engine.dialect.has_table(connection, "support_refunds"):
             connection.execute(text("DELETE FROM support_refunds"))
-        if journal.engine.dialect.has_table(connection, "test_effects"):
-            connection.execute(text("DELETE FROM test_effects"))
+        for effects in ("test_effects", "chaos_executions", "chaos_charges"):
+            if journal.engine.dialect.has_table(connection, effects):
+                connection.execute(text(f"DELETE FROM {effects}"))
     return journal
 
 

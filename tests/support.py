@@ -47,6 +47,24 @@ class Worker:
         """What the worker logged so far."""
         return self.log.read_text(errors="replace")
 
+    def pids(self) -> set[int]:
+        """The worker's process and every process it forked (its process group; Linux)."""
+        found: set[int] = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[2]) == self.process.pid:  # field 5 of stat: the process group
+                found.add(int(stat.parent.name))
+        return found
+
+    def owns(self, lease_owner: str | None) -> bool:
+        """True when ``lease_owner`` (``host:pid:task``) is one of this worker's processes."""
+        if not lease_owner:
+            return False
+        return int(lease_owner.split(":")[1]) in self.pids()
+
 
 @dataclass
 class WorkerPool:
@@ -63,8 +81,9 @@ class WorkerPool:
         concurrency: int = 2,
         pool: str = "prefork",
         timeout: float = 60,
+        wait: bool = True,
     ) -> Worker:
-        """Start one worker process and wait until it consumes."""
+        """Start one worker process and (unless ``wait`` is False) wait until it consumes."""
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"w{len(self.workers) + 1}"
         ready = self.directory / f"{name}.ready"
@@ -86,12 +105,18 @@ class WorkerPool:
             )
         worker = Worker(name, process, log)
         self.workers.append(worker)
+        if not wait:
+            return worker
         deadline = time.monotonic() + timeout
         while not ready.exists():
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker {name} did not start:\n{worker.output()[-3000:]}")
             time.sleep(0.05)
         return worker
+
+    def alive(self) -> list[Worker]:
+        """The workers whose process still runs."""
+        return [w for w in self.workers if w.process.poll() is None]
 
     def stop_all(self) -> None:
         """Stop every worker still running."""
