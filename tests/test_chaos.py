@@ -163,7 +163,8 @@ def test_the_zero_server_demo_killed_midrun_completes_the_run_when_started_again
     while True:
         assert first.poll() is None, first.communicate()[0]
         assert time.monotonic() < deadline, "the demo never started its lookups"
-        if (data / "journal.sqlite3").exists():
+        # The demo's worker reports ready only after the journal's schema exists.
+        if (data / "demo-worker.ready").exists():
             journal = journal or Journal(journal_url)
             runs = journal.list_runs()
             if runs and any(s.status == StepStatus.RUNNING for s in journal.steps(runs[0].id)):
