@@ -1,4 +1,11 @@
-"""Run budgets, checked before any spending: steps, tokens and dollars."""
+"""Budgets, checked before any spending: steps, tokens and dollars per run, dollars per tenant
+per UTC day.
+
+Dollars are checked against an estimate of the call about to be made: the prompt's tokens at the
+uncached input price plus the full output cap (``CHORDLINE_LLM_MAX_OUTPUT_TOKENS``) at the output
+price, at the dearest priced deployment of the chain. That is the most the call can cost, so a
+call that could pass a budget is not made.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ from decimal import Decimal
 
 from orchestration.records import RunRecord
 
-__all__ = ["BudgetCheck", "check_before_call"]
+__all__ = ["BudgetCheck", "check_before_call", "check_tenant_day"]
 
 
 @dataclass(frozen=True)
@@ -47,5 +54,31 @@ def check_before_call(
     if known and run.cost_usd + estimated_usd > run.max_usd:  # type: ignore[operator]
         return BudgetCheck(
             f"max_usd={run.max_usd}: ${run.cost_usd} spent + ~${estimated_usd} for this call"
+        )
+    return BudgetCheck(None)
+
+
+def check_tenant_day(
+    tenant: str, cap: Decimal | None, spent_today: Decimal, estimated_usd: Decimal | None
+) -> BudgetCheck:
+    """Decide whether the tenant's daily budget leaves room for the planned call.
+
+    Args:
+        tenant: the run's tenant.
+        cap: the tenant's daily cap in USD (None: no cap).
+        spent_today: what the tenant's LLM steps cost since 00:00 UTC, over all workers.
+        estimated_usd: the call's estimated cost (None: unknown price, only the spend so far
+            is checked).
+
+    Returns:
+        A verdict quoting the figures when the call would pass the cap.
+    """
+    if cap is None:
+        return BudgetCheck(None)
+    planned = estimated_usd or Decimal(0)
+    if spent_today + planned > cap:
+        return BudgetCheck(
+            f"tenant {tenant} daily budget ${cap}: ${spent_today} spent today (UTC) "
+            f"+ ~${planned} for this call"
         )
     return BudgetCheck(None)

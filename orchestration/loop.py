@@ -9,19 +9,25 @@ replay after a crash reads the recorded answer and never asks the model again.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from orchestration import pricing
 from orchestration.agents import Agent
-from orchestration.budget import check_before_call
-from orchestration.context import build_conversation
-from orchestration.errors import ApprovalError, ToolError
+from orchestration.breakers import board_for
+from orchestration.budget import check_before_call, check_tenant_day
+from orchestration.config import Settings
+from orchestration.context import Conversation, build_conversation
+from orchestration.deployments import Deployment, resolve_chain
+from orchestration.errors import ApprovalError, ConfigError, ToolError
+from orchestration.fallbacks import ChainOutcome, ask_chain, request_hash
 from orchestration.journal import LeaseLost, StepOutcome, TurnResult
-from orchestration.models import RunStatus, StepKind, StepStatus
-from orchestration.providers import LLMProvider, ModelRequest, ToolSpec, get_provider
+from orchestration.models import RunStatus, StepKind, StepStatus, utcnow
+from orchestration.providers import LLMProvider, ModelReply, ModelRequest, ToolSpec, get_provider
 from orchestration.records import Busy, Claimed, Done, RunRecord, StepRecord, ToolCallRequest
 from orchestration.runtime import Runtime
 from orchestration.tools import Tool, ToolContext
@@ -36,6 +42,8 @@ __all__ = [
     "run_tool",
     "run_turn",
 ]
+
+log = logging.getLogger("chordline.loop")
 
 ProgressStatus = Literal["ran", "already_done", "busy", "not_ready", "skipped", "waiting"]
 
@@ -174,7 +182,7 @@ def _claim(rt: Runtime, run_id: str, seq: int, owner: str) -> Claimed | Progress
 
 
 def run_turn(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
-    """Run the LLM turn at ``seq``: ask the model, journal its answer, plan what follows."""
+    """Run the LLM turn at ``seq``: ask the chain, journal its answer, plan what follows."""
     claimed = _claim(rt, run_id, seq, owner)
     if isinstance(claimed, Progress):
         return claimed
@@ -187,18 +195,62 @@ def run_turn(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
     if isinstance(prepared, _Stop):
         return _end(rt, step, owner, prepared)
     with _heartbeat(rt, step, owner):
-        reply = prepared.provider.complete(prepared.request)
+        outcome = ask_chain(
+            prepared.chain,
+            prepared.request,
+            settings=rt.settings,
+            board=board_for(rt.settings),
+            cache=lambda digest: _cached(rt, run.tenant, digest),
+        )
+    if outcome.reply is None or outcome.deployment is None:
+        return _fail_turn(rt, step, owner, outcome)
+    return _record_turn(rt, agent=agent, step=step, owner=owner, prepared=prepared, outcome=outcome)
+
+
+def _record_turn(
+    rt: Runtime,
+    *,
+    agent: Agent,
+    step: StepRecord,
+    owner: str,
+    prepared: _PreparedTurn,
+    outcome: ChainOutcome,
+) -> Progress:
+    reply, deployment = outcome.reply, outcome.deployment
+    if reply is None or deployment is None:
+        raise ValueError("a turn is recorded only with an answer")
+    run_id, seq = step.run_id, step.seq
     calls = tuple(_call_request(agent, c.call_id, c.name, c.arguments) for c in reply.tool_calls)
-    record = reply.to_record() | {"compacted": prepared.compacted}
+    cost = pricing.cost_of(deployment.provider, deployment.model, reply.usage)
+    returned = reply.model or deployment.model
+    requested = returned if deployment.offline else deployment.model
+    record = reply.to_record() | outcome.to_record()
+    record |= {
+        "compacted": prepared.conversation.compacted,
+        "compaction": prepared.conversation.compaction(),
+        "requested_model": requested,
+        "returned_model": returned,
+        "drift": returned != requested,
+        "cost_usd": None if cost is None else str(cost),
+        "prices": pricing.PRICES_VERSION,
+    }
+    if returned != requested:
+        log.warning(
+            "model drift on run %s step %s: asked %s for %s, %s answered",
+            run_id, seq, deployment.provider, requested, returned,
+        )  # fmt: skip
     final = None if calls else (reply.text or "")
     turn = TurnResult(
         result=record,
         input_tokens=reply.usage.input_tokens,
         output_tokens=reply.usage.output_tokens,
-        cost_usd=Decimal(0),
-        model=reply.model or agent.model_name,
+        cost_usd=cost,
+        model=returned,
         calls=calls,
         final_answer=final,
+        deployment=deployment.name,
+        requested_model=requested,
+        request_hash=prepared.request_hash,
     )
     try:
         updated = rt.journal.complete_turn(run_id, seq, owner, turn)
@@ -210,6 +262,27 @@ def run_turn(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
     return Progress(run_id, seq, "ran", dispatch=plan_dispatch(agent, run_id, turn_steps))
 
 
+def _cached(rt: Runtime, tenant: str, digest: str) -> ModelReply | None:
+    found = rt.journal.cached_answer(tenant, digest)
+    return None if found is None else ModelReply.from_record(found)
+
+
+def _fail_turn(rt: Runtime, step: StepRecord, owner: str, outcome: ChainOutcome) -> Progress:
+    """No deployment answered: record every attempt on the step and fail the run with why."""
+    reason = str(outcome.error) if outcome.error else "no deployment answered"
+    try:
+        rt.journal.complete_step(
+            step.run_id,
+            step.seq,
+            owner,
+            StepOutcome(StepStatus.FAILED, outcome.to_record(), reason),
+        )
+    except LeaseLost:
+        return Progress(step.run_id, step.seq, "busy", retry_in_s=rt.settings.lease_seconds)
+    rt.journal.finish_run(step.run_id, RunStatus.FAILED, error=reason)
+    return Progress(step.run_id, step.seq, "ran")
+
+
 @dataclass(frozen=True)
 class _Stop:
     status: RunStatus
@@ -218,9 +291,10 @@ class _Stop:
 
 @dataclass(frozen=True)
 class _PreparedTurn:
-    provider: LLMProvider
+    chain: tuple[Deployment, ...]
     request: ModelRequest
-    compacted: bool
+    conversation: Conversation
+    request_hash: str
 
 
 def _prepare_turn(
@@ -230,27 +304,67 @@ def _prepare_turn(
     stop = _tool_error_stop(rt, run, step)
     if stop is not None:
         return _Stop(RunStatus.FAILED, stop)
-    provider = get_provider(rt.settings.llm_provider or agent.provider)
+    try:
+        chain = resolve_chain(agent, rt.settings)
+        sizing = _sizing_provider(chain, rt.settings)
+    except ConfigError as exc:
+        return _Stop(RunStatus.FAILED, str(exc))
+    window = min(
+        get_provider(d.provider, d.model, rt.settings).context_window
+        for d in chain
+        if not d.offline
+    ) if any(not d.offline for d in chain) else sizing.context_window  # fmt: skip
     tools = tuple(ToolSpec(**t.schema(), keywords=t.keywords) for t in agent.tools)
-    fixed_tokens = provider.count_tokens(agent.system_prompt + str([t.parameters for t in tools]))
+    fixed_tokens = sizing.count_tokens(agent.system_prompt + str([t.parameters for t in tools]))
     conversation = build_conversation(
         run,
         rt.journal.recent_steps(run.id, before=step.seq),
-        budget_tokens=provider.context_window - fixed_tokens,
-        count_tokens=provider.count_tokens,
+        budget_tokens=window - fixed_tokens,
+        count_tokens=sizing.count_tokens,
         max_tool_chars=rt.settings.tool_output_max_chars,
+        reserve_tokens=min(rt.settings.llm_max_output_tokens, window // 4),
     )
-    verdict = check_before_call(run, step.seq, fixed_tokens + conversation.tokens, Decimal(0))
+    prompt_tokens = fixed_tokens + conversation.tokens
+    estimated = _estimate_usd(chain, prompt_tokens, rt.settings.llm_max_output_tokens)
+    verdict = check_before_call(run, step.seq, prompt_tokens, estimated)
+    if verdict.reason is None:
+        cap = rt.settings.tenant_daily_cap(run.tenant)
+        if cap is not None:
+            midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+            spent = rt.journal.tenant_spend_since(run.tenant, midnight)
+            verdict = check_tenant_day(run.tenant, cap, spent, estimated)
     if verdict.reason is not None:
         return _Stop(RunStatus.BUDGET_EXCEEDED, verdict.reason)
     request = ModelRequest(
-        model=agent.model_name,
+        model=chain[0].model,
         system=agent.system_prompt,
         messages=conversation.messages,
         tools=tools,
         turn=run.turns + 1,
     )
-    return _PreparedTurn(provider, request, conversation.compacted)
+    return _PreparedTurn(chain, request, conversation, request_hash(request))
+
+
+def _sizing_provider(chain: tuple[Deployment, ...], settings: Settings) -> LLMProvider:
+    """The provider whose tokenizer sizes the prompt: the first one that calls a model."""
+    for deployment in chain:
+        if deployment.provider != "cache":
+            return get_provider(deployment.provider, deployment.model, settings)
+    return get_provider("scripted", "planner-1", settings)
+
+
+def _estimate_usd(
+    chain: tuple[Deployment, ...], prompt_tokens: int, output_tokens: int
+) -> Decimal | None:
+    """The dearest priced deployment's price for the call (see :mod:`orchestration.budget`);
+    None when no deployment that calls a model has a price."""
+    estimates = [
+        pricing.estimate(d.provider, d.model, prompt_tokens, output_tokens)
+        for d in chain
+        if d.provider != "cache"
+    ]
+    known = [e for e in estimates if e is not None]
+    return max(known) if known else None
 
 
 def _call_request(agent: Agent, call_id: str, name: str, arguments: str) -> ToolCallRequest:
