@@ -29,6 +29,14 @@ class BudgetCheck:
         return self.reason is None
 
 
+def _usd(amount: Decimal | None) -> str:
+    """Dollars without trailing zeros (the journal stores six decimals)."""
+    if amount is None:
+        return "unknown"
+    text = f"{amount.normalize():f}"
+    return text if "." in text else text + ".0"
+
+
 def check_before_call(
     run: RunRecord, seq: int, estimated_tokens: int, estimated_usd: Decimal | None
 ) -> BudgetCheck:
@@ -53,7 +61,8 @@ def check_before_call(
     known = run.max_usd is not None and estimated_usd is not None and run.cost_usd is not None
     if known and run.cost_usd + estimated_usd > run.max_usd:  # type: ignore[operator]
         return BudgetCheck(
-            f"max_usd={run.max_usd}: ${run.cost_usd} spent + ~${estimated_usd} for this call"
+            f"max_usd={_usd(run.max_usd)}: ${_usd(run.cost_usd)} spent "
+            f"+ ~${_usd(estimated_usd)} for this call"
         )
     return BudgetCheck(None)
 
@@ -78,7 +87,7 @@ def check_tenant_day(
     planned = estimated_usd or Decimal(0)
     if spent_today + planned > cap:
         return BudgetCheck(
-            f"tenant {tenant} daily budget ${cap}: ${spent_today} spent today (UTC) "
-            f"+ ~${planned} for this call"
+            f"tenant {tenant} daily budget ${_usd(cap)}: ${_usd(spent_today)} spent today (UTC) "
+            f"+ ~${_usd(planned)} for this call"
         )
     return BudgetCheck(None)

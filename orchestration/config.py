@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     llm_fallbacks: str = Field(
         "",
         description="a comma-separated chain of deployments tried after the pin, e.g. "
-        "openai:gpt-4o-mini-2024-07-18,scripted,cache; empty keeps each agent's own fallbacks",
+        "openai:gpt-5-mini-2025-08-07,scripted,cache; empty keeps each agent's own fallbacks",
     )
     openai_api_key: SecretStr | None = Field(
         None, description="an OpenAI API key (empty: the SDK's OPENAI_API_KEY)"

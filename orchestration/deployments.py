@@ -21,15 +21,15 @@ from orchestration.errors import ConfigError
 __all__ = ["DEFAULT_MODELS", "Deployment", "alias_problem", "check_pin", "parse", "resolve_chain"]
 
 DEFAULT_MODELS = {
-    "openai": "gpt-4o-mini-2024-07-18",
-    "anthropic": "claude-3-5-haiku-20241022",
+    "openai": "gpt-5-mini-2025-08-07",
+    "anthropic": "claude-haiku-4-5-20251001",
 }
 """The pinned model a bare ``CHORDLINE_LLM_PROVIDER=openai`` (or anthropic) runs on when the
 agent names none of that provider."""
 
 _DATED = {
-    "openai": (re.compile(r"-\d{4}-\d{2}-\d{2}$"), "gpt-4o-mini-2024-07-18"),
-    "anthropic": (re.compile(r"-\d{8}$"), "claude-3-5-haiku-20241022"),
+    "openai": (re.compile(r"-\d{4}-\d{2}-\d{2}$"), "gpt-5-mini-2025-08-07"),
+    "anthropic": (re.compile(r"-\d{8}$"), "claude-haiku-4-5-20251001"),
 }
 _OFFLINE = ("scripted", "cache")
 
@@ -69,7 +69,7 @@ def parse(text: str, *, default_model: str = "planner-1") -> Deployment:
     if not sep or not provider or not model:
         raise ConfigError(
             f"deployment {text!r} is not provider:model. Fix: write e.g. "
-            "openai:gpt-4o-mini-2024-07-18, anthropic:claude-3-5-haiku-20241022, scripted or cache."
+            "openai:gpt-5-mini-2025-08-07, anthropic:claude-haiku-4-5-20251001, scripted or cache."
         )
     return Deployment(provider, model)
 

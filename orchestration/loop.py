@@ -221,9 +221,10 @@ def _record_turn(
         raise ValueError("a turn is recorded only with an answer")
     run_id, seq = step.run_id, step.seq
     calls = tuple(_call_request(agent, c.call_id, c.name, c.arguments) for c in reply.tool_calls)
-    cost = pricing.cost_of(deployment.provider, deployment.model, reply.usage)
     returned = reply.model or deployment.model
     requested = returned if deployment.offline else deployment.model
+    # The provider bills the model that answered, which drift may make another one.
+    cost = pricing.cost_of(deployment.provider, returned, reply.usage)
     record = reply.to_record() | outcome.to_record()
     record |= {
         "compacted": prepared.conversation.compacted,

@@ -23,11 +23,12 @@ __all__ = ["PRICES", "PRICES_AS_OF", "PRICES_VERSION", "Price", "cost_of", "esti
 
 log = logging.getLogger("chordline.pricing")
 
-PRICES_VERSION = "2025.08.1"
+PRICES_VERSION = "2025.11.1"
 """Bumped whenever a price changes."""
 
-PRICES_AS_OF = "2025-08-01"
-"""The day the prices below were copied from the providers' pricing pages."""
+PRICES_AS_OF = "2025-11-24"
+"""The day the prices below were last checked against the providers' pricing pages. Newer
+models (released after this date) have no price until someone adds them here."""
 
 _MILLION = Decimal(1_000_000)
 _CENTS_SCALE = Decimal("0.000001")
@@ -55,11 +56,17 @@ PRICES: dict[str, Price] = {
     "openai:gpt-4.1-nano-2025-04-14": _p("0.10", "0.40", "0.025"),
     "openai:o3-2025-04-16": _p("2.00", "8.00", "0.50"),
     "openai:o4-mini-2025-04-16": _p("1.10", "4.40", "0.275"),
+    "openai:gpt-5-2025-08-07": _p("1.25", "10.00", "0.125"),
+    "openai:gpt-5-mini-2025-08-07": _p("0.25", "2.00", "0.025"),
+    "openai:gpt-5-nano-2025-08-07": _p("0.05", "0.40", "0.005"),
     "anthropic:claude-3-5-haiku-20241022": _p("0.80", "4.00", "0.08"),
     "anthropic:claude-3-7-sonnet-20250219": _p("3.00", "15.00", "0.30"),
     "anthropic:claude-sonnet-4-20250514": _p("3.00", "15.00", "0.30"),
     "anthropic:claude-opus-4-20250514": _p("15.00", "75.00", "1.50"),
     "anthropic:claude-opus-4-1-20250805": _p("15.00", "75.00", "1.50"),
+    "anthropic:claude-sonnet-4-5-20250929": _p("3.00", "15.00", "0.30"),
+    "anthropic:claude-haiku-4-5-20251001": _p("1.00", "5.00", "0.10"),
+    "anthropic:claude-opus-4-5-20251101": _p("5.00", "25.00", "0.50"),
 }
 """Prices by deployment (``provider:model``), as of :data:`PRICES_AS_OF`."""
 

@@ -21,6 +21,7 @@ from orchestration.providers.tokens import openai_counter
 __all__ = ["OpenAIProvider", "context_window_of"]
 
 _WINDOWS = (
+    ("gpt-5", 400_000),
     ("gpt-4.1", 1_047_576),
     ("gpt-4o", 128_000),
     ("gpt-4-turbo", 128_000),
