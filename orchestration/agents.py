@@ -62,6 +62,12 @@ class Agent:
                 f"agent {self.name}: model {self.model!r} is not pinned as provider:model. "
                 "Fix: e.g. model='scripted:planner-1'."
             )
+        for fallback in self.fallbacks:
+            if ":" not in fallback and fallback not in ("scripted", "cache"):
+                raise AgentError(
+                    f"agent {self.name}: fallback {fallback!r} is not provider:model, scripted "
+                    "or cache. Fix: e.g. fallbacks=['openai:gpt-5-mini-2025-08-07', 'cache']."
+                )
         names = [t.name for t in self.tools]
         if len(set(names)) != len(names):
             raise AgentError(f"agent {self.name}: two tools share a name in {names}")
