@@ -337,7 +337,8 @@ def agents() -> None:
     for name in registry.names():
         agent = registry.get(name)
         tools = ", ".join(t.name + ("*" if t.requires_approval else "") for t in agent.tools)
-        table.add_row(name, agent.version, agent.model, tools, agent.description)
+        pins = " → ".join((agent.model, *agent.fallbacks))
+        table.add_row(name, agent.version, pins, tools, agent.description)
     console.print(table)
     console.print("* requires approval")
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from orchestration.config import load_settings
+from orchestration.errors import ConfigError
 from orchestration.journal import Journal
 from orchestration.models import RunStatus, StepKind, StepStatus
 from orchestration.records import RunRecord, StepRecord
@@ -36,6 +37,7 @@ def _runtime(
         "llm_retry_base_seconds": 0.01,
         "llm_retry_max_seconds": 5,
         "llm_timeout_seconds": 2,
+        "database_url": journal.url if journal else None,
     }
     settings = load_settings(**(defaults | env | overrides))
     journal = journal or Journal(f"sqlite:///{tmp_path / 'journal.sqlite3'}")
@@ -207,12 +209,12 @@ def test_a_primary_down_falls_back_and_its_breaker_opens(fake_llm: FakeLLM, tmp_
     assert len(fake_llm.calls("anthropic")) == 3  # an open breaker skips at once
 
 
-def test_scripted_then_cache_answer_when_every_network_deployment_is_down(
-    fake_llm: FakeLLM, tmp_path: Path
+def test_the_cache_answers_when_every_network_deployment_is_down(
+    fake_llm: FakeLLM, tmp_path: Path, journal: Journal
 ) -> None:
     rt = _runtime(
-        tmp_path, fake_llm, llm_provider=f"openai:{MODELS['openai']}", llm_fallbacks="cache",
-        llm_max_attempts=1,
+        tmp_path, fake_llm, journal, llm_provider=f"openai:{MODELS['openai']}",
+        llm_fallbacks="cache", llm_max_attempts=1,
     )  # fmt: skip
     good = _run(rt, "research-report", REPORT)
     assert good.status == RunStatus.SUCCEEDED
@@ -248,9 +250,11 @@ def test_a_budget_of_a_tenth_of_a_cent_stops_before_the_call_that_would_pass_it(
     assert spent == run.cost_usd and spent + estimate > Decimal("0.001")
 
 
-def test_tenant_daily_budget_holds_across_runs(fake_llm: FakeLLM, tmp_path: Path) -> None:
+def test_tenant_daily_budget_holds_across_runs(
+    fake_llm: FakeLLM, tmp_path: Path, journal: Journal
+) -> None:
     rt = _runtime(
-        tmp_path, fake_llm, llm_provider="openai", llm_max_output_tokens=256,
+        tmp_path, fake_llm, journal, llm_provider="openai", llm_max_output_tokens=256,
         tenant_daily_usd=Decimal("1"), tenant_daily_usd_overrides="acme=0.004",
     )  # fmt: skip
     runs = [_run(rt, "research-report", REPORT, tenant="acme")]
@@ -309,16 +313,18 @@ def test_a_different_returned_model_is_recorded_as_drift(fake_llm: FakeLLM, tmp_
 
 
 def test_floating_aliases_are_refused_unless_allowed(fake_llm: FakeLLM, tmp_path: Path) -> None:
-    rt = _runtime(tmp_path, fake_llm, llm_provider="openai:gpt-4o")
-    run = _run(rt, "research-report", REPORT)
-    assert run.status == RunStatus.FAILED
-    assert run.error is not None
-    assert "openai:gpt-4o is an alias without a version date" in run.error
-    assert "CHORDLINE_ALLOW_MODEL_ALIASES=true" in run.error
-    assert fake_llm.calls("openai") == []
-    dev = _runtime(tmp_path / "dev", fake_llm, llm_provider="openai:gpt-4o",
-                   allow_model_aliases=True)  # fmt: skip
+    strict = _runtime(tmp_path, fake_llm, llm_provider="openai:gpt-5-mini")
+    with pytest.raises(ConfigError, match="openai:gpt-5-mini is an alias without a version date"):
+        strict.create_run("research-report", REPORT)
+    dev = _runtime(tmp_path, fake_llm, llm_provider="openai:gpt-5-mini", allow_model_aliases=True)
     assert _run(dev, "research-report", REPORT).status == RunStatus.SUCCEEDED
+    # A run submitted while aliases were allowed fails cleanly on a worker that refuses them.
+    queued = dev.create_run("research-report", REPORT)
+    drain(strict, queued.id)
+    run = strict.journal.get_run(queued.id)
+    assert run.status == RunStatus.FAILED
+    assert run.error is not None and "CHORDLINE_ALLOW_MODEL_ALIASES=true" in run.error
+    assert len(fake_llm.calls("openai")) == 2  # only the allowed run's two turns
 
 
 def test_a_full_context_elides_old_tool_outputs_keeping_system_and_latest_turn(
