@@ -68,7 +68,11 @@ def check_before_call(
 
 
 def check_tenant_day(
-    tenant: str, cap: Decimal | None, spent_today: Decimal, estimated_usd: Decimal | None
+    tenant: str,
+    cap: Decimal | None,
+    spent_today: Decimal,
+    estimated_usd: Decimal | None,
+    in_flight: Decimal = Decimal(0),
 ) -> BudgetCheck:
     """Decide whether the tenant's daily budget leaves room for the planned call.
 
@@ -78,6 +82,7 @@ def check_tenant_day(
         spent_today: what the tenant's LLM steps cost since 00:00 UTC, over all workers.
         estimated_usd: the call's estimated cost (None: unknown price, only the spend so far
             is checked).
+        in_flight: what calls of the tenant's still in the air have reserved.
 
     Returns:
         A verdict quoting the figures when the call would pass the cap.
@@ -85,9 +90,10 @@ def check_tenant_day(
     if cap is None:
         return BudgetCheck(None)
     planned = estimated_usd or Decimal(0)
-    if spent_today + planned > cap:
+    if spent_today + in_flight + planned > cap:
+        flying = f" + ${_usd(in_flight)} in flight" if in_flight else ""
         return BudgetCheck(
-            f"tenant {tenant} daily budget ${_usd(cap)}: ${_usd(spent_today)} spent today (UTC) "
-            f"+ ~${_usd(planned)} for this call"
+            f"tenant {tenant} daily budget ${_usd(cap)}: ${_usd(spent_today)} spent today (UTC)"
+            f"{flying} + ~${_usd(planned)} for this call"
         )
     return BudgetCheck(None)

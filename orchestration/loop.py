@@ -19,7 +19,7 @@ from typing import Any, Literal
 from orchestration import pricing
 from orchestration.agents import Agent
 from orchestration.breakers import board_for
-from orchestration.budget import check_before_call, check_tenant_day
+from orchestration.budget import BudgetCheck, check_before_call, check_tenant_day
 from orchestration.config import Settings
 from orchestration.context import Conversation, build_conversation
 from orchestration.deployments import Deployment, resolve_chain
@@ -30,6 +30,7 @@ from orchestration.models import RunStatus, StepKind, StepStatus, utcnow
 from orchestration.providers import LLMProvider, ModelReply, ModelRequest, ToolSpec, get_provider
 from orchestration.records import Busy, Claimed, Done, RunRecord, StepRecord, ToolCallRequest
 from orchestration.runtime import Runtime
+from orchestration.spend import Reservation, ledger_for
 from orchestration.tools import Tool, ToolContext
 
 __all__ = [
@@ -194,17 +195,25 @@ def run_turn(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
     prepared = _prepare_turn(rt, agent, run, step)
     if isinstance(prepared, _Stop):
         return _end(rt, step, owner, prepared)
-    with _heartbeat(rt, step, owner):
-        outcome = ask_chain(
-            prepared.chain,
-            prepared.request,
-            settings=rt.settings,
-            board=board_for(rt.settings),
-            cache=lambda digest: _cached(rt, run.tenant, digest),
+    try:
+        with _heartbeat(rt, step, owner):
+            outcome = ask_chain(
+                prepared.chain,
+                prepared.request,
+                settings=rt.settings,
+                board=board_for(rt.settings),
+                cache=lambda digest: _cached(rt, run.tenant, digest),
+            )
+        if outcome.reply is None or outcome.deployment is None:
+            return _fail_turn(rt, step, owner, outcome)
+        return _record_turn(
+            rt, agent=agent, step=step, owner=owner, prepared=prepared, outcome=outcome
         )
-    if outcome.reply is None or outcome.deployment is None:
-        return _fail_turn(rt, step, owner, outcome)
-    return _record_turn(rt, agent=agent, step=step, owner=owner, prepared=prepared, outcome=outcome)
+    finally:
+        # The step's real cost is journaled (or nothing was spent): free the estimate.
+        ledger = ledger_for(rt.settings)
+        if prepared.reservation is not None and ledger is not None:
+            ledger.release(prepared.reservation)
 
 
 def _record_turn(
@@ -296,6 +305,7 @@ class _PreparedTurn:
     request: ModelRequest
     conversation: Conversation
     request_hash: str
+    reservation: Reservation | None = None
 
 
 def _prepare_turn(
@@ -328,12 +338,9 @@ def _prepare_turn(
     prompt_tokens = fixed_tokens + conversation.tokens
     estimated = _estimate_usd(chain, prompt_tokens, rt.settings.llm_max_output_tokens)
     verdict = check_before_call(run, step.seq, prompt_tokens, estimated)
+    reservation = None
     if verdict.reason is None:
-        cap = rt.settings.tenant_daily_cap(run.tenant)
-        if cap is not None:
-            midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-            spent = rt.journal.tenant_spend_since(run.tenant, midnight)
-            verdict = check_tenant_day(run.tenant, cap, spent, estimated)
+        verdict, reservation = _check_tenant_day(rt, run, step, estimated)
     if verdict.reason is not None:
         return _Stop(RunStatus.BUDGET_EXCEEDED, verdict.reason)
     request = ModelRequest(
@@ -343,7 +350,36 @@ def _prepare_turn(
         tools=tools,
         turn=run.turns + 1,
     )
-    return _PreparedTurn(chain, request, conversation, request_hash(request))
+    return _PreparedTurn(chain, request, conversation, request_hash(request), reservation)
+
+
+def _check_tenant_day(
+    rt: Runtime, run: RunRecord, step: StepRecord, estimated: Decimal | None
+) -> tuple[BudgetCheck, Reservation | None]:
+    """The tenant's daily cap: today's spend from the journal, plus (with Redis) what calls in
+    flight on every worker reserved; a granted call holds its own reservation."""
+    cap = rt.settings.tenant_daily_cap(run.tenant)
+    if cap is None:
+        return BudgetCheck(None), None
+    now = utcnow()
+    spent = rt.journal.tenant_spend_since(
+        run.tenant, now.replace(hour=0, minute=0, second=0, microsecond=0)
+    )
+    verdict = check_tenant_day(run.tenant, cap, spent, estimated)
+    ledger = ledger_for(rt.settings)
+    if verdict.reason is not None or ledger is None:
+        return verdict, None
+    reservation = ledger.reserve(
+        run.tenant,
+        now,
+        amount=estimated or Decimal(0),
+        cap=cap,
+        spent=spent,
+        label=f"{run.id}:{step.seq}",
+    )
+    if reservation.granted:
+        return verdict, reservation
+    return check_tenant_day(run.tenant, cap, spent, estimated, reservation.held), None
 
 
 def _sizing_provider(chain: tuple[Deployment, ...], settings: Settings) -> LLMProvider:
