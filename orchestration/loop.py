@@ -13,25 +13,21 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Literal
 
 from orchestration import pricing
 from orchestration.agents import Agent
 from orchestration.breakers import board_for
-from orchestration.budget import BudgetCheck, check_before_call, check_tenant_day
-from orchestration.config import Settings
-from orchestration.context import Conversation, build_conversation
-from orchestration.deployments import Deployment, resolve_chain
-from orchestration.errors import ApprovalError, ConfigError, ToolError
-from orchestration.fallbacks import ChainOutcome, ask_chain, request_hash
+from orchestration.errors import ApprovalError, ToolError
+from orchestration.fallbacks import ChainOutcome, ask_chain
 from orchestration.journal import LeaseLost, StepOutcome, TurnResult
-from orchestration.models import RunStatus, StepKind, StepStatus, utcnow
-from orchestration.providers import LLMProvider, ModelReply, ModelRequest, ToolSpec, get_provider
+from orchestration.models import RunStatus, StepKind, StepStatus
+from orchestration.providers import ModelReply
 from orchestration.records import Busy, Claimed, Done, RunRecord, StepRecord, ToolCallRequest
 from orchestration.runtime import Runtime
-from orchestration.spend import Reservation, ledger_for
+from orchestration.spend import ledger_for
 from orchestration.tools import Tool, ToolContext
+from orchestration.turns import PreparedTurn, Stop, prepare_turn
 
 __all__ = [
     "Dispatch",
@@ -192,8 +188,8 @@ def run_turn(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
         rt.journal.release(run_id, seq, owner)
         return Progress(run_id, seq, "not_ready", retry_in_s=0.1)
     agent = rt.registry.get(run.agent)
-    prepared = _prepare_turn(rt, agent, run, step)
-    if isinstance(prepared, _Stop):
+    prepared = prepare_turn(rt, agent, run, step)
+    if isinstance(prepared, Stop):
         return _end(rt, step, owner, prepared)
     try:
         with _heartbeat(rt, step, owner):
@@ -222,7 +218,7 @@ def _record_turn(
     agent: Agent,
     step: StepRecord,
     owner: str,
-    prepared: _PreparedTurn,
+    prepared: PreparedTurn,
     outcome: ChainOutcome,
 ) -> Progress:
     reply, deployment = outcome.reply, outcome.deployment
@@ -293,117 +289,6 @@ def _fail_turn(rt: Runtime, step: StepRecord, owner: str, outcome: ChainOutcome)
     return Progress(step.run_id, step.seq, "ran")
 
 
-@dataclass(frozen=True)
-class _Stop:
-    status: RunStatus
-    reason: str
-
-
-@dataclass(frozen=True)
-class _PreparedTurn:
-    chain: tuple[Deployment, ...]
-    request: ModelRequest
-    conversation: Conversation
-    request_hash: str
-    reservation: Reservation | None = None
-
-
-def _prepare_turn(
-    rt: Runtime, agent: Agent, run: RunRecord, step: StepRecord
-) -> _PreparedTurn | _Stop:
-    """Build the model request from the journal, or say why the run must stop instead."""
-    stop = _tool_error_stop(rt, run, step)
-    if stop is not None:
-        return _Stop(RunStatus.FAILED, stop)
-    try:
-        chain = resolve_chain(agent, rt.settings)
-        sizing = _sizing_provider(chain, rt.settings)
-    except ConfigError as exc:
-        return _Stop(RunStatus.FAILED, str(exc))
-    window = min(
-        get_provider(d.provider, d.model, rt.settings).context_window
-        for d in chain
-        if not d.offline
-    ) if any(not d.offline for d in chain) else sizing.context_window  # fmt: skip
-    tools = tuple(ToolSpec(**t.schema(), keywords=t.keywords) for t in agent.tools)
-    fixed_tokens = sizing.count_tokens(agent.system_prompt + str([t.parameters for t in tools]))
-    conversation = build_conversation(
-        run,
-        rt.journal.recent_steps(run.id, before=step.seq),
-        budget_tokens=window - fixed_tokens,
-        count_tokens=sizing.count_tokens,
-        max_tool_chars=rt.settings.tool_output_max_chars,
-        reserve_tokens=min(rt.settings.llm_max_output_tokens, window // 4),
-    )
-    prompt_tokens = fixed_tokens + conversation.tokens
-    estimated = _estimate_usd(chain, prompt_tokens, rt.settings.llm_max_output_tokens)
-    verdict = check_before_call(run, step.seq, prompt_tokens, estimated)
-    reservation = None
-    if verdict.reason is None:
-        verdict, reservation = _check_tenant_day(rt, run, step, estimated)
-    if verdict.reason is not None:
-        return _Stop(RunStatus.BUDGET_EXCEEDED, verdict.reason)
-    request = ModelRequest(
-        model=chain[0].model,
-        system=agent.system_prompt,
-        messages=conversation.messages,
-        tools=tools,
-        turn=run.turns + 1,
-    )
-    return _PreparedTurn(chain, request, conversation, request_hash(request), reservation)
-
-
-def _check_tenant_day(
-    rt: Runtime, run: RunRecord, step: StepRecord, estimated: Decimal | None
-) -> tuple[BudgetCheck, Reservation | None]:
-    """The tenant's daily cap: today's spend from the journal, plus (with Redis) what calls in
-    flight on every worker reserved; a granted call holds its own reservation."""
-    cap = rt.settings.tenant_daily_cap(run.tenant)
-    if cap is None:
-        return BudgetCheck(None), None
-    now = utcnow()
-    spent = rt.journal.tenant_spend_since(
-        run.tenant, now.replace(hour=0, minute=0, second=0, microsecond=0)
-    )
-    verdict = check_tenant_day(run.tenant, cap, spent, estimated)
-    ledger = ledger_for(rt.settings)
-    if verdict.reason is not None or ledger is None:
-        return verdict, None
-    reservation = ledger.reserve(
-        run.tenant,
-        now,
-        amount=estimated or Decimal(0),
-        cap=cap,
-        spent=spent,
-        label=f"{run.id}:{step.seq}",
-    )
-    if reservation.granted:
-        return verdict, reservation
-    return check_tenant_day(run.tenant, cap, spent, estimated, reservation.held), None
-
-
-def _sizing_provider(chain: tuple[Deployment, ...], settings: Settings) -> LLMProvider:
-    """The provider whose tokenizer sizes the prompt: the first one that calls a model."""
-    for deployment in chain:
-        if deployment.provider != "cache":
-            return get_provider(deployment.provider, deployment.model, settings)
-    return get_provider("scripted", "planner-1", settings)
-
-
-def _estimate_usd(
-    chain: tuple[Deployment, ...], prompt_tokens: int, output_tokens: int
-) -> Decimal | None:
-    """The dearest priced deployment's price for the call (see :mod:`orchestration.budget`);
-    None when no deployment that calls a model has a price."""
-    estimates = [
-        pricing.estimate(d.provider, d.model, prompt_tokens, output_tokens)
-        for d in chain
-        if d.provider != "cache"
-    ]
-    known = [e for e in estimates if e is not None]
-    return max(known) if known else None
-
-
 def _call_request(agent: Agent, call_id: str, name: str, arguments: str) -> ToolCallRequest:
     tool = agent.tool(name)
     return ToolCallRequest(
@@ -415,28 +300,7 @@ def _call_request(agent: Agent, call_id: str, name: str, arguments: str) -> Tool
     )
 
 
-def _tool_error_stop(rt: Runtime, run: RunRecord, step: StepRecord) -> str | None:
-    """Count consecutive failed tool calls up to this turn; a reason to stop at the cap."""
-    if step.turn == 0:
-        return None
-    streak = run.tool_error_streak
-    last_error = ""
-    for previous in rt.journal.steps(run.id, after=step.turn, upto=step.seq - 1):
-        if previous.kind != StepKind.TOOL:
-            continue
-        if previous.status == StepStatus.FAILED:
-            streak += 1
-            last_error = previous.error or ""
-        elif previous.status == StepStatus.SUCCEEDED:
-            streak = 0
-    if streak != run.tool_error_streak:
-        rt.journal.set_tool_error_streak(run.id, streak)
-    if streak >= rt.settings.max_tool_errors:
-        return f"{streak} consecutive tool errors; last: {last_error}"
-    return None
-
-
-def _end(rt: Runtime, step: StepRecord, owner: str, stop: _Stop) -> Progress:
+def _end(rt: Runtime, step: StepRecord, owner: str, stop: Stop) -> Progress:
     rt.journal.complete_step(
         step.run_id,
         step.seq,
