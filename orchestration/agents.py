@@ -42,6 +42,8 @@ class Agent:
         max_steps: default cap on steps per run.
         max_tokens: default cap on tokens per run (None: no cap).
         max_usd: default cap on dollars per run (None: no cap).
+        fallbacks: deployments tried in order when the pin fails or its breaker is open
+            (``provider:model``, ``scripted``, ``cache``).
     """
 
     name: str
@@ -52,6 +54,7 @@ class Agent:
     max_steps: int = 50
     max_tokens: int | None = None
     max_usd: Decimal | None = None
+    fallbacks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if ":" not in self.model:
@@ -59,6 +62,12 @@ class Agent:
                 f"agent {self.name}: model {self.model!r} is not pinned as provider:model. "
                 "Fix: e.g. model='scripted:planner-1'."
             )
+        for fallback in self.fallbacks:
+            if ":" not in fallback and fallback not in ("scripted", "cache"):
+                raise AgentError(
+                    f"agent {self.name}: fallback {fallback!r} is not provider:model, scripted "
+                    "or cache. Fix: e.g. fallbacks=['openai:gpt-5-mini-2025-08-07', 'cache']."
+                )
         names = [t.name for t in self.tools]
         if len(set(names)) != len(names):
             raise AgentError(f"agent {self.name}: two tools share a name in {names}")
@@ -78,6 +87,7 @@ class Agent:
         max_steps: int = 50,
         max_tokens: int | None = None,
         max_usd: str | None = None,
+        fallbacks: Sequence[str] = (),
     ) -> Agent:
         """Build an agent whose prompt template lives in a file beside its definition."""
         path = directory / prompt_file
@@ -94,6 +104,7 @@ class Agent:
             max_steps=max_steps,
             max_tokens=max_tokens,
             max_usd=Decimal(max_usd) if max_usd is not None else None,
+            fallbacks=tuple(fallbacks),
         )
 
     @property
@@ -135,8 +146,9 @@ class Agent:
 
     @functools.cached_property
     def version(self) -> str:
-        """Content hash of prompt, tool schemas and model pin: what a run ran with."""
-        return _sha256(f"{self.prompt_hash}:{self.tool_schemas_hash}:{self.model}")[:16]
+        """Content hash of prompt, tool schemas, model pin and fallbacks: what a run ran with."""
+        pins = self.model + "".join(f">{f}" for f in self.fallbacks)
+        return _sha256(f"{self.prompt_hash}:{self.tool_schemas_hash}:{pins}")[:16]
 
     def tool(self, name: str) -> Tool | None:
         """The tool called ``name``, if the agent has one."""

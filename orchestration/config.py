@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -63,6 +64,57 @@ class Settings(BaseSettings):
     llm_provider: str = Field(
         "",
         description="a provider name that overrides the agents' pins (scripted); empty keeps pins",
+    )
+    llm_fallbacks: str = Field(
+        "",
+        description="a comma-separated chain of deployments tried after the pin, e.g. "
+        "openai:gpt-5-mini-2025-08-07,scripted,cache; empty keeps each agent's own fallbacks",
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, description="an OpenAI API key (empty: the SDK's OPENAI_API_KEY)"
+    )
+    openai_base_url: str | None = Field(
+        None, description="an OpenAI-compatible base URL (empty: the SDK's OPENAI_BASE_URL)"
+    )
+    anthropic_api_key: SecretStr | None = Field(
+        None, description="an Anthropic API key (empty: the SDK's ANTHROPIC_API_KEY)"
+    )
+    anthropic_base_url: str | None = Field(
+        None, description="an Anthropic base URL (empty: the SDK's ANTHROPIC_BASE_URL)"
+    )
+    llm_timeout_seconds: float = Field(
+        60.0, gt=0, le=600, description="seconds one LLM request may take, between 0 and 600"
+    )
+    llm_max_output_tokens: int = Field(
+        1024, ge=16, le=200_000, description="the cap on tokens a model may write per turn (>= 16)"
+    )
+    llm_max_attempts: int = Field(
+        4, ge=1, le=20, description="attempts per deployment per turn, retries included (1-20)"
+    )
+    llm_retry_base_seconds: float = Field(
+        0.5, ge=0, le=60, description="the first retry's backoff in seconds (0-60), doubling"
+    )
+    llm_retry_max_seconds: float = Field(
+        30.0, ge=0, le=600, description="the longest wait before a retry in seconds (0-600)"
+    )
+    breaker_fail_max: int = Field(
+        5, ge=1, le=1000, description="consecutive failures that open a deployment's breaker"
+    )
+    breaker_reset_seconds: float = Field(
+        60.0, gt=0, description="seconds an open breaker waits before one trial call (> 0)"
+    )
+    allow_model_aliases: bool = Field(
+        False, description="true or false: allow floating aliases such as gpt-4o (dev only)"
+    )
+    context_window_tokens: int | None = Field(
+        None, ge=1024, description="a cap on the context window in tokens (>= 1024), or empty"
+    )
+    tenant_daily_usd: Decimal | None = Field(
+        None, ge=0, description="dollars each tenant may spend per UTC day, or empty for no cap"
+    )
+    tenant_daily_usd_overrides: str = Field(
+        "",
+        description="per-tenant daily caps as tenant=dollars pairs separated by commas",
     )
     lease_seconds: float = Field(
         5.0, gt=0, le=3600, description="seconds a step lease lasts, between 0 and 3600"
@@ -143,6 +195,32 @@ class Settings(BaseSettings):
             return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         return value
 
+    @field_validator("tenant_daily_usd_overrides")
+    @classmethod
+    def _tenant_caps(cls, value: str) -> str:
+        _parse_caps(value)
+        return value
+
+    @field_validator("llm_fallbacks")
+    @classmethod
+    def _chain_syntax(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            if ":" not in part and part not in ("scripted", "cache"):
+                raise ValueError(f"{part!r} is not provider:model, scripted or cache")
+        return value
+
+    def tenant_daily_cap(self, tenant: str) -> Decimal | None:
+        """The daily USD cap of ``tenant``: its override, else the default (None: no cap)."""
+        return _parse_caps(self.tenant_daily_usd_overrides).get(tenant, self.tenant_daily_usd)
+
+    @property
+    def redis_url(self) -> str | None:
+        """The Redis shared by the workers (broker or result backend), if one is attached."""
+        for url in (self.broker_url, self.result_backend or ""):
+            if url.startswith(("redis://", "rediss://")):
+                return url
+        return None
+
     @property
     def agent_dirs(self) -> tuple[Path, ...]:
         """The agent directories, resolved."""
@@ -184,6 +262,19 @@ class Settings(BaseSettings):
             shown[ENV_PREFIX + name.upper()] = mask_url(text) if "://" in text else text
         shown["(journal)"] = mask_url(self.journal_url)
         return shown
+
+
+def _parse_caps(value: str) -> dict[str, Decimal]:
+    caps: dict[str, Decimal] = {}
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        tenant, _, amount = pair.partition("=")
+        try:
+            caps[tenant.strip()] = Decimal(amount.strip())
+        except ArithmeticError:
+            raise ValueError(f"{pair!r} is not tenant=dollars") from None
+        if not tenant.strip() or caps[tenant.strip()] < 0:
+            raise ValueError(f"{pair!r} is not tenant=dollars")
+    return caps
 
 
 def mask_url(url: str) -> str:

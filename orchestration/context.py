@@ -1,16 +1,20 @@
 """The model's view of a run: the conversation rebuilt from the journal, fitted to the window.
 
-A turn reads at most ``max_steps`` recent steps (one indexed range read) and keeps, newest
-first, what fits the model's token window; whatever does not fit is dropped (oldest first,
-whole turns) and the turn records that it compacted. So a turn at step 1,000 reads no more than
-a turn at step 100: the cost of a step does not grow with the run.
+A turn reads at most a bounded number of recent steps (one indexed range read, see
+``Journal.context_entries``), so a turn at step 1,000 costs what a turn at step 100 does. The run's
+input and the latest turn (the last model answer and the tool results after it) are always kept
+whole, and the system prompt and tool schemas are outside this budget altogether. When the rest
+does not fit, older tool outputs are first *elided* (replaced by a one-line note naming the tool
+and the size of what was cut, so the model knows the call happened), and once even those notes do
+not fit, everything older is dropped, oldest first, in whole turns. The turn records what it did.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from orchestration.models import StepKind, StepStatus
 from orchestration.providers.base import Message, ModelReply
@@ -23,11 +27,28 @@ _RESERVED_FOR_REPLY = 1024
 
 @dataclass(frozen=True)
 class Conversation:
-    """The messages for one turn and whether older ones were left out to fit."""
+    """The messages for one turn and whether (and how) they were compacted to fit.
+
+    Attributes:
+        messages: oldest first, starting with the run's input.
+        compacted: True when anything was elided or dropped.
+        tokens: the messages' tokens.
+        elided: how many older tool outputs were replaced by a note.
+        dropped: True when older steps were left out altogether.
+    """
 
     messages: tuple[Message, ...]
     compacted: bool
     tokens: int
+    elided: int = 0
+    dropped: bool = False
+
+    def compaction(self) -> dict[str, Any] | None:
+        """What compaction did, for the step's result (None when nothing was cut)."""
+        if not self.compacted:
+            return None
+        return {"elided_tool_outputs": self.elided, "dropped_older_steps": self.dropped,
+                "tokens": self.tokens}  # fmt: skip
 
 
 def step_messages(step: ContextEntry, max_chars: int) -> list[Message]:
@@ -48,6 +69,14 @@ def step_messages(step: ContextEntry, max_chars: int) -> list[Message]:
     return [Message("tool", content, tool_call_id=step.call_id, name=step.name, is_error=is_error)]
 
 
+def _elided(message: Message) -> Message:
+    note = (
+        f"[output of {message.name} elided to fit the context window: "
+        f"{len(message.content)} characters]"
+    )
+    return replace(message, content=note)
+
+
 def build_conversation(
     run: RunRecord,
     steps_newest_first: Sequence[ContextEntry],
@@ -55,40 +84,63 @@ def build_conversation(
     budget_tokens: int,
     count_tokens: Callable[[str], int],
     max_tool_chars: int,
+    reserve_tokens: int = _RESERVED_FOR_REPLY,
 ) -> Conversation:
     """Fit the run's input and as many recent steps as the budget allows.
 
     Args:
         run: the run (its input is always kept).
-        steps_newest_first: the recent steps, newest first (a bounded read); when there are
-            more steps before them, the conversation counts as compacted.
+        steps_newest_first: the journal read backwards from the current step; only pulled as
+            far as the budget reaches.
         budget_tokens: the model's window less the system prompt and tool schemas.
         count_tokens: the provider's ``count_tokens``.
         max_tool_chars: cap on one tool result's text.
+        reserve_tokens: tokens left free for the model's answer.
 
     Returns:
         The conversation, oldest first.
     """
+
+    def cost(messages: list[Message]) -> int:
+        return sum(count_tokens(m.content + _arguments(m)) for m in messages)
+
     used = count_tokens(run.input)
-    budget = budget_tokens - _RESERVED_FOR_REPLY
+    budget = budget_tokens - reserve_tokens
     kept: list[Message] = []
-    compacted = False
+    in_latest_turn, eliding, elided, dropped = True, False, 0, False
     for step in steps_newest_first:
         messages = step_messages(step, max_tool_chars)
-        cost = sum(count_tokens(m.content + _arguments(m)) for m in messages)
-        if used + cost > budget:
-            compacted = True
+        if not messages:
+            continue
+        full = cost(messages)
+        if in_latest_turn or (not eliding and used + full <= budget):
+            chosen, spent = messages, full
+        elif step.kind == StepKind.TOOL and used + cost([_elided(m) for m in messages]) <= budget:
+            chosen = [_elided(m) for m in messages]
+            spent = cost(chosen)
+            eliding = True
+            elided += len(chosen)
+        elif step.kind == StepKind.TOOL or used + full > budget:
+            dropped = True
             break
-        kept.extend(reversed(messages))
-        used += cost
+        else:
+            chosen, spent = messages, full
+        kept.extend(reversed(chosen))
+        used += spent
+        if step.kind == StepKind.LLM:
+            in_latest_turn = False
     kept.reverse()
-    oldest = steps_newest_first[-1].seq if steps_newest_first else 1
-    compacted = compacted or oldest > 1
     # A tool result must follow the assistant message that asked for it: drop orphans that lost
     # their call to the cut.
     while kept and kept[0].role == "tool":
         kept.pop(0)
-    return Conversation((Message("user", run.input), *kept), compacted, used)
+    # Steps older than the bounded read were left out too.
+    oldest_read = steps_newest_first[-1].seq if steps_newest_first else 1
+    dropped = dropped or oldest_read > 1
+    compacted = dropped or elided > 0
+    return Conversation(
+        (Message("user", run.input), *kept), compacted, used, elided=elided, dropped=dropped
+    )
 
 
 def _arguments(message: Message) -> str:

@@ -14,7 +14,7 @@ from rich.text import Text
 from orchestration.models import RunStatus, StepStatus
 from orchestration.records import RunRecord, StepRecord
 
-__all__ = ["run_panel", "runs_table", "timeline"]
+__all__ = ["llm_table", "run_panel", "runs_table", "timeline"]
 
 _RUN_STYLE = {
     RunStatus.SUCCEEDED: "green",
@@ -120,6 +120,38 @@ def timeline(run: RunRecord, steps: Sequence[StepRecord]) -> Table:
     return table
 
 
+def _model_cell(step: StepRecord) -> Text:
+    if step.drift:
+        return Text(f"DRIFT asked {step.requested_model}, got {step.model}", style="bold red")
+    return Text(step.model or "")
+
+
+def llm_table(steps: Sequence[StepRecord]) -> Table | None:
+    """The LLM steps: which deployment answered, the model, retries, skips, tokens and cost."""
+    rows = [s for s in steps if s.kind == "llm" and s.result is not None]
+    if not rows:
+        return None
+    table = Table(title="LLM calls", header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1))
+    for column in ("#", "deployment", "model", "tries", "skipped", "in/cached/out", "cost"):
+        table.add_column(column, justify="right" if column in ("#", "tries") else "left")
+    for step in rows:
+        result = step.result or {}
+        usage = result.get("usage") or {}
+        skipped = "; ".join(
+            f"{s['deployment']}: {s['reason']}"[:60] for s in result.get("skipped") or ()
+        )
+        table.add_row(
+            str(step.seq),
+            step.deployment or "",
+            _model_cell(step),
+            str(len(result.get("attempts") or ())),
+            skipped,
+            f"{step.input_tokens}/{usage.get('cached_tokens', 0)}/{step.output_tokens}",
+            _cost(step.cost_usd),
+        )
+    return table
+
+
 def run_panel(run: RunRecord, steps: Sequence[StepRecord]) -> RenderableType:
     """A run's header, answer or error, and timeline."""
     header = Text.assemble(
@@ -130,10 +162,20 @@ def run_panel(run: RunRecord, steps: Sequence[StepRecord]) -> RenderableType:
         f"\nagent {run.agent} v{run.agent_version}  model {run.model}  tenant {run.tenant}",
         f"\ntokens {run.input_tokens + run.output_tokens}  cost {_cost(run.cost_usd)}",
     )
+    drifted = [s.seq for s in steps if s.drift]
+    if drifted:
+        header.append(
+            f"\nmodel drift on step(s) {', '.join(map(str, drifted))}: the provider answered "
+            "with another model than the pin",
+            style="bold red",
+        )
     parts: list[RenderableType] = [header]
     if run.output:
         parts.append(Panel(run.output, title="answer", border_style="green"))
     if run.error:
         parts.append(Panel(run.error, title="stopped because", border_style="red"))
     parts.append(timeline(run, steps))
+    calls = llm_table(steps)
+    if calls is not None:
+        parts.append(calls)
     return Group(*parts)

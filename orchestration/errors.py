@@ -14,8 +14,11 @@ __all__ = [
     "BudgetError",
     "ChordlineError",
     "ConfigError",
+    "FallbacksExhausted",
     "JournalError",
     "ProviderError",
+    "ProviderRejected",
+    "ProviderUnavailable",
     "RunNotFound",
     "StepNotReady",
     "ToolError",
@@ -68,7 +71,50 @@ class ToolError(ChordlineError):
 
 
 class ProviderError(ChordlineError):
-    """An LLM provider failed to answer."""
+    """An LLM provider failed to answer.
+
+    Attributes:
+        retryable: True when the same request may succeed later (rate limit, overload,
+            server error, timeout, dropped connection); False when it never will as sent.
+        status: the HTTP status, when the provider answered with one.
+        retry_after_s: the provider's ``Retry-After``, in seconds, when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider could not answer now (408, 409, 429, 5xx, 529, timeout, connection)."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(message, retryable=True, status=status, retry_after_s=retry_after_s)
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the request as sent (400, 401, 403, 404, 422, missing key).
+
+    Never retried: the message says what to fix.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message, retryable=False, status=status)
+
+
+class FallbacksExhausted(ProviderError):
+    """Every deployment of a fallback chain failed or was skipped; the message lists why."""
 
 
 class BudgetError(ChordlineError):

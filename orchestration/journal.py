@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,9 @@ class TurnResult:
     model: str
     calls: tuple[ToolCallRequest, ...]
     final_answer: str | None
+    deployment: str | None = None
+    requested_model: str | None = None
+    request_hash: str | None = None
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -429,6 +432,7 @@ class Journal:
                 tokens=(turn.input_tokens, turn.output_tokens),
                 cost=turn.cost_usd,
                 model=turn.model,
+                llm=(turn.deployment, turn.requested_model, turn.request_hash),
             )
             run = connection.execute(select(Run).where(Run.id == run_id)).one()
             rows, next_seq = _steps_for_calls(run_id, seq, run.next_seq, turn.calls, now)
@@ -518,6 +522,40 @@ class Journal:
         )
         with self.engine.connect() as connection:
             return [StepRecord.of(row) for row in connection.execute(query)]
+
+    # -- spending and the answer cache ---------------------------------------------------
+
+    def tenant_spend_since(self, tenant: str, since: datetime) -> Decimal:
+        """Dollars the tenant's LLM steps cost since ``since``, across every worker (steps of
+        unknown cost count as 0 here: the price table warns about those)."""
+        query = (
+            select(func.coalesce(func.sum(Step.cost_usd), 0))
+            .join(Run, Run.id == Step.run_id)
+            .where(
+                Run.tenant == tenant,
+                Step.kind == StepKind.LLM,
+                Step.finished_at >= since,
+            )
+        )
+        with self.engine.connect() as connection:
+            return Decimal(str(connection.execute(query).scalar_one()))
+
+    def cached_answer(self, tenant: str, request_hash: str) -> dict[str, Any] | None:
+        """The newest recorded answer of the tenant's to a request with this hash."""
+        query = (
+            select(Step.result)
+            .join(Run, Run.id == Step.run_id)
+            .where(
+                Step.request_hash == request_hash,
+                Step.status == StepStatus.SUCCEEDED,
+                Run.tenant == tenant,
+            )
+            .order_by(Step.finished_at.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            found = connection.execute(query).first()
+        return None if found is None else dict(found[0])
 
     # -- recovery -------------------------------------------------------------------------
 
@@ -625,6 +663,7 @@ class Journal:
         tokens: tuple[int, int] = (0, 0),
         cost: Decimal | None = None,
         model: str | None = None,
+        llm: tuple[str | None, str | None, str | None] = (None, None, None),
     ) -> None:
         result = connection.execute(
             update(Step)
@@ -645,6 +684,9 @@ class Journal:
                 output_tokens=tokens[1],
                 cost_usd=cost,
                 model=model,
+                deployment=llm[0],
+                requested_model=llm[1],
+                request_hash=llm[2],
             )
         )
         if result.rowcount != 1:

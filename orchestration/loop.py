@@ -13,19 +13,21 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Literal
 
+from orchestration import pricing
 from orchestration.agents import Agent
-from orchestration.budget import check_before_call
-from orchestration.context import build_conversation
+from orchestration.breakers import board_for
 from orchestration.errors import ApprovalError, ToolError
+from orchestration.fallbacks import ChainOutcome, ask_chain
 from orchestration.journal import LeaseLost, StepOutcome, TurnResult
 from orchestration.models import RunStatus, StepKind, StepStatus
-from orchestration.providers import LLMProvider, ModelRequest, ToolSpec, get_provider
+from orchestration.providers import ModelReply
 from orchestration.records import Busy, Claimed, Done, RunRecord, StepRecord, ToolCallRequest
 from orchestration.runtime import Runtime
+from orchestration.spend import ledger_for
 from orchestration.tools import Tool, ToolContext
+from orchestration.turns import PreparedTurn, Stop, prepare_turn
 
 __all__ = [
     "Dispatch",
@@ -78,9 +80,8 @@ class Progress:
     result: dict[str, Any] | None = field(default=None, compare=False)
 
     def as_task_result(self) -> dict[str, Any]:
-        """The task's return value: ids, what happened, and the step's recorded output."""
-        return {"run_id": self.run_id, "seq": self.seq, "status": self.status,
-                "result": self.result}  # fmt: skip
+        """A small JSON result for the Celery result backend and Flower."""
+        return {"run_id": self.run_id, "seq": self.seq, "status": self.status}
 
 
 # -- planning (pure) -----------------------------------------------------------------------
@@ -142,23 +143,14 @@ def redrive_plan(rt: Runtime, run_id: str) -> Dispatch | None:
 
 @contextlib.contextmanager
 def _heartbeat(rt: Runtime, step: StepRecord, owner: str) -> Iterator[threading.Event]:
-    """Renew the step's lease while the body runs, so a long call is never taken for dead.
-
-    A journal that does not answer (a database restart) is retried at the next beat; the lease
-    counts as lost only when the journal says another worker holds it.
-    """
+    """Renew the step's lease while the body runs, so a long call is never taken for dead."""
     stop = threading.Event()
     lost = threading.Event()
     every = rt.settings.lease_seconds / 3
 
     def renew() -> None:
         while not stop.wait(every):
-            try:
-                held = rt.journal.renew(step.run_id, step.seq, owner, rt.settings.lease_seconds)
-            except Exception:  # the database is away; the next beat tries again
-                log.warning("lease renewal of %s step %s failed", step.run_id, step.seq)
-                continue
-            if not held:
+            if not rt.journal.renew(step.run_id, step.seq, owner, rt.settings.lease_seconds):
                 lost.set()
                 return
 
@@ -187,7 +179,7 @@ def _claim(rt: Runtime, run_id: str, seq: int, owner: str) -> Claimed | Progress
 
 
 def run_turn(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
-    """Run the LLM turn at ``seq``: ask the model, journal its answer, plan what follows."""
+    """Run the LLM turn at ``seq``: ask the chain, journal its answer, plan what follows."""
     claimed = _claim(rt, run_id, seq, owner)
     if isinstance(claimed, Progress):
         return claimed
@@ -196,22 +188,75 @@ def run_turn(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
         rt.journal.release(run_id, seq, owner)
         return Progress(run_id, seq, "not_ready", retry_in_s=0.1)
     agent = rt.registry.get(run.agent)
-    prepared = _prepare_turn(rt, agent, run, step)
-    if isinstance(prepared, _Stop):
+    prepared = prepare_turn(rt, agent, run, step)
+    if isinstance(prepared, Stop):
         return _end(rt, step, owner, prepared)
-    with _heartbeat(rt, step, owner):
-        reply = prepared.provider.complete(prepared.request)
+    try:
+        with _heartbeat(rt, step, owner):
+            outcome = ask_chain(
+                prepared.chain,
+                prepared.request,
+                settings=rt.settings,
+                board=board_for(rt.settings),
+                cache=lambda digest: _cached(rt, run.tenant, digest),
+            )
+        if outcome.reply is None or outcome.deployment is None:
+            return _fail_turn(rt, step, owner, outcome)
+        return _record_turn(
+            rt, agent=agent, step=step, owner=owner, prepared=prepared, outcome=outcome
+        )
+    finally:
+        # The step's real cost is journaled (or nothing was spent): free the estimate.
+        ledger = ledger_for(rt.settings)
+        if prepared.reservation is not None and ledger is not None:
+            ledger.release(prepared.reservation)
+
+
+def _record_turn(
+    rt: Runtime,
+    *,
+    agent: Agent,
+    step: StepRecord,
+    owner: str,
+    prepared: PreparedTurn,
+    outcome: ChainOutcome,
+) -> Progress:
+    reply, deployment = outcome.reply, outcome.deployment
+    if reply is None or deployment is None:
+        raise ValueError("a turn is recorded only with an answer")
+    run_id, seq = step.run_id, step.seq
     calls = tuple(_call_request(agent, c.call_id, c.name, c.arguments) for c in reply.tool_calls)
-    record = reply.to_record() | {"compacted": prepared.compacted}
+    returned = reply.model or deployment.model
+    requested = returned if deployment.offline else deployment.model
+    # The provider bills the model that answered, which drift may make another one.
+    cost = pricing.cost_of(deployment.provider, returned, reply.usage)
+    record = reply.to_record() | outcome.to_record()
+    record |= {
+        "compacted": prepared.conversation.compacted,
+        "compaction": prepared.conversation.compaction(),
+        "requested_model": requested,
+        "returned_model": returned,
+        "drift": returned != requested,
+        "cost_usd": None if cost is None else str(cost),
+        "prices": pricing.PRICES_VERSION,
+    }
+    if returned != requested:
+        log.warning(
+            "model drift on run %s step %s: asked %s for %s, %s answered",
+            run_id, seq, deployment.provider, requested, returned,
+        )  # fmt: skip
     final = None if calls else (reply.text or "")
     turn = TurnResult(
         result=record,
         input_tokens=reply.usage.input_tokens,
         output_tokens=reply.usage.output_tokens,
-        cost_usd=Decimal(0),
-        model=reply.model or agent.model_name,
+        cost_usd=cost,
+        model=returned,
         calls=calls,
         final_answer=final,
+        deployment=deployment.name,
+        requested_model=requested,
+        request_hash=prepared.request_hash,
     )
     try:
         updated = rt.journal.complete_turn(run_id, seq, owner, turn)
@@ -223,48 +268,25 @@ def run_turn(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
     return Progress(run_id, seq, "ran", dispatch=plan_dispatch(agent, run_id, turn_steps))
 
 
-@dataclass(frozen=True)
-class _Stop:
-    status: RunStatus
-    reason: str
+def _cached(rt: Runtime, tenant: str, digest: str) -> ModelReply | None:
+    found = rt.journal.cached_answer(tenant, digest)
+    return None if found is None else ModelReply.from_record(found)
 
 
-@dataclass(frozen=True)
-class _PreparedTurn:
-    provider: LLMProvider
-    request: ModelRequest
-    compacted: bool
-
-
-def _prepare_turn(
-    rt: Runtime, agent: Agent, run: RunRecord, step: StepRecord
-) -> _PreparedTurn | _Stop:
-    """Build the model request from the journal, or say why the run must stop instead."""
-    stop = _tool_error_stop(rt, run, step)
-    if stop is not None:
-        return _Stop(RunStatus.FAILED, stop)
-    provider = get_provider(rt.settings.llm_provider or agent.provider)
-    tools = tuple(ToolSpec(**t.schema(), keywords=t.keywords) for t in agent.tools)
-    fixed_tokens = provider.count_tokens(agent.system_prompt + str([t.parameters for t in tools]))
-    look_back = min(rt.settings.context_max_steps, provider.max_context_steps or 1 << 30)
-    conversation = build_conversation(
-        run,
-        rt.journal.context_entries(run.id, before=step.seq, limit=look_back),
-        budget_tokens=provider.context_window - fixed_tokens,
-        count_tokens=provider.count_tokens,
-        max_tool_chars=rt.settings.tool_output_max_chars,
-    )
-    verdict = check_before_call(run, step.seq, fixed_tokens + conversation.tokens, Decimal(0))
-    if verdict.reason is not None:
-        return _Stop(RunStatus.BUDGET_EXCEEDED, verdict.reason)
-    request = ModelRequest(
-        model=agent.model_name,
-        system=agent.system_prompt,
-        messages=conversation.messages,
-        tools=tools,
-        turn=run.turns + 1,
-    )
-    return _PreparedTurn(provider, request, conversation.compacted)
+def _fail_turn(rt: Runtime, step: StepRecord, owner: str, outcome: ChainOutcome) -> Progress:
+    """No deployment answered: record every attempt on the step and fail the run with why."""
+    reason = str(outcome.error) if outcome.error else "no deployment answered"
+    try:
+        rt.journal.complete_step(
+            step.run_id,
+            step.seq,
+            owner,
+            StepOutcome(StepStatus.FAILED, outcome.to_record(), reason),
+        )
+    except LeaseLost:
+        return Progress(step.run_id, step.seq, "busy", retry_in_s=rt.settings.lease_seconds)
+    rt.journal.finish_run(step.run_id, RunStatus.FAILED, error=reason)
+    return Progress(step.run_id, step.seq, "ran")
 
 
 def _call_request(agent: Agent, call_id: str, name: str, arguments: str) -> ToolCallRequest:
@@ -278,28 +300,7 @@ def _call_request(agent: Agent, call_id: str, name: str, arguments: str) -> Tool
     )
 
 
-def _tool_error_stop(rt: Runtime, run: RunRecord, step: StepRecord) -> str | None:
-    """Count consecutive failed tool calls up to this turn; a reason to stop at the cap."""
-    if step.turn == 0:
-        return None
-    streak = run.tool_error_streak
-    last_error = ""
-    for previous in rt.journal.steps(run.id, after=step.turn, upto=step.seq - 1):
-        if previous.kind != StepKind.TOOL:
-            continue
-        if previous.status == StepStatus.FAILED:
-            streak += 1
-            last_error = previous.error or ""
-        elif previous.status == StepStatus.SUCCEEDED:
-            streak = 0
-    if streak != run.tool_error_streak:
-        rt.journal.set_tool_error_streak(run.id, streak)
-    if streak >= rt.settings.max_tool_errors:
-        return f"{streak} consecutive tool errors; last: {last_error}"
-    return None
-
-
-def _end(rt: Runtime, step: StepRecord, owner: str, stop: _Stop) -> Progress:
+def _end(rt: Runtime, step: StepRecord, owner: str, stop: Stop) -> Progress:
     rt.journal.complete_step(
         step.run_id,
         step.seq,

@@ -168,8 +168,13 @@ class Step(Base):
     cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
     model: Mapped[str | None] = mapped_column(String(128))
     error: Mapped[str | None] = mapped_column(Text)
+    deployment: Mapped[str | None] = mapped_column(String(160))
+    requested_model: Mapped[str | None] = mapped_column(String(128))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         UniqueConstraint("run_id", "seq", name="uq_steps_run_seq"),
         Index("ix_steps_status_lease", "status", "lease_expires_at"),
+        Index("ix_steps_request_hash", "request_hash"),
+        Index("ix_steps_finished_at", "finished_at"),
     )

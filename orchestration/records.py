@@ -124,6 +124,9 @@ class StepRecord:
     cost_usd: Decimal | None
     model: str | None
     error: str | None
+    deployment: str | None = None
+    requested_model: str | None = None
+    request_hash: str | None = None
 
     @classmethod
     def of(cls, row: Step | Row[Any]) -> StepRecord:
@@ -149,7 +152,15 @@ class StepRecord:
             cost_usd=row.cost_usd,
             model=row.model,
             error=row.error,
+            deployment=row.deployment,
+            requested_model=row.requested_model,
+            request_hash=row.request_hash,
         )
+
+    @property
+    def drift(self) -> bool:
+        """True when the model that answered is not the model that was asked for."""
+        return bool(self.requested_model and self.model and self.model != self.requested_model)
 
     @property
     def duration_s(self) -> float | None:

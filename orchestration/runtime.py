@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from orchestration.agents import AgentRegistry, load_registry
 from orchestration.config import Settings
+from orchestration.deployments import resolve_chain
 from orchestration.journal import Journal, open_journal
 from orchestration.records import NewRun, RunRecord
 
@@ -53,8 +54,10 @@ class Runtime:
 
         Raises:
             AgentNotFound: no such agent.
+            ConfigError: its model pin or a fallback is a floating alias the settings refuse.
         """
         agent = self.registry.get(agent_name)
+        resolve_chain(agent, self.settings)
         limits = limits or Limits()
         return self.journal.create_run(
             NewRun(

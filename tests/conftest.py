@@ -17,8 +17,10 @@ import pytest
 import redis
 from sqlalchemy import text
 
+from orchestration.agents import load_registry
 from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal, open_journal
+from tests.llm_server import FakeLLM
 from tests.support import ROOT, WorkerPool
 
 IN_CI = os.environ.get("CI") == "true"
@@ -137,3 +139,13 @@ def workers(tmp_path: Path) -> Iterator[WorkerPool]:
     pool = WorkerPool(tmp_path / "workers")
     yield pool
     pool.stop_all()
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeLLM]:
+    """A local OpenAI + Anthropic API for the official SDKs, knowing the agents' tool keywords."""
+    registry = load_registry(tuple(Path(p) for p in AGENT_DIRS.split(os.pathsep)))
+    keywords = {t.name: t.keywords for name in registry.names() for t in registry.get(name).tools}
+    server = FakeLLM(keywords).start()
+    yield server
+    server.stop()

@@ -1,0 +1,106 @@
+"""Breakers shared through Redis by real worker processes, the SDKs against the local server."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+from orchestration.breakers import board_for, breaker_key
+from orchestration.client import Client
+from orchestration.config import Settings, load_settings
+from orchestration.deployments import Deployment
+from orchestration.models import RunStatus, StepKind
+from tests.llm_server import VALID_KEY, FakeLLM, Fault
+from tests.support import ROOT, WorkerPool
+
+PRIMARY = Deployment("anthropic", "claude-haiku-4-5-20251001")
+FALLBACK = Deployment("openai", "gpt-5-mini-2025-08-07")
+REPORT = "Research report: heat pumps in cold climates"
+
+
+def _settings(env: dict[str, str]) -> Settings:
+    return load_settings(**{k.removeprefix("CHORDLINE_").lower(): v for k, v in env.items()})
+
+
+def _check(env: dict[str, str]) -> str:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CHORDLINE_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "check"],
+        env={**clean, "COLUMNS": "200", **env},
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_primary_breaker_opens_in_redis_a_second_worker_skips_it_then_it_recovers(
+    service_env: dict[str, str], workers: WorkerPool, fake_llm: FakeLLM
+) -> None:
+    env = service_env | fake_llm.env() | {
+        "CHORDLINE_LLM_PROVIDER": PRIMARY.name,
+        "CHORDLINE_LLM_FALLBACKS": FALLBACK.name,
+        "CHORDLINE_LLM_MAX_ATTEMPTS": "2",
+        "CHORDLINE_LLM_RETRY_BASE_SECONDS": "0.01",
+        "CHORDLINE_BREAKER_FAIL_MAX": "3",
+        "CHORDLINE_BREAKER_RESET_SECONDS": "300",
+    }  # fmt: skip
+    settings = _settings(env)
+    client = Client(settings)
+    key = breaker_key(PRIMARY, settings)
+    store = redis.Redis.from_url(service_env["CHORDLINE_BROKER_URL"])
+    fake_llm.fail_always("anthropic", Fault("status", 529))
+
+    first_worker = workers.start(env, concurrency=1)
+    run = client.wait(client.submit("research-report", REPORT).id, timeout_s=60)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    steps = [s for s in client.runtime.journal.steps(run.id) if s.kind == StepKind.LLM]
+    assert {s.deployment for s in steps} == {FALLBACK.name}
+    assert len(fake_llm.calls("anthropic")) == 3  # 2 attempts, then the third failure opened it
+    # The state is in Redis, under the deployment's own namespace.
+    assert store.get(f"chordline:breaker:{key}:pybreaker:state") == b"open"
+    state = board_for(settings).state(key)
+    assert (state.state, state.shared) == ("open", True) and state.failures >= 3
+    assert re.search(rf"{re.escape(key)}\W+open\b", _check(env)), "check shows no open breaker"
+    first_worker.terminate()
+
+    workers.start(env, concurrency=1)
+    second = client.wait(client.submit("research-report", REPORT + ", again").id, timeout_s=60)
+    assert second.status == RunStatus.SUCCEEDED, second.error
+    for step in client.runtime.journal.steps(second.id):
+        if step.kind == StepKind.LLM:
+            assert step.deployment == FALLBACK.name
+            assert step.result is not None
+            (skip,) = step.result["skipped"]
+            assert skip["deployment"] == PRIMARY.name
+            assert skip["reason"].startswith("circuit open since")
+    assert len(fake_llm.calls("anthropic")) == 3  # the second worker never called the primary
+
+    # Recovery: the primary answers again, and the reset timeout is over (moved back in Redis
+    # rather than waited for). The next call is the trial; its success closes the breaker.
+    fake_llm.fail_always("anthropic", None)
+    store.set(f"chordline:breaker:{key}:pybreaker:opened_at", int(time.time()) - 3600)
+    third = client.wait(client.submit("research-report", REPORT + ", once more").id, 60)
+    assert third.status == RunStatus.SUCCEEDED, third.error
+    answered = {
+        s.deployment for s in client.runtime.journal.steps(third.id) if s.kind == StepKind.LLM
+    }
+    assert answered == {PRIMARY.name}
+    assert store.get(f"chordline:breaker:{key}:pybreaker:state") == b"closed"
+    assert board_for(settings).state(key).state == "closed"
+
+
+def test_check_lists_breakers_in_embedded_mode(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    env = fake_llm.env() | {
+        "CHORDLINE_DATA_DIR": str(tmp_path),
+        "CHORDLINE_LLM_FALLBACKS": f"{FALLBACK.name},scripted,cache",
+    }
+    out = _check(env)
+    assert "in-process" in out
+    assert re.search(rf"{re.escape(FALLBACK.name)}:[0-9a-f]{{8}}\W+closed\b", out), out
+    assert VALID_KEY not in out and "CHORDLINE_OPENAI_API_KEY" in out
