@@ -80,8 +80,9 @@ class Progress:
     result: dict[str, Any] | None = field(default=None, compare=False)
 
     def as_task_result(self) -> dict[str, Any]:
-        """A small JSON result for the Celery result backend and Flower."""
-        return {"run_id": self.run_id, "seq": self.seq, "status": self.status}
+        """The task's return value: ids, what happened, and the step's recorded output."""
+        return {"run_id": self.run_id, "seq": self.seq, "status": self.status,
+                "result": self.result}  # fmt: skip
 
 
 # -- planning (pure) -----------------------------------------------------------------------
