@@ -144,14 +144,23 @@ def redrive_plan(rt: Runtime, run_id: str) -> Dispatch | None:
 
 @contextlib.contextmanager
 def _heartbeat(rt: Runtime, step: StepRecord, owner: str) -> Iterator[threading.Event]:
-    """Renew the step's lease while the body runs, so a long call is never taken for dead."""
+    """Renew the step's lease while the body runs, so a long call is never taken for dead.
+
+    A journal that does not answer (a database restart) is retried at the next beat; the lease
+    counts as lost only when the journal says another worker holds it.
+    """
     stop = threading.Event()
     lost = threading.Event()
     every = rt.settings.lease_seconds / 3
 
     def renew() -> None:
         while not stop.wait(every):
-            if not rt.journal.renew(step.run_id, step.seq, owner, rt.settings.lease_seconds):
+            try:
+                held = rt.journal.renew(step.run_id, step.seq, owner, rt.settings.lease_seconds)
+            except Exception:  # the database is away; the next beat tries again
+                log.warning("lease renewal of %s step %s failed", step.run_id, step.seq)
+                continue
+            if not held:
                 lost.set()
                 return
 
