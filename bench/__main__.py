@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import overhead
+from bench import embedded, fanout, memory, overhead, recovery, scale, throughput
 from bench.report import Table
 from bench.session import SIZES, Session
 
@@ -21,6 +21,12 @@ __all__ = ["BENCHMARKS", "main"]
 
 BENCHMARKS: dict[str, Callable[[Session], Table]] = {
     "overhead": overhead.run,
+    "throughput": throughput.run,
+    "scale": scale.run,
+    "fanout": fanout.run,
+    "recovery": recovery.run,
+    "embedded": embedded.run,
+    "memory": memory.run,
 }
 
 _DEFAULT_REDIS = "redis://127.0.0.1:6379/11"

@@ -40,15 +40,19 @@ class Proc:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
-    def stop(self, timeout: float = 20) -> None:
-        """SIGTERM (warm shutdown), then SIGKILL if it lingers."""
+    def terminate(self) -> None:
+        """Ask for a warm shutdown (SIGTERM) without waiting; see :meth:`stop`."""
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
+
+    def stop(self, timeout: float = 20) -> None:
+        """SIGTERM (warm shutdown) and wait, then SIGKILL whatever of the group lingers."""
+        self.terminate()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
         # Children a crashed parent left behind.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
@@ -90,7 +94,10 @@ def start(
     which file to write when it is ready (see :meth:`Proc.wait_ready`)."""
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / f"{name}.log"
-    full_env = dict(os.environ, **env)
+    # Only what the caller gives: a CHORDLINE_* variable of the benchmark's own shell must not
+    # point a worker at other services.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("CHORDLINE_", "BENCH_"))}
+    full_env = inherited | env
     ready = directory / f"{name}.ready"
     ready.unlink(missing_ok=True)
     if ready_var is not None:

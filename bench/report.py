@@ -71,7 +71,7 @@ class Table:
             result = {None: "", True: "pass", False: "**miss**"}[row.passed]
             lines.append(
                 f"| {row.metric} | {_fmt(row.chordline)} | {_fmt(row.baseline)} | "
-                f"{'' if ratio is None else f'{ratio:.2f}x'} | {row.target} | {result} |"
+                f"{'' if ratio is None else f'{ratio:.3g}x'} | {row.target} | {result} |"
             )
         lines += [""] + [f"- {note}" for note in self.notes]
         return "\n".join(lines).rstrip() + "\n"

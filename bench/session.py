@@ -221,7 +221,9 @@ class Session:
         self.shared.clear()
 
     def stop(self, *procs: Proc) -> None:
-        """Stop some of the session's processes."""
+        """Stop some of the session's processes (all asked at once, then each waited for)."""
+        for proc in procs:
+            proc.terminate()
         for proc in procs:
             proc.stop()
             if proc in self.procs:
