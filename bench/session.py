@@ -213,6 +213,9 @@ class Session:
             self.shared["bare"] = self.bare_worker("bare-shared")
             for proc in self.shared.values():
                 proc.wait_ready()
+            # Warm both pool processes (imports, connections) before anything is measured.
+            self.wait(self.submit("counter", "tick 2 times", count=2), timeout=60)
+            self.bare_app.send_task(bare.NOOP).get(timeout=30)
         return self.shared["chordline"], self.shared["bare"]
 
     def stop_shared(self) -> None:
