@@ -306,6 +306,7 @@ class Journal:
         """
         now = utcnow()
         with self._write() as connection:
+            _lease_only(connection)
             claimed = connection.execute(
                 update(Step)
                 .where(
@@ -579,6 +580,16 @@ class Journal:
         )
         if result.rowcount != 1:
             raise LeaseLost(f"run {run_id} step {seq}: lease lost by {owner}; outcome dropped")
+
+
+def _lease_only(connection: Connection) -> None:
+    """Let a transaction that only takes or moves a lease commit without waiting for its WAL
+    flush (PostgreSQL). A database crash can lose such a commit, never part of one, and the
+    next outcome's commit flushes it anyway; a lost lease only means the step runs again, which
+    a dead worker's step may already do, and its outcome then fails with LeaseLost. Outcomes and
+    recorded effects keep waiting for the flush."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 def _terminal() -> Sequence[RunStatus]:
