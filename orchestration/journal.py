@@ -392,7 +392,11 @@ class Journal:
             self._finish_leased(
                 connection, run_id=run_id, seq=seq, owner=owner, now=now, outcome=outcome
             )
-        return self.step(run_id, seq)
+            # Read back in the same transaction: no second checkout, ping and rollback.
+            row = connection.execute(
+                select(Step).where(Step.run_id == run_id, Step.seq == seq)
+            ).one()
+        return StepRecord.of(row)
 
     def complete_turn(self, run_id: str, seq: int, owner: str, turn: TurnResult) -> RunRecord:
         """Record an LLM answer and, in the same transaction, the steps it asks for.
@@ -433,7 +437,8 @@ class Journal:
                     "finished_at": now,
                 }
             connection.execute(update(Run).where(Run.id == run_id).values(**values))
-        return self.get_run(run_id)
+            updated = connection.execute(select(Run).where(Run.id == run_id)).one()
+        return RunRecord.of(updated)
 
     def set_tool_error_streak(self, run_id: str, streak: int) -> None:
         """Store the count of consecutive failed tool calls."""
