@@ -280,8 +280,15 @@ class Journal:
         with self.engine.connect() as connection:
             return [StepRecord.of(row) for row in connection.execute(query)]
 
-    def recent_steps(self, run_id: str, before: int, batch: int = 64) -> Iterator[StepRecord]:
-        """Steps before ``before``, newest first, read in bounded batches as the caller pulls."""
+    def recent_steps(
+        self, run_id: str, before: int, batch: int = 64, max_batch: int = 1024
+    ) -> Iterator[StepRecord]:
+        """Steps before ``before``, newest first, read in batches as the caller pulls.
+
+        Each batch after the first is twice the size of the one before (up to ``max_batch``): a
+        caller that stops early reads at most twice what it used, and one that reads a long run
+        back makes a few queries instead of one per ``batch`` steps.
+        """
         upper = before
         while upper > 1:
             query = (
@@ -296,6 +303,7 @@ class Journal:
                 return
             yield from rows
             upper = rows[-1].seq
+            batch = min(batch * 2, max_batch)
 
     def claim(self, run_id: str, seq: int, owner: str, lease_s: float) -> ClaimOutcome:
         """Take the lease on a step that is pending or whose lease lapsed.
