@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
                     broken += 1
                     text = f"### {name}: FAILED\n\n{type(exc).__name__}: {exc}\n"
                 else:
-                    table.notes.append(f"took {time.monotonic() - began:.1f} s")
+                    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+                    table.notes.append(
+                        f"took {time.monotonic() - began:.1f} s; load average after: {load}"
+                    )
                     text = table.render()
                 tables.append(text)
                 print(text, flush=True)
