@@ -320,6 +320,7 @@ class Journal:
         """
         now = utcnow()
         with self._write() as connection:
+            _lease_only(connection)
             claimed = connection.execute(
                 update(Step)
                 .where(
@@ -412,7 +413,11 @@ class Journal:
             self._finish_leased(
                 connection, run_id=run_id, seq=seq, owner=owner, now=now, outcome=outcome
             )
-        return self.step(run_id, seq)
+            # Read back in the same transaction: no second checkout, ping and rollback.
+            row = connection.execute(
+                select(Step).where(Step.run_id == run_id, Step.seq == seq)
+            ).one()
+        return StepRecord.of(row)
 
     def complete_turn(self, run_id: str, seq: int, owner: str, turn: TurnResult) -> RunRecord:
         """Record an LLM answer and, in the same transaction, the steps it asks for.
@@ -454,7 +459,8 @@ class Journal:
                     "finished_at": now,
                 }
             connection.execute(update(Run).where(Run.id == run_id).values(**values))
-        return self.get_run(run_id)
+            updated = connection.execute(select(Run).where(Run.id == run_id)).one()
+        return RunRecord.of(updated)
 
     def set_tool_error_streak(self, run_id: str, streak: int) -> None:
         """Store the count of consecutive failed tool calls."""
@@ -691,6 +697,16 @@ class Journal:
         )
         if result.rowcount != 1:
             raise LeaseLost(f"run {run_id} step {seq}: lease lost by {owner}; outcome dropped")
+
+
+def _lease_only(connection: Connection) -> None:
+    """Let a transaction that only takes or moves a lease commit without waiting for its WAL
+    flush (PostgreSQL). A database crash can lose such a commit, never part of one, and the
+    next outcome's commit flushes it anyway; a lost lease only means the step runs again, which
+    a dead worker's step may already do, and its outcome then fails with LeaseLost. Outcomes and
+    recorded effects keep waiting for the flush."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 def _terminal() -> Sequence[RunStatus]:

@@ -1,0 +1,102 @@
+"""Embedded mode: per-step latency on the zero-server default (filesystem broker, SQLite).
+
+Chordline runs the counter agent on a ``chordline worker`` with the embedded defaults (threads,
+4) in a temporary data directory; the baseline is a bare Celery chain on the same filesystem
+transport, polled as often, with the same SQLite result backend.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+from celery import chain
+
+from bench import bare
+from bench.report import Row, Table, percentile
+from bench.session import AGENT_DIRS, Session, start_intervals_ms
+from orchestration.client import Client
+from orchestration.config import load_settings
+
+__all__ = ["run"]
+
+TARGET_MS = 50.0
+_BARE_CHAIN = 20
+
+
+def _bare_config(session: Session) -> tuple[str, dict[str, Any]]:
+    folder = session.workdir / "embedded-bare"
+    broker = folder / "broker"
+    broker.mkdir(parents=True, exist_ok=True)
+    transport = {
+        "data_folder_in": str(broker),
+        "data_folder_out": str(broker),
+        "control_folder": str(folder / "control"),
+        "polling_interval": session.settings.embedded_poll_interval,
+    }
+    return f"chordline-sqlite://{folder / 'results.sqlite3'}", transport
+
+
+def _bare_ms(session: Session, steps: int) -> list[float]:
+    backend, transport = _bare_config(session)
+    app = bare.create_app("filesystem://", backend, transport)
+    intervals: list[float] = []
+    # Chains of at most 20: kombu's filesystem transport lets a reader take a message file
+    # before its writer finished it, and a long chain's message is large enough to lose that
+    # race often (the message is dropped; see the README's Performance notes).
+    for start in range(0, steps, _BARE_CHAIN):
+        length = min(_BARE_CHAIN, steps - start)
+        signature = chain(*(app.signature(bare.NOOP, immutable=True) for _ in range(length)))
+        stamps = session.bare_results(signature.apply_async(), timeout=30)
+        intervals += [(b - a) * 1000 for a, b in itertools.pairwise(stamps)]
+    return intervals
+
+
+def _chordline_ms(data: Path, steps: int) -> list[float]:
+    client = Client(load_settings(data_dir=data, agents_dir=AGENT_DIRS))
+    run = client.submit("counter", f"tick {(steps - 1) // 2} times")
+    client.wait(run.id, timeout_s=60 + steps)
+    return start_intervals_ms(client.runtime.journal.steps(run.id))
+
+
+def run(session: Session) -> Table:
+    """Measure and return the table."""
+    steps = session.size.embedded_steps
+    data = session.workdir / "embedded"
+    env = {
+        "CHORDLINE_DATA_DIR": str(data),
+        "CHORDLINE_AGENTS_DIR": AGENT_DIRS,
+        "CHORDLINE_LOG_LEVEL": "WARNING",
+    }
+    backend, transport = _bare_config(session)
+    workers = [
+        session.chordline_worker("embedded", concurrency=4, pool="threads", env=env),
+        session.bare_worker(
+            "embedded-bare",
+            concurrency=4,
+            pool="threads",
+            env=bare.env_for("filesystem://", backend, transport),
+        ),
+    ]
+    try:
+        for worker in workers:
+            worker.wait_ready()
+        chordline = _chordline_ms(data, steps)
+        baseline = _bare_ms(session, steps)
+    finally:
+        session.stop(*workers)
+    p50 = percentile(chordline, 50)
+    return Table(
+        title="6. Embedded mode: filesystem broker + SQLite (ms per step)",
+        baseline="bare Celery chain, same transport",
+        rows=[
+            Row("p50 ms/step", p50, percentile(baseline, 50), f"< {TARGET_MS:g} ms", p50 < 50),
+            Row("p95 ms/step", percentile(chordline, 95), percentile(baseline, 95)),
+        ],
+        notes=[
+            f"one counter run of {steps} steps; worker threads 4; polling every "
+            f"{session.settings.embedded_poll_interval * 1000:g} ms; bare: {steps} no-op "
+            f"tasks in chains of {_BARE_CHAIN} on the same transport and SQLite result backend.",
+        ],
+    )

@@ -1,0 +1,26 @@
+"""Each benchmark script runs once at its tiny size, so none of them rots.
+
+The figures are never asserted: a busy CI machine makes them noise. What is asserted is that
+every benchmark ran to the end and printed its table.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from bench.__main__ import BENCHMARKS
+from tests.support import ROOT
+
+
+def test_every_benchmark_runs_at_tiny_size(clean_redis: str, pg_url: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHORDLINE_", "BENCH_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--size", "tiny", "--redis-url", clean_redis,
+         "--database-url", pg_url],
+        env=clean, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "FAILED" not in done.stdout
+    assert done.stdout.count("| metric | Chordline |") == len(BENCHMARKS), done.stdout
