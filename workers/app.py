@@ -10,6 +10,7 @@ from kombu import Exchange, Queue
 
 from orchestration.canvas import PRIORITY_ROUTINE
 from orchestration.config import Settings, current_settings
+from workers import embedded_transport
 
 __all__ = ["QUEUES", "ShutdownPlan", "app", "create_app", "shutdown_plan"]
 
@@ -78,7 +79,8 @@ def create_app(settings: Settings) -> Celery:
     """
     celery = Celery("chordline", include=["workers.tasks"])
     celery.conf.update(
-        broker_url=settings.broker_url,
+        # The embedded broker is kombu's filesystem transport with atomic message files.
+        broker_url=f"{embedded_transport.SCHEME}://" if settings.embedded else settings.broker_url,
         result_backend=settings.effective_result_backend,
         broker_transport_options=_transport_options(settings),
         broker_connection_retry_on_startup=True,
