@@ -20,7 +20,7 @@ from orchestration.models import RunStatus, StepKind, StepStatus
 from orchestration.records import RunRecord, StepRecord
 from orchestration.runtime import Limits, Runtime
 from tests.conftest import AGENT_DIRS
-from tests.llm_server import FakeLLM, Fault
+from tests.llm_server import VALID_KEY, FakeLLM, Fault
 from tests.support import drain
 
 MODELS = {"openai": "gpt-5-mini-2025-08-07", "anthropic": "claude-haiku-4-5-20251001"}
@@ -343,3 +343,23 @@ def test_a_full_context_elides_old_tool_outputs_keeping_system_and_latest_turn(
     tool_texts = [m["content"] for m in messages if m["role"] == "tool"]
     assert tool_texts[0].startswith("[output of read_page elided to fit the context window")
     assert "word96" in tool_texts[-1]  # the latest turn's result is whole
+
+
+def test_the_sdks_own_environment_variables_are_honoured(
+    fake_llm: FakeLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    rt = _runtime(tmp_path, fake_llm, llm_provider="openai", openai_api_key=None,
+                  openai_base_url=None)  # fmt: skip
+    missing = _run(rt, "research-report", REPORT)
+    assert missing.status == RunStatus.FAILED
+    assert (
+        missing.error
+        == "openai: no API key. Fix: set CHORDLINE_OPENAI_API_KEY (or OPENAI_API_KEY)."
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", VALID_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{fake_llm.url}/v1")
+    rt = _runtime(tmp_path / "env", fake_llm, llm_provider="openai", openai_api_key=None,
+                  openai_base_url=None)  # fmt: skip
+    assert _run(rt, "research-report", REPORT).status == RunStatus.SUCCEEDED
+    assert fake_llm.calls("openai")
