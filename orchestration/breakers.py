@@ -13,6 +13,7 @@ key says nothing about the deployment's health and does not trip the breaker.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,9 +35,11 @@ _NAMESPACE = "chordline:breaker"
 
 def _key_fingerprint(settings: Settings, provider: str) -> str:
     secret = getattr(settings, f"{provider}_api_key", None)
-    if secret is None:
-        return "env"
-    return hashlib.sha256(secret.get_secret_value().encode()).hexdigest()[:8]
+    key = secret.get_secret_value() if secret is not None else ""
+    key = key or os.environ.get(f"{provider.upper()}_API_KEY", "")
+    if not key:
+        return "nokey"
+    return hashlib.sha256(key.encode()).hexdigest()[:8]
 
 
 def breaker_key(deployment: Deployment, settings: Settings) -> str:
@@ -71,6 +74,7 @@ class BreakerBoard:
         url = settings.redis_url
         self._redis = redis.Redis.from_url(url) if url else None
         self._breakers: dict[str, pybreaker.CircuitBreaker] = {}
+        self._storages: dict[str, pybreaker.CircuitBreakerStorage] = {}
         self._lock = threading.Lock()
 
     @property
@@ -99,11 +103,13 @@ class BreakerBoard:
                     throw_new_error_on_trip=False,
                 )
                 self._breakers[key] = found
+                self._storages[key] = storage
             return found
 
     def state(self, key: str) -> BreakerState:
         """The breaker's state as its storage holds it now."""
-        storage = self.breaker(key)._state_storage
+        self.breaker(key)
+        storage = self._storages[key]
         return BreakerState(
             key=key,
             state=storage.state,

@@ -118,9 +118,10 @@ def _breaker_table(settings: Settings) -> Table:
         state = board.state(key)
         style = {"closed": "green", "open": "red"}.get(state.state, "yellow")
         opened = state.opened_at.isoformat(timespec="seconds") if state.opened_at else ""
-        table.add_row(
-            key, f"[{style}]{state.state}[/]", str(state.failures), opened, ", ".join(agents)
-        )
+        shown = f"[{style}]{state.state}[/]"
+        if key.endswith(":nokey"):
+            shown += " [red](no API key)[/]"
+        table.add_row(key, shown, str(state.failures), opened, ", ".join(agents))
     return table
 
 

@@ -10,8 +10,10 @@ why each earlier deployment was skipped go into the step's result.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +76,7 @@ def ask_chain(
     settings: Settings,
     board: BreakerBoard,
     cache: CacheLookup,
-    sleep: Callable[[float], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> ChainOutcome:
     """Ask each deployment in turn until one answers.
 
@@ -84,7 +86,7 @@ def ask_chain(
         settings: provider settings and the retry policy.
         board: the breakers.
         cache: the journal's lookup of earlier answers, for the ``cache`` member.
-        sleep: the retry loop's wait (default: ``time.sleep``).
+        sleep: the retry loop's wait.
 
     Returns:
         The outcome; its ``error`` is set when no deployment answered.
@@ -102,15 +104,14 @@ def ask_chain(
         provider = get_provider(deployment.provider, deployment.model, settings)
         asked = dataclasses.replace(request, model=deployment.model)
         breaker = board.breaker(breaker_key(deployment, settings))
-        extra = {} if sleep is None else {"sleep": sleep}
         try:
-            reply = call_with_retries(
-                lambda b=breaker, p=provider, r=asked: b.call(p.complete, r),  # type: ignore[misc]
+            reply: ModelReply = call_with_retries(
+                functools.partial(breaker.call, provider.complete, asked),
                 policy,
                 deployment=deployment.name,
                 record=attempts.append,
+                sleep=sleep,
                 is_circuit_open=lambda exc: isinstance(exc, CircuitOpenError),
-                **extra,
             )
         except CircuitOpenError:
             state = board.state(breaker.name or "")

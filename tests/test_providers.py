@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from orchestration import loop
 from orchestration.config import load_settings
 from orchestration.errors import ConfigError
 from orchestration.journal import Journal
@@ -19,7 +20,7 @@ from orchestration.models import RunStatus, StepKind, StepStatus
 from orchestration.records import RunRecord, StepRecord
 from orchestration.runtime import Limits, Runtime
 from tests.conftest import AGENT_DIRS
-from tests.llm_server import FakeLLM, Fault
+from tests.llm_server import VALID_KEY, FakeLLM, Fault
 from tests.support import drain
 
 MODELS = {"openai": "gpt-5-mini-2025-08-07", "anthropic": "claude-haiku-4-5-20251001"}
@@ -66,8 +67,6 @@ def test_example_agents_complete_through_the_official_sdk(
     triage = rt.create_run("support-triage", REFUND)
     drain(rt, triage.id)
     (waiting,) = rt.journal.waiting_approvals(triage.id)
-    from orchestration import loop
-
     drain(rt, triage.id, loop.decide(rt, triage.id, waiting.seq, approved=True, reviewer="t"))
     triage = rt.journal.get_run(triage.id)
     assert triage.status == RunStatus.SUCCEEDED, triage.error
@@ -134,8 +133,6 @@ def test_429_with_retry_after_1_waits_about_a_second_and_succeeds(
     fake_llm.fail_next("openai", Fault("status", 429, {"retry-after": "1"}))
     run = rt.create_run("research-report", REPORT)
     started = time.monotonic()
-    from orchestration import loop
-
     loop.run_turn(rt, run.id, 1, "t")
     took = time.monotonic() - started
     first, second = fake_llm.calls("openai")
@@ -164,7 +161,8 @@ def test_429_with_retry_after_1_waits_about_a_second_and_succeeds(
 def test_transient_faults_are_retried_as_attempts_of_the_same_step(
     api: str, fault: Fault, message: str, fake_llm: FakeLLM, tmp_path: Path
 ) -> None:
-    rt = _runtime(tmp_path, fake_llm, llm_provider=api, llm_timeout_seconds=0.5)
+    # A timeout short enough to keep the test quick, long enough for a loaded CI machine.
+    rt = _runtime(tmp_path, fake_llm, llm_provider=api, llm_timeout_seconds=1.0)
     fake_llm.fail_next(api, fault, times=2)  # type: ignore[arg-type]
     run = _run(rt, "research-report", REPORT)
     assert run.status == RunStatus.SUCCEEDED, run.error
@@ -345,3 +343,23 @@ def test_a_full_context_elides_old_tool_outputs_keeping_system_and_latest_turn(
     tool_texts = [m["content"] for m in messages if m["role"] == "tool"]
     assert tool_texts[0].startswith("[output of read_page elided to fit the context window")
     assert "word96" in tool_texts[-1]  # the latest turn's result is whole
+
+
+def test_the_sdks_own_environment_variables_are_honoured(
+    fake_llm: FakeLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    rt = _runtime(tmp_path, fake_llm, llm_provider="openai", openai_api_key=None,
+                  openai_base_url=None)  # fmt: skip
+    missing = _run(rt, "research-report", REPORT)
+    assert missing.status == RunStatus.FAILED
+    assert (
+        missing.error
+        == "openai: no API key. Fix: set CHORDLINE_OPENAI_API_KEY (or OPENAI_API_KEY)."
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", VALID_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{fake_llm.url}/v1")
+    rt = _runtime(tmp_path / "env", fake_llm, llm_provider="openai", openai_api_key=None,
+                  openai_base_url=None)  # fmt: skip
+    assert _run(rt, "research-report", REPORT).status == RunStatus.SUCCEEDED
+    assert fake_llm.calls("openai")

@@ -64,7 +64,11 @@ class ModelRequest:
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens a call used."""
+    """Tokens a call used.
+
+    ``input_tokens`` counts the whole prompt, cached tokens included; ``cached_tokens`` is the
+    part read from the provider's prompt cache (billed lower, see :mod:`orchestration.pricing`).
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -110,7 +114,12 @@ class ModelReply:
 
 
 class LLMProvider(Protocol):
-    """Something that answers a :class:`ModelRequest`."""
+    """Something that answers a :class:`ModelRequest`.
+
+    One instance serves one model (``get_provider(name, model, settings)``), so its window and
+    tokenizer are that model's. ``complete`` makes exactly one attempt: retries, breakers and
+    fallbacks wrap it (:mod:`orchestration.fallbacks`).
+    """
 
     name: str
     context_window: int
