@@ -79,6 +79,8 @@ def create_app(settings: Settings) -> Celery:
     celery = Celery("chordline", include=["workers.tasks"])
     celery.conf.update(
         broker_url=settings.broker_url,
+        # filesystem:// is served by our crash-safe subclass of kombu's transport.
+        broker_transport="workers.embedded_broker:Transport" if settings.embedded else None,
         result_backend=settings.effective_result_backend,
         broker_transport_options=_transport_options(settings),
         broker_connection_retry_on_startup=True,
