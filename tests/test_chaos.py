@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -62,6 +63,7 @@ def private_redis() -> Iterator[PrivateRedis]:
     server = PrivateRedis(private_directory("chordline-redis-")).start()
     yield server
     server.stop()
+    shutil.rmtree(server.directory, ignore_errors=True)
 
 
 @pytest.fixture
@@ -74,6 +76,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     server = PrivatePostgres(private_directory("chordline-pg-")).start()
     yield server
     server.stop()
+    shutil.rmtree(server.directory, ignore_errors=True)
 
 
 def _settings(env: dict[str, str]) -> Settings:
