@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestration.canvas import PRIORITY_RECOVERY
 from orchestration.config import current_settings
 
 __all__ = ["schedule"]
@@ -16,6 +17,12 @@ def schedule() -> dict[str, dict[str, Any]]:
         "sweep-stuck-runs": {
             "task": "chordline.runs.sweep",
             "schedule": settings.sweep_interval_seconds,
-            "options": {"queue": "agents", "expires": settings.sweep_interval_seconds},
+            # Ahead of routine steps (a backlog must not delay recovery), and dropped when stale
+            # so that sweeps never pile up while no worker is free.
+            "options": {
+                "queue": "agents",
+                "expires": settings.sweep_interval_seconds,
+                "priority": PRIORITY_RECOVERY,
+            },
         },
     }

@@ -207,7 +207,10 @@ def worker(
     import workers.tasks  # noqa: F401  (registers the tasks)
     from workers.app import app
 
-    argv = ["worker", "-Q", queues, "--loglevel", settings.log_level, "-E"]
+    # Mingle (syncing revoked ids with every other worker) costs a second at each start and
+    # Chordline revokes nothing: the journal decides what runs. A replacement worker of a
+    # crashed one consumes that much sooner.
+    argv = ["worker", "-Q", queues, "--loglevel", settings.log_level, "-E", "--without-mingle"]
     # Threads suit the embedded broker and I/O-bound tools; prefork suits LLM turns on Redis.
     argv += ["--pool", pool or ("threads" if settings.embedded else "prefork")]
     if concurrency:

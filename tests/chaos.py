@@ -54,6 +54,7 @@ class ChaosPlan:
         disrupt: called once when ``disrupt_after_steps`` steps have finished (a broker flush,
             a database restart); None: nothing.
         disrupt_after_steps: see ``disrupt``.
+        beat: also run ``chordline beat``, as a deployment does (the workers sweep either way).
         seed: the random seed (scripts and the killer's choices).
     """
 
@@ -65,6 +66,7 @@ class ChaosPlan:
     timeout_s: float = 600.0
     disrupt: Callable[[], None] | None = None
     disrupt_after_steps: int = 0
+    beat: bool = True
     seed: int = 0
 
 
@@ -75,6 +77,7 @@ class _Interruption:
     attempt: int
     killed_at: datetime
     recovered_s: float | None = None
+    redriven_s: float | None = None
 
 
 @dataclass
@@ -95,12 +98,15 @@ class ChaosReport:
     repeats_absorbed_by_key: int
     interrupted_steps: int
     recoveries_s: list[float] = field(default_factory=list)
+    redrives_s: list[float] = field(default_factory=list)
     runs_recovered: int = 0
 
     def lines(self) -> list[str]:
         """The figures, one per line."""
         median = statistics.median(self.recoveries_s) if self.recoveries_s else 0.0
         longest = max(self.recoveries_s, default=0.0)
+        redrive_median = statistics.median(self.redrives_s) if self.redrives_s else 0.0
+        redrive_longest = max(self.redrives_s, default=0.0)
         return [
             f"runs: {self.runs} ({self.succeeded} succeeded) in {self.elapsed_s:.0f}s",
             f"kills: {self.kills} (SIGKILL of a worker's process group)",
@@ -113,8 +119,10 @@ class ChaosReport:
             f"repeated executions absorbed by the idempotency key: {self.repeats_absorbed_by_key}",
             f"lost runs: {len(self.lost_runs)}",
             f"stuck runs: {len(self.stuck_runs)}",
-            f"recovery after a kill: median {median:.1f}s, max {longest:.1f}s "
-            f"({len(self.recoveries_s)} takeovers)",
+            f"recovery after a kill (step claimed again): median {median:.1f}s, "
+            f"max {longest:.1f}s ({len(self.recoveries_s)} takeovers)",
+            f"  of which the sweeper's part (step handed back): median {redrive_median:.1f}s, "
+            f"max {redrive_longest:.1f}s",
         ]
 
     def problems(self) -> list[str]:
@@ -204,6 +212,9 @@ class _Killer:
             if cut.recovered_s is not None:
                 continue
             step = journal.step(cut.run_id, cut.seq)
+            handed_back = step.status == StepStatus.PENDING or step.attempt > cut.attempt
+            if cut.redriven_s is None and handed_back:
+                cut.redriven_s = (datetime.now(UTC) - cut.killed_at).total_seconds()
             if step.attempt > cut.attempt and step.started_at is not None:
                 first_claim = step.started_at if step.attempt == cut.attempt + 1 else None
                 at = first_claim or datetime.now(UTC)
@@ -220,6 +231,8 @@ def run_chaos(
     chaos_engine(client.settings.journal_url)  # the effect tables exist before any charge
     for _ in range(plan.workers):
         pool.start(env, concurrency=plan.concurrency, pool="prefork")
+    if plan.beat:
+        pool.start_beat(env)
     started = time.monotonic()
     run_ids = [client.submit("chaos", script(rng)).id for _ in range(plan.runs)]
     killer = _Killer(client, pool, env, plan)
@@ -287,6 +300,7 @@ def _audit(client: Client, run_ids: list[str], killer: _Killer, elapsed: float) 
         repeats_absorbed_by_key=sum(max(0, ran[key] - 1) for key in expected),
         interrupted_steps=len(cuts),
         recoveries_s=recoveries,
+        redrives_s=[c.redriven_s for c in cuts if c.redriven_s is not None],
         runs_recovered=len(
             {c.run_id for c in cuts} & {r.id for r in runs if r.status == RunStatus.SUCCEEDED}
         ),

@@ -72,6 +72,7 @@ class WorkerPool:
 
     directory: Path
     workers: list[Worker] = field(default_factory=list)
+    beats: list[Worker] = field(default_factory=list)
 
     def start(
         self,
@@ -114,13 +115,31 @@ class WorkerPool:
             time.sleep(0.05)
         return worker
 
+    def start_beat(self, env: dict[str, str]) -> Worker:
+        """Start ``chordline beat`` (the sweeper's schedule); it is not a worker to kill."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        log = self.directory / f"beat{len(self.beats) + 1}.log"
+        command = [sys.executable, "-m", "orchestration.cli", "beat"]
+        with log.open("wb") as handle:
+            process = subprocess.Popen(
+                command,
+                env=dict(os.environ, **env),
+                cwd=ROOT,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        beat = Worker(log.stem, process, log)
+        self.beats.append(beat)
+        return beat
+
     def alive(self) -> list[Worker]:
         """The workers whose process still runs."""
         return [w for w in self.workers if w.process.poll() is None]
 
     def stop_all(self) -> None:
-        """Stop every worker still running."""
-        for worker in self.workers:
+        """Stop every worker (and beat) still running."""
+        for worker in [*self.workers, *self.beats]:
             if worker.process.poll() is None:
                 worker.terminate(timeout=15)
 

@@ -6,11 +6,14 @@ that is still empty or half written, fail to decode it, and drop the message. He
 written under a hidden name and renamed into place (atomic on one filesystem), and a consumer
 takes it by renaming it into a folder beside the queue (also atomic, where the stock transport
 moves it to the system temp directory, which may be another filesystem), so each complete
-message is read by exactly one consumer.
+message is read by exactly one consumer. A file that still cannot be decoded (left by a writer
+of kombu's own transport killed mid-write) is dropped with a warning instead of stopping the
+worker: its run is re-driven from the journal by the sweeper, like any lost message.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -25,6 +28,8 @@ from kombu.utils.json import dumps, loads
 __all__ = ["SCHEME", "Channel", "Transport"]
 
 SCHEME = "chordline-filesystem"
+
+log = logging.getLogger("chordline.broker")
 
 
 class Channel(filesystem.Channel):
@@ -54,6 +59,13 @@ class Channel(filesystem.Channel):
                 continue  # another consumer took it first
             try:
                 return loads(bytes_to_str(mine.read_bytes()))
+            except ValueError as exc:  # JSONDecodeError
+                log.warning(
+                    "dropped an unreadable message on queue %s (%s); the sweeper re-drives its "
+                    "run from the journal",
+                    queue,
+                    exc,
+                )
             finally:
                 mine.unlink(missing_ok=True)
         raise Empty()

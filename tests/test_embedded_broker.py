@@ -1,0 +1,25 @@
+"""The embedded broker survives a crash mid-write (no server needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestration.config import load_settings
+from workers.app import create_app
+
+
+def test_a_truncated_message_is_dropped_and_the_next_one_delivered(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, broker_url="filesystem://")
+    app = create_app(settings)
+    folder = tmp_path / "broker"
+    with app.connection_for_write() as connection:
+        queue = connection.SimpleQueue("agents")
+        # What kombu's own transport leaves when its writer is killed mid-write; sorts first.
+        (folder / "0_crashed.agents.msg").write_bytes(b'{"body": "eyJh')
+        queue.put({"step": 2})
+        assert not list(folder.glob(".*.partial")), "a complete message is renamed into place"
+        message = queue.get(timeout=2)
+        assert message.payload == {"step": 2}
+        message.ack()
+        queue.close()
+    assert not list(folder.glob("*.agents.msg"))
