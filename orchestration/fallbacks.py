@@ -61,11 +61,17 @@ class ChainOutcome:
 def request_hash(request: ModelRequest) -> str:
     """A hash of what the model is asked (system, conversation, tools), whatever the model:
     two requests with the same hash deserve the same answer."""
+    # Field lists, not dataclasses.asdict: asdict deep-copies every message, which cost more
+    # than the rest of preparing a turn.
     payload = {
         "system": request.system,
-        "messages": [dataclasses.asdict(m) for m in request.messages],
-        "tools": [dataclasses.asdict(t) for t in request.tools],
-    }
+        "messages": [
+            [m.role, m.content, [[c.call_id, c.name, c.arguments] for c in m.tool_calls],
+             m.tool_call_id, m.name, m.is_error]
+            for m in request.messages
+        ],
+        "tools": [[t.name, t.description, t.parameters, list(t.keywords)] for t in request.tools],
+    }  # fmt: skip
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

@@ -6,6 +6,7 @@ calls a tool with arguments that failed validation.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -48,6 +49,13 @@ class ToolContext:
 ToolFunction = Callable[[Any, ToolContext], Any]
 
 
+@functools.cache
+def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """An argument model's JSON schema, generated once (pydantic rebuilds it on every call).
+    Shared between turns: read it, never change it."""
+    return model.model_json_schema()
+
+
 @dataclass(frozen=True)
 class Tool:
     """A tool an agent may call.
@@ -77,7 +85,7 @@ class Tool:
         return {
             "name": self.name,
             "description": self.description,
-            "parameters": self.args_model.model_json_schema(),
+            "parameters": _json_schema(self.args_model),
         }
 
     def validate(self, arguments: str) -> BaseModel:
