@@ -391,17 +391,6 @@ class Journal:
                 )
             )
 
-    def unfinished_before(self, run_id: str, seq: int, after: int) -> int:
-        """How many steps with ``after < seq' < seq`` have no final outcome yet."""
-        query = select(func.count()).where(
-            Step.run_id == run_id,
-            Step.seq > after,
-            Step.seq < seq,
-            Step.status.not_in([s.value for s in _FINAL]),
-        )
-        with self.engine.connect() as connection:
-            return int(connection.execute(query).scalar_one())
-
     def complete_step(self, run_id: str, seq: int, owner: str, outcome: StepOutcome) -> StepRecord:
         """Record a tool or approval step's outcome, if the caller still holds its lease.
 

@@ -194,11 +194,13 @@ def run_turn(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
     if isinstance(claimed, Progress):
         return claimed
     step, run = claimed.step, claimed.run
-    if rt.journal.unfinished_before(run_id, seq, after=step.turn):
+    # The steps the previous turn asked for: all must have an outcome before this turn runs.
+    previous = rt.journal.steps(run_id, after=step.turn, upto=seq - 1) if seq > 1 else []
+    if any(not s.status.final for s in previous):
         rt.journal.release(run_id, seq, owner)
         return Progress(run_id, seq, "not_ready", retry_in_s=0.1)
     agent = rt.registry.get(run.agent)
-    prepared = prepare_turn(rt, agent, run, step)
+    prepared = prepare_turn(rt, agent, run, step, previous)
     if isinstance(prepared, Stop):
         return _end(rt, step, owner, prepared)
     try:

@@ -8,6 +8,7 @@ the run must stop instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -49,10 +50,17 @@ class PreparedTurn:
 
 
 def prepare_turn(
-    rt: Runtime, agent: Agent, run: RunRecord, step: StepRecord
+    rt: Runtime,
+    agent: Agent,
+    run: RunRecord,
+    step: StepRecord,
+    previous: Sequence[StepRecord],
 ) -> PreparedTurn | Stop:
-    """Build the model request from the journal, or say why the run must stop instead."""
-    stop = _tool_error_stop(rt, run, step)
+    """Build the model request from the journal, or say why the run must stop instead.
+
+    ``previous`` holds the steps the previous turn asked for (all finished), in order.
+    """
+    stop = _tool_error_stop(rt, run, previous)
     if stop is not None:
         return Stop(RunStatus.FAILED, stop)
     try:
@@ -145,19 +153,17 @@ def _estimate_usd(
     return max(known) if known else None
 
 
-def _tool_error_stop(rt: Runtime, run: RunRecord, step: StepRecord) -> str | None:
+def _tool_error_stop(rt: Runtime, run: RunRecord, previous: Sequence[StepRecord]) -> str | None:
     """Count consecutive failed tool calls up to this turn; a reason to stop at the cap."""
-    if step.turn == 0:
-        return None
     streak = run.tool_error_streak
     last_error = ""
-    for previous in rt.journal.steps(run.id, after=step.turn, upto=step.seq - 1):
-        if previous.kind != StepKind.TOOL:
+    for step in previous:
+        if step.kind != StepKind.TOOL:
             continue
-        if previous.status == StepStatus.FAILED:
+        if step.status == StepStatus.FAILED:
             streak += 1
-            last_error = previous.error or ""
-        elif previous.status == StepStatus.SUCCEEDED:
+            last_error = step.error or ""
+        elif step.status == StepStatus.SUCCEEDED:
             streak = 0
     if streak != run.tool_error_streak:
         rt.journal.set_tool_error_streak(run.id, streak)
