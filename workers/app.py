@@ -8,6 +8,7 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from orchestration.config import Settings, current_settings
+from workers import embedded_transport
 
 __all__ = ["QUEUES", "app", "create_app"]
 
@@ -40,7 +41,8 @@ def create_app(settings: Settings) -> Celery:
     """A Celery app for ``settings``: acks late, reject on worker loss, prefetch one."""
     celery = Celery("chordline", include=["workers.tasks"])
     celery.conf.update(
-        broker_url=settings.broker_url,
+        # The embedded broker is kombu's filesystem transport with atomic publishing.
+        broker_url=f"{embedded_transport.SCHEME}://" if settings.embedded else settings.broker_url,
         result_backend=settings.effective_result_backend,
         broker_transport_options=_transport_options(settings),
         broker_connection_retry_on_startup=True,
