@@ -28,7 +28,6 @@ __all__ = ["run"]
 BROKER = f"{embedded_transport.SCHEME}://"
 
 TARGET_MS = 50.0
-_BARE_CHAIN = 101
 _STALL_MS = 1000.0
 
 
