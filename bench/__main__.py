@@ -70,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--pg-admin-url", default=_DEFAULT_ADMIN)
     parser.add_argument("--output", type=Path, default=None, help="also write the tables here")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="keep worker logs and embedded-mode data here (default: a temporary directory)",
+    )
     args = parser.parse_args(argv)
 
     database = args.database_url or _database(args.pg_admin_url, "chordline_bench")
@@ -78,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(tables), flush=True)
     broken = 0
     with tempfile.TemporaryDirectory(prefix="chordline-bench-") as tmp:
-        session = Session(args.redis_url, database, Path(tmp), SIZES[args.size])
+        workdir = args.workdir.resolve() if args.workdir else Path(tmp)
+        session = Session(args.redis_url, database, workdir, SIZES[args.size])
         session.reset()
         try:
             for name in chosen:

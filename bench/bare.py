@@ -19,6 +19,8 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_ready
 
+from workers import embedded_transport  # noqa: F401  (registers the embedded broker's scheme)
+
 __all__ = ["NAP", "NOOP", "QUEUE", "app", "create_app", "env_for"]
 
 QUEUE = "bench_bare"

@@ -80,6 +80,8 @@ class Table:
 def _fmt(value: float | None) -> str:
     if value is None:
         return ""
+    if isinstance(value, int):
+        return f"{value:,}"
     if math.isnan(value):
         return "n/a"
     if abs(value) >= 100:

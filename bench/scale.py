@@ -1,15 +1,16 @@
 """Scale with run length: the per-step cost near steps 10, 100 and 1,000 of one long run.
 
-The cost at step ``s`` is the mean time between consecutive step starts over the ten steps
-before ``s`` (five LLM turns and five tool calls, which alternate), read from the journal's
-``started_at`` stamps. The baseline is the cost at the first point; it should stay flat. Turns
-and tool calls are also shown apart: a turn rebuilds the model's conversation from the journal,
-a tool call does not, so the split shows where any growth comes from.
+The cost at step ``s`` is the time between consecutive step starts over the twenty steps before
+``s`` (ten LLM turns and ten tool calls, which alternate; the median of each kind), read from the
+journal's ``started_at`` stamps. The baseline is the cost at the first point; it should stay
+flat. Turns and tool calls are also shown apart: a turn rebuilds the model's conversation from
+the journal, a tool call does not, so the split shows where any growth comes from.
 """
 
 from __future__ import annotations
 
 import itertools
+import statistics
 
 from bench.report import Row, Table
 from bench.session import Session
@@ -19,20 +20,23 @@ from orchestration.records import StepRecord
 __all__ = ["run"]
 
 TARGET = 1.2
-_WINDOW = 10
+_WINDOW = 20
 
 
 def cost_at(steps: list[StepRecord], step: int, kind: StepKind | None = None) -> float:
-    """Mean ms from the start of each step to the start of the next, over the ``_WINDOW`` steps
-    before ``step`` (only those of ``kind`` when given)."""
+    """Ms from the start of a step to the start of the next, near ``step``: the median over the
+    ``_WINDOW`` steps before it of each kind (only ``kind`` when given; for both kinds, the mean
+    of the two medians, so one step a busy machine stalled does not move the figure)."""
     pairs = [
         (a.kind, (b.started_at - a.started_at).total_seconds() * 1000)
         for a, b in itertools.pairwise(steps)
         if a.started_at is not None and b.started_at is not None
     ]
     first = max(0, min(step - 1 - _WINDOW, len(pairs) - _WINDOW))
-    window = [ms for k, ms in pairs[first : first + _WINDOW] if kind is None or k == kind]
-    return sum(window) / len(window) if window else float("nan")
+    window = pairs[first : first + _WINDOW]
+    kinds = [kind] if kind is not None else [StepKind.LLM, StepKind.TOOL]
+    medians = [statistics.median(ms for k, ms in window if k == each) for each in kinds]
+    return sum(medians) / len(medians)
 
 
 def run(session: Session) -> Table:
@@ -65,7 +69,8 @@ def run(session: Session) -> Table:
         baseline=f"same, near step {points[0]}",
         rows=rows,
         notes=[
-            f"counter agent, one run; cost = mean of the {_WINDOW} step-to-step intervals "
-            "before the point; a turn's interval includes rebuilding the conversation."
+            f"counter agent, one run; cost = per kind, the median of the step-to-step "
+            f"intervals among the {_WINDOW} steps before the point; 'all steps' is the mean of "
+            "the two kinds; a turn's interval includes rebuilding the conversation."
         ],
     )
