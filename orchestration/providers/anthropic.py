@@ -9,15 +9,14 @@ tokenizer, and its counting endpoint would cost a round trip per count.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import anthropic
 
 from orchestration.config import Settings
-from orchestration.errors import ProviderRejected, ProviderUnavailable
+from orchestration.errors import ProviderRejected
 from orchestration.providers.base import Message, ModelReply, ModelRequest, ToolCall, Usage
-from orchestration.providers.status import classify
+from orchestration.providers.sdk import api_key, sdk_failures
 from orchestration.providers.tokens import estimate_tokens
 
 __all__ = ["AnthropicProvider"]
@@ -105,8 +104,7 @@ class AnthropicProvider:
         self.model = model
         self.context_window = min(_WINDOW, settings.context_window_tokens or _WINDOW)
         self._max_output = settings.llm_max_output_tokens
-        key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
-        key = key or os.environ.get("ANTHROPIC_API_KEY")
+        key = api_key(settings.anthropic_api_key, "ANTHROPIC_API_KEY")
         self._missing_key = not key
         self._client = anthropic.Anthropic(
             api_key=key or "missing",
@@ -138,7 +136,7 @@ class AnthropicProvider:
                 {"name": t.name, "description": t.description, "input_schema": t.parameters}
                 for t in request.tools
             ]
-        try:
+        with sdk_failures("anthropic", request.model, anthropic, _error_detail):
             response = self._client.messages.create(
                 model=request.model,
                 system=request.system,
@@ -146,28 +144,6 @@ class AnthropicProvider:
                 max_tokens=self._max_output,
                 **kwargs,
             )
-        except anthropic.APIStatusError as exc:
-            raise classify(
-                "anthropic",
-                request.model,
-                exc.status_code,
-                _error_detail(exc),
-                exc.response.headers,
-            ) from None
-        except anthropic.APITimeoutError:
-            raise ProviderUnavailable(
-                f"anthropic {request.model}: no answer within the timeout "
-                "(CHORDLINE_LLM_TIMEOUT_SECONDS)"
-            ) from None
-        except anthropic.APIConnectionError as exc:
-            cause = exc.__cause__ or exc
-            raise ProviderUnavailable(
-                f"anthropic {request.model}: connection failed ({type(cause).__name__}: {cause})"
-            ) from None
-        except anthropic.APIResponseValidationError as exc:
-            raise ProviderUnavailable(
-                f"anthropic {request.model}: malformed response: {exc}"
-            ) from None
         return _reply(response)
 
 

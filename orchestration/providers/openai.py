@@ -7,15 +7,14 @@ or :class:`ProviderRejected` (never retried; the message names the fix).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import openai
 
 from orchestration.config import Settings
-from orchestration.errors import ProviderError, ProviderRejected, ProviderUnavailable
+from orchestration.errors import ProviderError, ProviderRejected
 from orchestration.providers.base import Message, ModelReply, ModelRequest, ToolCall, Usage
-from orchestration.providers.status import classify
+from orchestration.providers.sdk import api_key, sdk_failures
 from orchestration.providers.tokens import openai_counter
 
 __all__ = ["OpenAIProvider", "context_window_of"]
@@ -84,8 +83,7 @@ class OpenAIProvider:
         self.context_window = min(window, settings.context_window_tokens or window)
         self._count, self.tokenizer = openai_counter(model)
         self._max_output = settings.llm_max_output_tokens
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-        key = key or os.environ.get("OPENAI_API_KEY")
+        key = api_key(settings.openai_api_key, "OPENAI_API_KEY")
         self._missing_key = not key
         self._client = openai.OpenAI(
             api_key=key or "missing",
@@ -125,31 +123,13 @@ class OpenAIProvider:
             ]
         messages = [{"role": "system", "content": request.system}]
         messages += [_message(m) for m in request.messages]
-        try:
+        with sdk_failures("openai", request.model, openai, _error_detail):
             response = self._client.chat.completions.create(
                 model=request.model,
                 messages=messages,  # type: ignore[arg-type]
                 max_completion_tokens=self._max_output,
                 **kwargs,
             )
-        except openai.APIStatusError as exc:
-            raise classify(
-                "openai", request.model, exc.status_code, _error_detail(exc), exc.response.headers
-            ) from None
-        except openai.APITimeoutError:
-            raise ProviderUnavailable(
-                f"openai {request.model}: no answer within the timeout "
-                "(CHORDLINE_LLM_TIMEOUT_SECONDS)"
-            ) from None
-        except openai.APIConnectionError as exc:
-            cause = exc.__cause__ or exc
-            raise ProviderUnavailable(
-                f"openai {request.model}: connection failed ({type(cause).__name__}: {cause})"
-            ) from None
-        except openai.APIResponseValidationError as exc:
-            raise ProviderUnavailable(
-                f"openai {request.model}: malformed response: {exc}"
-            ) from None
         return self._reply(response)
 
     @staticmethod
