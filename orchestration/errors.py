@@ -20,7 +20,6 @@ __all__ = [
     "ProviderRejected",
     "ProviderUnavailable",
     "RunNotFound",
-    "StepNotReady",
     "ToolError",
 ]
 
@@ -43,16 +42,6 @@ class JournalError(ChordlineError):
 
 class RunNotFound(JournalError):
     """No run with the given id is visible to the caller."""
-
-
-class StepNotReady(JournalError):
-    """A step's predecessors have not finished yet; the caller should try again shortly."""
-
-    def __init__(self, run_id: str, seq: int, waiting_on: int) -> None:
-        super().__init__(f"run {run_id} step {seq} waits on {waiting_on} unfinished step(s)")
-        self.run_id = run_id
-        self.seq = seq
-        self.waiting_on = waiting_on
 
 
 class AgentError(ChordlineError):
