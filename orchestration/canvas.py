@@ -13,6 +13,8 @@ from orchestration.config import mask_url
 from orchestration.errors import BackendUnreachable
 from orchestration.loop import Dispatch
 from orchestration.models import StepKind
+from orchestration.runtime import Runtime
+from orchestration.sweeper import sweep
 
 __all__ = [
     "PRIORITY_RECOVERY",
@@ -24,6 +26,7 @@ __all__ = [
     "TASK_TURN",
     "dispatch",
     "ping_broker",
+    "redrive_stuck",
     "start_run",
 ]
 
@@ -91,3 +94,15 @@ def ping_broker(app: Celery, url: str) -> None:
             f"broker {mask_url(url)} is unreachable ({type(exc).__name__}: {exc}). Fix: start "
             "it, or point CHORDLINE_BROKER_URL at one that runs (filesystem:// needs no server)."
         ) from None
+
+
+def redrive_stuck(app: Celery, rt: Runtime) -> list[str]:
+    """Sweep for runs that stopped moving and enqueue each one's next steps as a recovery.
+
+    Returns:
+        The ids of the runs re-driven.
+    """
+    plans = sweep(rt)
+    for plan in plans:
+        dispatch(app, plan, recovery=True)
+    return [plan.run_id for plan in plans]

@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 from orchestration import canvas
 from orchestration.config import Settings, current_settings
 from orchestration.errors import ChordlineError
-from orchestration.loop import decide, redrive_plan
+from orchestration.loop import decide
 from orchestration.models import RunStatus
 from orchestration.records import RunRecord, StepRecord
 from orchestration.runtime import Limits, Runtime
-from orchestration.sweeper import sweep
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -150,16 +149,7 @@ class Client:
 
     def sweep(self) -> list[str]:
         """Re-drive stuck runs now; returns their ids."""
-        plans = sweep(self.runtime)
-        for plan in plans:
-            canvas.dispatch(self.app, plan, recovery=True)
-        return [plan.run_id for plan in plans]
-
-    def resume(self, run_id: str) -> None:
-        """Enqueue whatever the journal says is next for a live run."""
-        plan = redrive_plan(self.runtime, run_id)
-        if plan is not None and not plan.empty:
-            canvas.dispatch(self.app, plan, recovery=True)
+        return canvas.redrive_stuck(self.app, self.runtime)
 
     def decide(
         self,

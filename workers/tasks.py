@@ -17,7 +17,7 @@ from celery import Task
 from celery.signals import worker_process_init, worker_ready, worker_shutting_down
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from orchestration import canvas, loop, sweeper
+from orchestration import canvas, loop
 from orchestration.config import Settings, current_settings
 from orchestration.journal import open_journal
 from orchestration.runtime import Limits, Runtime
@@ -100,10 +100,7 @@ def run_agent(
 
 
 def _redrive_stuck() -> list[str]:
-    plans = sweeper.sweep(runtime())
-    for plan in plans:
-        canvas.dispatch(app, plan, recovery=True)
-    return [plan.run_id for plan in plans]
+    return canvas.redrive_stuck(app, runtime())
 
 
 @app.task(name=canvas.TASK_SWEEP)
