@@ -17,8 +17,8 @@ from celery import chain
 from bench import bare
 from bench.report import Row, Table, percentile
 from bench.session import Session, start_intervals_ms
-from orchestration import loop
-from orchestration.models import StepKind
+from orchestration.journal.tables import StepKind
+from orchestration.reducer import loop
 
 __all__ = ["run"]
 

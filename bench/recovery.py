@@ -17,7 +17,7 @@ from bench.processes import Proc
 from bench.report import Row, Table
 from bench.session import Session
 from orchestration.config import Settings
-from orchestration.models import StepStatus
+from orchestration.journal.tables import StepStatus
 
 __all__ = ["run"]
 

@@ -14,8 +14,8 @@ import statistics
 
 from bench.report import Row, Table
 from bench.session import Session
-from orchestration.models import StepKind
-from orchestration.records import StepRecord
+from orchestration.journal.records import StepRecord
+from orchestration.journal.tables import StepKind
 
 __all__ = ["run"]
 

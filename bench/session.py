@@ -27,8 +27,8 @@ from orchestration import canvas
 from orchestration.client import Client
 from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal
-from orchestration.models import Run, RunStatus, Step
-from orchestration.records import StepRecord
+from orchestration.journal.records import StepRecord
+from orchestration.journal.tables import Run, RunStatus, Step
 
 __all__ = ["SIZES", "Session", "Size", "start_intervals_ms"]
 

@@ -1,7 +1,12 @@
-"""Chordline's runtime: config, journal, agents and tools, the loop, providers, client, CLI."""
+"""Chordline's runtime: config, journal, agents and tools, the loop, providers, client, CLI.
 
-from orchestration.agents import Agent
-from orchestration.client import Client, RunView, WaitTimeout
+The client speaks Celery, so it is imported on first use: an agent's ``tools.py`` that does
+``from orchestration import tool`` loads no broker code.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from orchestration.agents import Agent, Tool, ToolContext, tool
 from orchestration.config import Settings, load_settings
 from orchestration.errors import (
     AgentError,
@@ -16,9 +21,8 @@ from orchestration.errors import (
     RunNotFound,
     ToolError,
 )
-from orchestration.models import RunStatus, StepKind, StepStatus
+from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.runtime import Limits
-from orchestration.tools import Tool, ToolContext, tool
 
 __all__ = [
     "Agent",
@@ -46,3 +50,16 @@ __all__ = [
     "load_settings",
     "tool",
 ]
+
+if TYPE_CHECKING:
+    from orchestration.client import Client, RunView, WaitTimeout
+
+_LAZY = {"Client", "RunView", "WaitTimeout"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from orchestration import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'orchestration' has no attribute {name!r}")

@@ -1,31 +1,44 @@
-"""The one module of ``orchestration`` that speaks Celery: it turns a Dispatch into a canvas.
+"""The one module of ``orchestration`` that speaks Celery: names, queues, routes, the producer
+app, and the canvases a Dispatch becomes.
 
 Read-only calls of a turn become a chord whose callback carries on with the state-modifying
 calls, in order, then the next turn. Every signature is immutable and carries only ids.
+
+Task names, queues and routes live here so that the client and the CLI can enqueue without
+importing ``workers`` (which registers the task bodies and the worker's own settings).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery, chain, chord, group
 from celery.canvas import Signature
+from kombu import Exchange, Queue
 
-from orchestration.config import mask_url
+from orchestration.config import Settings, mask_url
 from orchestration.errors import BackendUnreachable
-from orchestration.loop import Dispatch
-from orchestration.models import StepKind
+from orchestration.journal.tables import StepKind
+from orchestration.reducer.loop import Dispatch
+from orchestration.reducer.sweeper import sweep
 from orchestration.runtime import Runtime
-from orchestration.sweeper import sweep
 
 __all__ = [
+    "EMBEDDED_BACKEND",
+    "EMBEDDED_TRANSPORT",
     "PRIORITY_RECOVERY",
     "PRIORITY_ROUTINE",
+    "QUEUES",
+    "ROUTES",
     "TASK_APPROVAL",
     "TASK_RUN",
     "TASK_SWEEP",
     "TASK_TOOL",
     "TASK_TURN",
+    "celery_config",
     "dispatch",
     "ping_broker",
+    "producer",
     "redrive_stuck",
     "start_run",
 ]
@@ -42,7 +55,74 @@ TASK_SWEEP = "chordline.runs.sweep"
 PRIORITY_ROUTINE = 3
 PRIORITY_RECOVERY = 0
 
+QUEUES = ("agents", "tools", "admin")
+
+ROUTES = {
+    "chordline.agent.*": {"queue": "agents"},
+    "chordline.runs.*": {"queue": "agents"},
+    "chordline.tool.*": {"queue": "tools"},
+    "chordline.admin.*": {"queue": "admin"},
+    # Celery's own chord bookkeeping rides with the turns it unlocks.
+    "celery.chord_unlock": {"queue": "agents"},
+}
+
+# The embedded broker and result store, named by import path so that a producer in this module
+# never imports ``workers``: kombu and Celery load them when a connection is made.
+EMBEDDED_TRANSPORT = "workers.embedded_transport:Transport"
+EMBEDDED_BACKEND = "workers.embedded_backend:SQLiteResultBackend"
+
 _BY_KIND = {StepKind.TOOL: TASK_TOOL, StepKind.APPROVAL: TASK_APPROVAL, StepKind.LLM: TASK_TURN}
+
+
+def _transport_options(settings: Settings) -> dict[str, Any]:
+    if settings.embedded:
+        folder = (settings.data_dir / "broker").resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "control_folder": str((settings.data_dir / "control").resolve()),
+            "polling_interval": settings.embedded_poll_interval,
+        }
+    return {
+        "visibility_timeout": settings.visibility_timeout,
+        # kombu scans for messages past the visibility timeout every interval x throttle seconds
+        # (100 s by default); throttle 1 makes the interval the one knob.
+        "unacked_restore_interval": settings.unacked_restore_interval,
+        "unacked_restore_throttle": 1,
+    }
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """What producers and workers must agree on: broker, results, serializer, queues, routes."""
+    return {
+        "broker_url": settings.broker_url,
+        # The embedded broker is kombu's filesystem transport with atomic message files.
+        "broker_transport": EMBEDDED_TRANSPORT if settings.embedded else None,
+        "result_backend": settings.effective_result_backend,
+        "broker_transport_options": _transport_options(settings),
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_queues": [Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
+        "task_default_queue": "agents",
+        # Below the priority of re-drives, on brokers that have them.
+        "task_default_priority": PRIORITY_ROUTINE,
+        "task_routes": ROUTES,
+        "task_send_sent_event": True,
+        "result_expires": 3600,
+        "result_extended": False,
+    }
+
+
+def producer(settings: Settings, *, main: str = "chordline") -> Celery:
+    """A Celery app that enqueues like the workers expect (it registers no task bodies)."""
+    app = Celery(main)
+    app.conf.update(celery_config(settings))
+    # The loader reads backend aliases once; give it ours directly.
+    app.loader.override_backends = {"chordline-sqlite": EMBEDDED_BACKEND}
+    return app
 
 
 def _step(

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from orchestration import canvas
 from orchestration.config import Settings, current_settings
 from orchestration.errors import ChordlineError
-from orchestration.loop import decide
-from orchestration.models import RunStatus
-from orchestration.records import RunRecord, StepRecord
+from orchestration.journal.records import RunRecord, StepRecord
+from orchestration.journal.tables import RunStatus
+from orchestration.reducer.loop import decide
 from orchestration.runtime import Limits, Runtime
 
 if TYPE_CHECKING:
@@ -54,9 +54,7 @@ class Client:
     def app(self) -> Celery:
         """A Celery app configured like the workers' (built on first use)."""
         if self._app is None:
-            from workers.app import create_app
-
-            self._app = create_app(self.settings)
+            self._app = canvas.producer(self.settings)
         return self._app
 
     def ping_broker(self) -> None:

@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from orchestration.agents import AgentRegistry, load_registry
+from orchestration.agents.definition import AgentRegistry, load_registry
 from orchestration.config import Settings
-from orchestration.deployments import resolve_chain
 from orchestration.journal import Journal, open_journal
-from orchestration.records import NewRun, RunRecord
+from orchestration.journal.records import NewRun, RunRecord
+from orchestration.llm.deployments import resolve_chain
 
 __all__ = ["Limits", "Runtime"]
 

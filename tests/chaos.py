@@ -32,8 +32,8 @@ from sqlalchemy.exc import OperationalError
 from orchestration.client import Client
 from orchestration.config import load_settings
 from orchestration.journal import open_journal
-from orchestration.models import RunStatus, Step, StepStatus
-from orchestration.records import StepRecord
+from orchestration.journal.records import StepRecord
+from orchestration.journal.tables import RunStatus, Step, StepStatus
 from tests.agents.chaos.tools import chaos_engine, charges, executions
 from tests.support import WorkerPool
 

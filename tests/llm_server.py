@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-from orchestration.providers.base import Message, ModelReply, ModelRequest, ToolCall, ToolSpec
-from orchestration.providers.scripted import ScriptedModel
+from orchestration.llm.providers.base import Message, ModelReply, ModelRequest, ToolCall, ToolSpec
+from orchestration.llm.providers.scripted import ScriptedModel
 
 Api = Literal["openai", "anthropic"]
 FaultKind = Literal["status", "hang", "drop", "malformed", "model"]

@@ -12,8 +12,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration import loop
-from orchestration.models import StepKind
+from orchestration.journal.tables import StepKind
+from orchestration.reducer import loop
 from orchestration.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,7 +24,7 @@ from agents.support_triage.tools import refunds, refunds_engine
 from orchestration.client import Client
 from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal
-from orchestration.models import RunStatus, StepStatus
+from orchestration.journal.tables import RunStatus, StepStatus
 from tests.chaos import ChaosPlan, ChaosReport, run_chaos
 from tests.conftest import AGENT_DIRS, IN_CI
 from tests.services import PrivatePostgres, PrivateRedis, private_directory

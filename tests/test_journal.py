@@ -12,8 +12,8 @@ from sqlalchemy import event
 
 from orchestration.errors import ApprovalError, RunNotFound
 from orchestration.journal import Journal, LeaseLost, StepOutcome, TurnResult
-from orchestration.models import Base, RunStatus, StepKind, StepStatus
-from orchestration.records import Busy, Claimed, Done, NewRun, ToolCallRequest
+from orchestration.journal.records import Busy, Claimed, Done, NewRun, ToolCallRequest
+from orchestration.journal.tables import Base, RunStatus, StepKind, StepStatus
 
 
 def _new(run_id: str = "run-1", tenant: str = "acme") -> NewRun:

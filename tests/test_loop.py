@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestration import loop
 from orchestration.config import load_settings
 from orchestration.journal import Journal
-from orchestration.models import RunStatus, StepKind, StepStatus
+from orchestration.journal.tables import RunStatus, StepKind, StepStatus
+from orchestration.reducer import loop
 from orchestration.runtime import Limits, Runtime
 from tests.agents.toolbox.tools import count_effects
 from tests.conftest import AGENT_DIRS

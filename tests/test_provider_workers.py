@@ -11,11 +11,11 @@ from pathlib import Path
 
 import redis
 
-from orchestration.breakers import board_for, breaker_key
 from orchestration.client import Client
 from orchestration.config import Settings, load_settings
-from orchestration.deployments import Deployment
-from orchestration.models import RunStatus, StepKind
+from orchestration.journal.tables import RunStatus, StepKind
+from orchestration.llm.breakers import board_for, breaker_key
+from orchestration.llm.deployments import Deployment
 from tests.llm_server import VALID_KEY, FakeLLM, Fault
 from tests.support import ROOT, WorkerPool
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from orchestration import loop
 from orchestration.config import load_settings
 from orchestration.errors import ConfigError
 from orchestration.journal import Journal
-from orchestration.models import RunStatus, StepKind, StepStatus
-from orchestration.records import RunRecord, StepRecord
+from orchestration.journal.records import RunRecord, StepRecord
+from orchestration.journal.tables import RunStatus, StepKind, StepStatus
+from orchestration.reducer import loop
 from orchestration.runtime import Limits, Runtime
 from tests.conftest import AGENT_DIRS
 from tests.llm_server import VALID_KEY, FakeLLM, Fault

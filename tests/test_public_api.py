@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import orchestration
 
 
@@ -41,3 +44,16 @@ def test_every_error_is_a_chordline_error() -> None:
         value = getattr(orchestration, name)
         if isinstance(value, type) and issubclass(value, Exception):
             assert issubclass(value, orchestration.ChordlineError), name
+
+
+def test_defining_tools_loads_no_broker_code() -> None:
+    # A fresh interpreter: this test process has imported Celery through other tests.
+    code = (
+        "import sys\n"
+        "from orchestration import Agent, ToolContext, tool\n"
+        "roots = ('celery', 'kombu', 'workers')\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in roots)\n"
+        "print(','.join(loaded))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

@@ -14,8 +14,8 @@ import pytest
 
 from orchestration.client import Client
 from orchestration.config import Settings
-from orchestration.models import RunStatus, StepStatus
-from orchestration.records import StepRecord
+from orchestration.journal.records import StepRecord
+from orchestration.journal.tables import RunStatus, StepStatus
 from tests.agents.toolbox.tools import count_effects
 from tests.support import Worker, WorkerPool
 

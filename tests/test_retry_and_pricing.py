@@ -9,12 +9,12 @@ from email.utils import format_datetime
 
 import pytest
 
-from orchestration import pricing
 from orchestration.config import load_settings
 from orchestration.errors import ConfigError, ProviderRejected, ProviderUnavailable
-from orchestration.providers.base import Usage
-from orchestration.providers.status import classify, retry_after
-from orchestration.retry import Attempt, RetryPolicy, call_with_retries
+from orchestration.llm import pricing
+from orchestration.llm.providers.base import Usage
+from orchestration.llm.providers.status import classify, retry_after
+from orchestration.llm.retry import Attempt, RetryPolicy, call_with_retries
 
 
 def test_backoff_doubles_caps_and_jitters() -> None:

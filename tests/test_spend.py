@@ -8,9 +8,9 @@ from pathlib import Path
 
 from orchestration.config import load_settings
 from orchestration.journal import Journal
-from orchestration.models import RunStatus
+from orchestration.journal.tables import RunStatus
+from orchestration.reducer.spend import SpendLedger, ledger_for
 from orchestration.runtime import Runtime
-from orchestration.spend import SpendLedger, ledger_for
 from tests.conftest import AGENT_DIRS
 from tests.llm_server import FakeLLM
 from tests.support import drain

@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import func, select
 
 from agents.support_triage.tools import refunds, refunds_engine
-from orchestration import loop
+from orchestration.agents.tools import ToolContext
 from orchestration.config import load_settings
 from orchestration.journal import Journal
-from orchestration.models import RunStatus, StepKind, StepStatus
+from orchestration.journal.tables import RunStatus, StepKind, StepStatus
+from orchestration.reducer import loop
+from orchestration.reducer.sweeper import sweep
 from orchestration.runtime import Runtime
-from orchestration.sweeper import sweep
-from orchestration.tools import ToolContext
 from tests.agents.toolbox.tools import count_effects
 from tests.conftest import AGENT_DIRS
 from tests.support import drain

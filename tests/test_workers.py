@@ -12,7 +12,7 @@ from celery.result import AsyncResult
 
 from orchestration.client import Client
 from orchestration.config import Settings
-from orchestration.models import RunStatus, StepKind, StepStatus
+from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from tests.agents.toolbox.tools import count_effects
 from tests.support import ROOT, WorkerPool
 
@@ -66,7 +66,7 @@ def test_same_step_message_published_twice_executes_once(
     client = Client(service_settings)
     run = client.runtime.create_run("toolbox", 'CALL record_effect {"label": "x", "seconds": 1.5}')
     # Run the first turn by hand so that nothing but our two messages drives step 2.
-    from orchestration import loop
+    from orchestration.reducer import loop
 
     progress = loop.run_turn(client.runtime, run.id, 1, "test")
     assert progress.dispatch is not None

@@ -3,46 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from celery import Celery
-from kombu import Exchange, Queue
 
-from orchestration.canvas import PRIORITY_ROUTINE
+from beat_schedule import schedule
+from orchestration import canvas
 from orchestration.config import Settings, current_settings
-from workers import embedded_transport
 
-__all__ = ["QUEUES", "ShutdownPlan", "app", "create_app", "shutdown_plan"]
-
-QUEUES = ("agents", "tools", "admin")
-
-_ROUTES = {
-    "chordline.agent.*": {"queue": "agents"},
-    "chordline.runs.*": {"queue": "agents"},
-    "chordline.tool.*": {"queue": "tools"},
-    "chordline.admin.*": {"queue": "admin"},
-    # Celery's own chord bookkeeping rides with the turns it unlocks.
-    "celery.chord_unlock": {"queue": "agents"},
-}
-
-
-def _transport_options(settings: Settings) -> dict[str, Any]:
-    if settings.embedded:
-        folder = (settings.data_dir / "broker").resolve()
-        folder.mkdir(parents=True, exist_ok=True)
-        return {
-            "data_folder_in": str(folder),
-            "data_folder_out": str(folder),
-            "control_folder": str((settings.data_dir / "control").resolve()),
-            "polling_interval": settings.embedded_poll_interval,
-        }
-    return {
-        "visibility_timeout": settings.visibility_timeout,
-        # kombu scans for messages past the visibility timeout every interval x throttle seconds
-        # (100 s by default); throttle 1 makes the interval the one knob.
-        "unacked_restore_interval": settings.unacked_restore_interval,
-        "unacked_restore_throttle": 1,
-    }
+__all__ = ["ShutdownPlan", "app", "create_app", "shutdown_plan"]
 
 
 @dataclass(frozen=True)
@@ -77,16 +45,9 @@ def create_app(settings: Settings) -> Celery:
     last grace, then cancels them and requeues every message the worker holds, ETA retries
     included (``worker_enable_soft_shutdown_on_idle``).
     """
-    celery = Celery("chordline", include=["workers.tasks"])
+    celery = canvas.producer(settings)
+    celery.conf.include = ["workers.tasks"]
     celery.conf.update(
-        # The embedded broker is kombu's filesystem transport with atomic message files.
-        broker_url=f"{embedded_transport.SCHEME}://" if settings.embedded else settings.broker_url,
-        result_backend=settings.effective_result_backend,
-        broker_transport_options=_transport_options(settings),
-        broker_connection_retry_on_startup=True,
-        task_serializer="json",
-        result_serializer="json",
-        accept_content=["json"],
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
@@ -97,22 +58,11 @@ def create_app(settings: Settings) -> Celery:
         broker_connection_max_retries=None,
         worker_soft_shutdown_timeout=shutdown_plan(settings).soft_s,
         worker_enable_soft_shutdown_on_idle=True,
-        task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
-        task_default_queue="agents",
-        # Below the priority of re-drives (see orchestration.canvas), on brokers that have them.
-        task_default_priority=PRIORITY_ROUTINE,
-        task_routes=_ROUTES,
-        task_send_sent_event=True,
         worker_send_task_events=True,
-        result_expires=3600,
-        result_extended=False,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
+        beat_schedule=schedule(),
     )
-    # The loader reads backend aliases once; give it ours directly.
-    celery.loader.override_backends = {
-        "chordline-sqlite": "workers.embedded_backend:SQLiteResultBackend"
-    }
     return celery
 
 

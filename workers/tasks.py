@@ -17,9 +17,10 @@ from celery import Task
 from celery.signals import worker_process_init, worker_ready, worker_shutting_down
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from orchestration import canvas, loop
+from orchestration import canvas
 from orchestration.config import Settings, current_settings
 from orchestration.journal import open_journal
+from orchestration.reducer import loop
 from orchestration.runtime import Limits, Runtime
 from workers.app import app, shutdown_plan
 

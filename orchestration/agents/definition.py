@@ -1,0 +1,232 @@
+"""Agents as code: ``agents/<dir>/agent.py`` defines ``agent = Agent.from_files(...)``.
+
+An agent's version is a content hash of its prompt template, its tool schemas and its model pin,
+so every run records exactly what it ran with.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import json
+import os
+import string
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+
+from orchestration.agents.tools import Tool
+from orchestration.errors import AgentError, AgentNotFound
+
+__all__ = ["Agent", "AgentRegistry", "load_registry"]
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Agent:
+    """One agent definition.
+
+    Attributes:
+        name: the name runs are submitted under.
+        description: one line for listings.
+        model: the pinned model, ``provider:model`` (e.g. ``scripted:planner-1``).
+        prompt_template: the system prompt template (``$agent_name``, ``$tool_list``).
+        tools: the tools the model may call.
+        max_steps: default cap on steps per run.
+        max_tokens: default cap on tokens per run (None: no cap).
+        max_usd: default cap on dollars per run (None: no cap).
+        fallbacks: deployments tried in order when the pin fails or its breaker is open
+            (``provider:model``, ``scripted``, ``cache``).
+    """
+
+    name: str
+    description: str
+    model: str
+    prompt_template: str
+    tools: tuple[Tool, ...]
+    max_steps: int = 50
+    max_tokens: int | None = None
+    max_usd: Decimal | None = None
+    fallbacks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if ":" not in self.model:
+            raise AgentError(
+                f"agent {self.name}: model {self.model!r} is not pinned as provider:model. "
+                "Fix: e.g. model='scripted:planner-1'."
+            )
+        for fallback in self.fallbacks:
+            if ":" not in fallback and fallback not in ("scripted", "cache"):
+                raise AgentError(
+                    f"agent {self.name}: fallback {fallback!r} is not provider:model, scripted "
+                    "or cache. Fix: e.g. fallbacks=['openai:gpt-5-mini-2025-08-07', 'cache']."
+                )
+        names = [t.name for t in self.tools]
+        if len(set(names)) != len(names):
+            raise AgentError(f"agent {self.name}: two tools share a name in {names}")
+        if self.max_steps < 1:
+            raise AgentError(f"agent {self.name}: max_steps must be >= 1")
+
+    @classmethod
+    def from_files(
+        cls,
+        *,
+        name: str,
+        directory: Path,
+        model: str,
+        tools: Sequence[Tool],
+        prompt_file: str = "prompt.md",
+        description: str = "",
+        max_steps: int = 50,
+        max_tokens: int | None = None,
+        max_usd: str | None = None,
+        fallbacks: Sequence[str] = (),
+    ) -> Agent:
+        """Build an agent whose prompt template lives in a file beside its definition."""
+        path = directory / prompt_file
+        try:
+            template = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise AgentError(f"agent {name}: cannot read prompt {path}: {exc.strerror}") from None
+        return cls(
+            name=name,
+            description=description,
+            model=model,
+            prompt_template=template,
+            tools=tuple(tools),
+            max_steps=max_steps,
+            max_tokens=max_tokens,
+            max_usd=Decimal(max_usd) if max_usd is not None else None,
+            fallbacks=tuple(fallbacks),
+        )
+
+    @property
+    def provider(self) -> str:
+        """The provider half of the model pin."""
+        return self.model.split(":", 1)[0]
+
+    @property
+    def model_name(self) -> str:
+        """The model half of the model pin."""
+        return self.model.split(":", 1)[1]
+
+    @functools.cached_property
+    def system_prompt(self) -> str:
+        """The rendered system prompt."""
+        tool_list = "\n".join(f"- {t.name}: {t.description.splitlines()[0]}" for t in self.tools)
+        return string.Template(self.prompt_template).safe_substitute(
+            agent_name=self.name, tool_list=tool_list
+        )
+
+    @functools.cached_property
+    def prompt_hash(self) -> str:
+        """Content hash of the prompt template."""
+        return _sha256(self.prompt_template)
+
+    @functools.cached_property
+    def tool_schemas_hash(self) -> str:
+        """Content hash of the tool schemas and flags, in order."""
+        described = [
+            {
+                **t.schema(),
+                "read_only": t.read_only,
+                "requires_approval": t.requires_approval,
+                "timeout_s": t.timeout_s,
+            }
+            for t in self.tools
+        ]
+        return _sha256(json.dumps(described, sort_keys=True))
+
+    @functools.cached_property
+    def version(self) -> str:
+        """Content hash of prompt, tool schemas, model pin and fallbacks: what a run ran with."""
+        pins = self.model + "".join(f">{f}" for f in self.fallbacks)
+        return _sha256(f"{self.prompt_hash}:{self.tool_schemas_hash}:{pins}")[:16]
+
+    def tool(self, name: str) -> Tool | None:
+        """The tool called ``name``, if the agent has one."""
+        return next((t for t in self.tools if t.name == name), None)
+
+
+class AgentRegistry:
+    """The agents found in one directory, by name."""
+
+    def __init__(self, agents: dict[str, Agent], directories: tuple[Path, ...]) -> None:
+        self._agents = agents
+        self.directories = directories
+
+    @property
+    def directory(self) -> str:
+        """The agent directories, for messages."""
+        return os.pathsep.join(str(d) for d in self.directories)
+
+    def get(self, name: str) -> Agent:
+        """The agent called ``name``.
+
+        Raises:
+            AgentNotFound: listing the agents there are.
+        """
+        try:
+            return self._agents[name]
+        except KeyError:
+            known = ", ".join(sorted(self._agents)) or "none"
+            raise AgentNotFound(
+                f"unknown agent {name!r} (agents in {self.directory}: {known}). "
+                "Fix: use one of those names or add agents/<dir>/agent.py."
+            ) from None
+
+    def names(self) -> list[str]:
+        """The agent names, sorted."""
+        return sorted(self._agents)
+
+
+def _import_agent_module(directory: Path) -> ModuleType:
+    package = f"chordline_agents_{directory.name.replace('-', '_')}"
+    if package not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            package, directory / "__init__.py", submodule_search_locations=[str(directory)]
+        )
+        if spec is None or spec.loader is None:
+            raise AgentError(f"cannot load agent package {directory}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[package] = module
+        spec.loader.exec_module(module)
+    return importlib.import_module(f"{package}.agent")
+
+
+@functools.cache
+def load_registry(directories: tuple[Path, ...]) -> AgentRegistry:
+    """Load every ``<directory>/*/agent.py`` of each directory.
+
+    Raises:
+        AgentError: a directory is missing or an agent module is broken.
+    """
+    agents: dict[str, Agent] = {}
+    for directory in directories:
+        _load_directory(directory, agents)
+    return AgentRegistry(agents, directories)
+
+
+def _load_directory(directory: Path, agents: dict[str, Agent]) -> None:
+    if not directory.is_dir():
+        raise AgentError(
+            f"agents directory {directory} does not exist. Fix: run from the project root or "
+            "set CHORDLINE_AGENTS_DIR to the directory that holds your agents."
+        )
+    for child in sorted(directory.iterdir()):
+        if not (child / "agent.py").is_file():
+            continue
+        module = _import_agent_module(child)
+        agent = getattr(module, "agent", None)
+        if not isinstance(agent, Agent):
+            raise AgentError(f"{child / 'agent.py'} must define `agent = Agent.from_files(...)`")
+        if agent.name in agents:
+            raise AgentError(f"two agents are called {agent.name!r}")
+        agents[agent.name] = agent

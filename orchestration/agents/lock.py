@@ -1,0 +1,89 @@
+"""``chordline.lock``: the agents' versions and exact model pins, written and checked in CI.
+
+``chordline lock`` refuses floating aliases (unless ``CHORDLINE_ALLOW_MODEL_ALIASES``) and writes,
+per agent, its version (the hash of prompt, tool schemas and pins), its chain of deployments and
+whether each has a price, with the price table's version. ``chordline lock --check`` fails when
+the agents no longer match the file, so a changed prompt, tool or pin is a reviewed change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestration.agents.definition import AgentRegistry
+from orchestration.config import Settings
+from orchestration.llm import pricing
+from orchestration.llm.deployments import alias_problem, parse
+
+__all__ = ["LOCK_FILE", "LockReport", "build_lock", "compare_lock"]
+
+LOCK_FILE = "chordline.lock"
+
+
+@dataclass(frozen=True)
+class LockReport:
+    """What locking found: the lock's content, pins refused, and pins without a price."""
+
+    content: dict[str, Any]
+    refused: tuple[str, ...]
+    unpriced: tuple[str, ...]
+
+
+def build_lock(registry: AgentRegistry, settings: Settings) -> LockReport:
+    """The lock for the agents as they are now.
+
+    Args:
+        registry: the agents.
+        settings: whether aliases are allowed.
+
+    Returns:
+        The lock content, with the pins it refuses and those it cannot price.
+    """
+    agents: dict[str, Any] = {}
+    refused: list[str] = []
+    unpriced: list[str] = []
+    for name in registry.names():
+        agent = registry.get(name)
+        chain = [parse(agent.model), *(parse(f) for f in agent.fallbacks)]
+        for deployment in chain:
+            problem = alias_problem(deployment)
+            if problem is not None and not settings.allow_model_aliases:
+                refused.append(f"{name}: {problem}")
+            if pricing.price_of(deployment.provider, deployment.model) is None:
+                unpriced.append(f"{name}: {deployment.name}")
+        agents[name] = {
+            "version": agent.version,
+            "prompt_hash": agent.prompt_hash,
+            "tool_schemas_hash": agent.tool_schemas_hash,
+            "model": agent.model,
+            "fallbacks": list(agent.fallbacks),
+        }
+    content = {"prices_version": pricing.PRICES_VERSION, "agents": agents}
+    return LockReport(content, tuple(refused), tuple(unpriced))
+
+
+def compare_lock(current: dict[str, Any], path: Path) -> list[str]:
+    """Differences between the agents now and the lock file at ``path``; empty when they match."""
+    if not path.is_file():
+        return [f"{path} does not exist. Fix: run `chordline lock` and commit the file."]
+    locked = json.loads(path.read_text(encoding="utf-8"))
+    problems: list[str] = []
+    before, now = locked.get("agents", {}), current["agents"]
+    for name in sorted(set(before) | set(now)):
+        if name not in now:
+            problems.append(f"{name}: locked but no longer defined")
+        elif name not in before:
+            problems.append(f"{name}: defined but not locked")
+        else:
+            for field in ("model", "fallbacks", "version"):
+                was, is_ = before[name].get(field), now[name][field]
+                if was != is_:
+                    problems.append(f"{name}: {field} is {is_!r}, locked {was!r}")
+    if locked.get("prices_version") != current["prices_version"]:
+        problems.append(
+            f"price table is {current['prices_version']}, locked {locked.get('prices_version')}"
+        )
+    return problems

@@ -1,0 +1,181 @@
+"""Rich renderings for the CLI: run tables and a run's step timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from orchestration.journal.records import RunRecord, StepRecord
+from orchestration.journal.tables import RunStatus, StepStatus
+
+__all__ = ["llm_table", "run_panel", "runs_table", "timeline"]
+
+_RUN_STYLE = {
+    RunStatus.SUCCEEDED: "green",
+    RunStatus.FAILED: "red",
+    RunStatus.BUDGET_EXCEEDED: "red",
+    RunStatus.CANCELLED: "yellow",
+    RunStatus.WAITING_FOR_APPROVAL: "magenta",
+}
+_STEP_STYLE = {
+    StepStatus.SUCCEEDED: "green",
+    StepStatus.FAILED: "red",
+    StepStatus.WAITING: "magenta",
+    StepStatus.RUNNING: "cyan",
+    StepStatus.SKIPPED: "yellow",
+}
+_BAR_WIDTH = 17
+
+
+def _cost(value: object) -> str:
+    return "unknown" if value is None else f"${value:.4f}"[:7]
+
+
+def _status(run: RunRecord) -> Text:
+    return Text(run.status.value, style=_RUN_STYLE.get(run.status, "cyan"))
+
+
+def runs_table(runs: Sequence[RunRecord]) -> Table:
+    """The newest runs, one row each."""
+    table = Table(title="Runs", header_style="bold", box=box.SIMPLE_HEAD)
+    table.add_column("run", no_wrap=True, min_width=36)
+    for column in ("agent", "tenant", "status", "steps", "tokens", "cost", "created"):
+        table.add_column(column, justify="right" if column in ("steps", "tokens") else "left")
+    for run in runs:
+        table.add_row(
+            run.id,
+            run.agent,
+            run.tenant,
+            _status(run),
+            str(run.next_seq - 1),
+            str(run.input_tokens + run.output_tokens),
+            _cost(run.cost_usd),
+            run.created_at.strftime("%m-%d %H:%M:%S"),
+        )
+    return table
+
+
+def _bar(step: StepRecord, origin: datetime, span: float) -> Text:
+    if step.started_at is None:
+        return Text("")
+    start = (step.started_at - origin).total_seconds()
+    end = (step.finished_at - origin).total_seconds() if step.finished_at else start
+    left = int(start / span * _BAR_WIDTH) if span else 0
+    width = max(1, round((end - start) / span * _BAR_WIDTH) if span else 1)
+    left = min(left, _BAR_WIDTH - 1)
+    width = min(width, _BAR_WIDTH - left)
+    return Text(" " * left + "█" * width, style=_STEP_STYLE.get(step.status, "white"))
+
+
+_GLYPH = {
+    StepStatus.SUCCEEDED: "✓",
+    StepStatus.FAILED: "✗",
+    StepStatus.WAITING: "⏸",
+    StepStatus.RUNNING: "▶",
+    StepStatus.PENDING: "·",
+    StepStatus.SKIPPED: "-",
+}
+_KIND = {"llm": "llm", "tool": "tool", "approval": "ok?"}
+
+
+def timeline(run: RunRecord, steps: Sequence[StepRecord]) -> Table:
+    """Each step: kind, name, status, duration, tokens, cost and a bar on a shared time axis."""
+    origin = run.created_at
+    ends = [s.finished_at or s.started_at for s in steps if s.started_at]
+    span = max(((end - origin).total_seconds() for end in ends if end), default=0.0)
+    table = Table(
+        title=f"Timeline ({span * 1000:.0f} ms)  ✓ done ✗ failed ⏸ waits for a person",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+    )
+    table.add_column("#", justify="right", width=3)
+    table.add_column("kind", width=5)
+    table.add_column("name", width=15, no_wrap=True, overflow="ellipsis")
+    table.add_column("st", width=2)
+    table.add_column("took", justify="right", width=7)
+    table.add_column("tok", justify="right", width=5)
+    table.add_column("cost", justify="right", width=7)
+    table.add_column("timeline", width=_BAR_WIDTH + 1, no_wrap=True)
+    for step in steps:
+        duration = f"{step.duration_s * 1000:.0f}ms" if step.duration_s is not None else ""
+        name = step.name + (f" x{step.attempt}" if step.attempt > 1 else "")
+        llm = step.kind == "llm"
+        table.add_row(
+            str(step.seq),
+            _KIND.get(step.kind, step.kind),
+            name,
+            Text(_GLYPH.get(step.status, "?"), style=_STEP_STYLE.get(step.status, "white")),
+            duration,
+            str(step.input_tokens + step.output_tokens) if llm else "",
+            _cost(step.cost_usd) if llm else "",
+            _bar(step, origin, span),
+        )
+    return table
+
+
+def _model_cell(step: StepRecord) -> Text:
+    if step.drift:
+        return Text(f"DRIFT asked {step.requested_model}, got {step.model}", style="bold red")
+    return Text(step.model or "")
+
+
+def llm_table(steps: Sequence[StepRecord]) -> Table | None:
+    """The LLM steps: which deployment answered, the model, retries, skips, tokens and cost."""
+    rows = [s for s in steps if s.kind == "llm" and s.result is not None]
+    if not rows:
+        return None
+    table = Table(title="LLM calls", header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1))
+    for column in ("#", "deployment", "model", "tries", "skipped", "in/cached/out", "cost"):
+        table.add_column(column, justify="right" if column in ("#", "tries") else "left")
+    for step in rows:
+        result = step.result or {}
+        usage = result.get("usage") or {}
+        skipped = "; ".join(
+            f"{s['deployment']}: {s['reason']}"[:60] for s in result.get("skipped") or ()
+        )
+        table.add_row(
+            str(step.seq),
+            step.deployment or "",
+            _model_cell(step),
+            str(len(result.get("attempts") or ())),
+            skipped,
+            f"{step.input_tokens}/{usage.get('cached_tokens', 0)}/{step.output_tokens}",
+            _cost(step.cost_usd),
+        )
+    return table
+
+
+def run_panel(run: RunRecord, steps: Sequence[StepRecord]) -> RenderableType:
+    """A run's header, answer or error, and timeline."""
+    header = Text.assemble(
+        ("run ", "bold"),
+        run.id,
+        "  ",
+        _status(run),
+        f"\nagent {run.agent} v{run.agent_version}  model {run.model}  tenant {run.tenant}",
+        f"\ntokens {run.input_tokens + run.output_tokens}  cost {_cost(run.cost_usd)}",
+    )
+    drifted = [s.seq for s in steps if s.drift]
+    if drifted:
+        header.append(
+            f"\nmodel drift on step(s) {', '.join(map(str, drifted))}: the provider answered "
+            "with another model than the pin",
+            style="bold red",
+        )
+    parts: list[RenderableType] = [header]
+    if run.output:
+        parts.append(Panel(run.output, title="answer", border_style="green"))
+    if run.error:
+        parts.append(Panel(run.error, title="stopped because", border_style="red"))
+    parts.append(timeline(run, steps))
+    calls = llm_table(steps)
+    if calls is not None:
+        parts.append(calls)
+    return Group(*parts)

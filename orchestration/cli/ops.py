@@ -1,0 +1,133 @@
+"""Operating a deployment: `check`, `lock` and `db upgrade`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.table import Table
+
+from orchestration.cli.base import console, errors, load_cli_settings, main
+from orchestration.config import Settings
+from orchestration.errors import BackendUnreachable, ConfigError
+
+__all__ = ["check", "db", "lock"]
+
+
+# -- configuration and database -------------------------------------------------------------
+
+
+@main.command()
+def check() -> None:
+    """Print the effective settings (secrets masked) and ping each backing service."""
+    settings = load_cli_settings()
+    table = Table(title="Settings", header_style="bold")
+    table.add_column("variable")
+    table.add_column("value")
+    for name, value in settings.masked().items():
+        table.add_row(name, value)
+    console.print(table)
+    failures = 0
+    from orchestration.canvas import ping_broker, producer
+    from orchestration.journal import open_journal
+
+    probes = (
+        ("journal", open_journal(settings.journal_url).ping),
+        ("broker", lambda: ping_broker(producer(settings), settings.broker_url)),
+    )
+    for service, probe in probes:
+        try:
+            probe()
+            console.print(f"[green]ok[/]   {service}")
+        except BackendUnreachable as exc:
+            failures += 1
+            errors.print(f"[red]down[/] {service}: {exc}", highlight=False, soft_wrap=True)
+    if failures:
+        sys.exit(1)
+    console.print(_breaker_table(settings))
+
+
+def _breaker_table(settings: Settings) -> Table:
+    """Each deployment of every agent's chain with its circuit breaker's state."""
+    from orchestration.agents.definition import load_registry
+    from orchestration.llm.breakers import board_for, breaker_key
+    from orchestration.llm.deployments import resolve_chain
+
+    board = board_for(settings)
+    where = "shared in Redis" if board.shared else "in-process: each worker keeps its own"
+    table = Table(title=f"Circuit breakers ({where})", header_style="bold")
+    for column in ("breaker (deployment:key)", "state", "failures", "opened at", "agents"):
+        table.add_column(column)
+    users: dict[str, list[str]] = {}
+    registry = load_registry(settings.agent_dirs)
+    for name in registry.names():
+        try:
+            chain = resolve_chain(registry.get(name), settings)
+        except ConfigError as exc:
+            table.add_row(f"({name})", "[red]invalid pin[/]", "", "", str(exc))
+            continue
+        for deployment in chain:
+            if not deployment.offline:
+                users.setdefault(breaker_key(deployment, settings), []).append(name)
+    for key, agents in users.items():
+        state = board.state(key)
+        style = {"closed": "green", "open": "red"}.get(state.state, "yellow")
+        opened = state.opened_at.isoformat(timespec="seconds") if state.opened_at else ""
+        shown = f"[{style}]{state.state}[/]"
+        if key.endswith(":nokey"):
+            shown += " [red](no API key)[/]"
+        table.add_row(key, shown, str(state.failures), opened, ", ".join(agents))
+    return table
+
+
+@main.command()
+@click.option("--check", "check_only", is_flag=True, help="compare with the file, write nothing")
+@click.option("--file", "path", default="chordline.lock", show_default=True)
+def lock(check_only: bool, path: str) -> None:
+    """Write (or --check) the lock file of agent versions and exact model pins."""
+    import json
+    from pathlib import Path
+
+    from orchestration.agents.definition import load_registry
+    from orchestration.agents.lock import build_lock, compare_lock
+
+    settings = load_cli_settings()
+    report = build_lock(load_registry(settings.agent_dirs), settings)
+    for line in report.unpriced:
+        errors.print(f"[yellow]no price:[/] {line} (its cost will be recorded as unknown)")
+    if report.refused:
+        raise ConfigError(
+            "floating model aliases refused:\n  "
+            + "\n  ".join(report.refused)
+            + "\nFix: pin exact dated models, or set CHORDLINE_ALLOW_MODEL_ALIASES=true in "
+            "development."
+        )
+    target = Path(path)
+    if check_only:
+        problems = compare_lock(report.content, target)
+        if problems:
+            raise ConfigError(
+                f"{target} does not match the agents:\n  "
+                + "\n  ".join(problems)
+                + "\nFix: review the change, then run `chordline lock` and commit the file."
+            )
+        console.print(f"[green]{target} matches the agents[/]")
+        return
+    target.write_text(json.dumps(report.content, indent=2, sort_keys=True) + "\n")
+    console.print(f"wrote {target} ({len(report.content['agents'])} agents)")
+
+
+@main.group()
+def db() -> None:
+    """Journal database commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the journal's migrations (idempotent)."""
+    from orchestration.journal import open_journal
+
+    journal = open_journal(load_cli_settings().journal_url)
+    journal.ping()
+    journal.upgrade()
+    console.print("[green]journal schema is up to date[/]")

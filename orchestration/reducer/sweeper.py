@@ -1,0 +1,31 @@
+"""The sweeper: finds live runs that stopped moving and re-drives them from the journal.
+
+A run stops moving when a worker died holding a step (its lease lapses: found at the next sweep)
+or when a message was lost (queued work and no activity for ``stale_after_seconds``). Re-driving
+enqueues what the journal says is next; the steps' leases make a duplicate enqueue harmless, and
+``mark_redriven`` (which also hands the lapsed leases back) makes sweepers racing on one run
+re-drive it once. Beat runs it, and so does every worker (at start and every sweep interval).
+"""
+
+from __future__ import annotations
+
+from orchestration.reducer.loop import Dispatch, redrive_plan
+from orchestration.runtime import Runtime
+
+__all__ = ["sweep"]
+
+
+def sweep(rt: Runtime, limit: int = 100) -> list[Dispatch]:
+    """Claim the re-drive of each stuck run and return what to enqueue for it."""
+    plans: list[Dispatch] = []
+    settings = rt.settings
+    # The window only has to outlast a race between sweepers: after a re-drive nothing of the
+    # run looks lapsed, and an idle run counts the re-drive as activity.
+    window = min(settings.stale_after_seconds, settings.sweep_interval_seconds)
+    for run_id in rt.journal.stale_runs(settings.stale_after_seconds, limit=limit):
+        if not rt.journal.mark_redriven(run_id, not_within_s=window):
+            continue
+        plan = redrive_plan(rt, run_id)
+        if plan is not None and not plan.empty:
+            plans.append(plan)
+    return plans
