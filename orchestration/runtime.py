@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from orchestration.agents.definition import AgentRegistry, load_registry
@@ -11,8 +11,16 @@ from orchestration.config import Settings
 from orchestration.journal import Journal, open_journal
 from orchestration.journal.records import NewRun, RunRecord
 from orchestration.llm.deployments import resolve_chain
+from orchestration.reducer.middleware import Middleware, MiddlewareChain
 
-__all__ = ["Limits", "Runtime"]
+__all__ = ["Limits", "Runtime", "standard_middleware"]
+
+
+def standard_middleware(settings: Settings, journal: Journal) -> list[Middleware]:
+    """The middleware every worker runs, outermost first."""
+    from orchestration.reducer.heartbeat import HeartbeatMiddleware, LeaseKeeper
+
+    return [HeartbeatMiddleware(LeaseKeeper(journal, settings.lease_seconds))]
 
 
 @dataclass(frozen=True)
@@ -31,14 +39,18 @@ class Runtime:
     settings: Settings
     journal: Journal
     registry: AgentRegistry
+    middleware: MiddlewareChain = field(default_factory=MiddlewareChain)
 
     @classmethod
-    def open(cls, settings: Settings) -> Runtime:
-        """Attach to the journal and load the agents named by ``settings``."""
+    def open(cls, settings: Settings, *extra: Middleware) -> Runtime:
+        """Attach to the journal, load the agents named by ``settings`` and compose the step
+        middleware (the standard ones from the settings, then ``extra``, innermost)."""
+        journal = open_journal(settings.journal_url)
         return cls(
             settings=settings,
-            journal=open_journal(settings.journal_url),
+            journal=journal,
             registry=load_registry(settings.agent_dirs),
+            middleware=MiddlewareChain((*standard_middleware(settings, journal), *extra)),
         )
 
     def create_run(

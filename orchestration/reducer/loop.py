@@ -8,10 +8,8 @@ replay after a crash reads the recorded answer and never asks the model again.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 
 from orchestration.agents.definition import Agent
 from orchestration.agents.tools import Tool, ToolContext
@@ -19,9 +17,7 @@ from orchestration.errors import ApprovalError, ToolError
 from orchestration.journal import LeaseLost, StepOutcome, TurnResult
 from orchestration.journal.records import (
     Busy,
-    Claimed,
     Done,
-    RunRecord,
     StepRecord,
     ToolCallRequest,
 )
@@ -30,6 +26,7 @@ from orchestration.llm import pricing
 from orchestration.llm.breakers import board_for
 from orchestration.llm.fallbacks import ChainOutcome, ask_chain
 from orchestration.llm.providers import ModelReply
+from orchestration.reducer.middleware import ModelCall, StepInput, ToolInvocation
 from orchestration.reducer.planning import Dispatch, Progress, plan_dispatch
 from orchestration.reducer.spend import ledger_for
 from orchestration.reducer.turns import PreparedTurn, Stop, prepare_turn
@@ -65,38 +62,7 @@ def redrive_plan(rt: Runtime, run_id: str) -> Dispatch | None:
 # -- leases --------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _heartbeat(rt: Runtime, step: StepRecord, owner: str) -> Iterator[threading.Event]:
-    """Renew the step's lease while the body runs, so a long call is never taken for dead.
-
-    A journal that does not answer (a database restart) is retried at the next beat; the lease
-    counts as lost only when the journal says another worker holds it.
-    """
-    stop = threading.Event()
-    lost = threading.Event()
-    every = rt.settings.lease_seconds / 3
-
-    def renew() -> None:
-        while not stop.wait(every):
-            try:
-                held = rt.journal.renew(step.run_id, step.seq, owner, rt.settings.lease_seconds)
-            except Exception:  # the database is away; the next beat tries again
-                log.warning("lease renewal of %s step %s failed", step.run_id, step.seq)
-                continue
-            if not held:
-                lost.set()
-                return
-
-    beat = threading.Thread(target=renew, name=f"lease-{step.run_id}-{step.seq}", daemon=True)
-    beat.start()
-    try:
-        yield lost
-    finally:
-        stop.set()
-        beat.join()
-
-
-def _claim(rt: Runtime, run_id: str, seq: int, owner: str) -> Claimed | Progress:
+def _claim(rt: Runtime, run_id: str, seq: int, owner: str) -> StepInput | Progress:
     outcome = rt.journal.claim(run_id, seq, owner, rt.settings.lease_seconds)
     if isinstance(outcome, Done):
         return Progress(run_id, seq, "already_done", result=outcome.step.result)
@@ -105,7 +71,17 @@ def _claim(rt: Runtime, run_id: str, seq: int, owner: str) -> Claimed | Progress
     if outcome.run.status.terminal:
         rt.journal.complete_step(run_id, seq, owner, StepOutcome(StepStatus.SKIPPED, None))
         return Progress(run_id, seq, "skipped")
-    return outcome
+    return StepInput(rt, outcome.step, outcome.run, owner)
+
+
+def _through_middleware(
+    rt: Runtime, run_id: str, seq: int, owner: str, body: Callable[[StepInput], Progress]
+) -> Progress:
+    """Claim the step, then run ``body`` inside every middleware's ``step`` hook."""
+    claimed = _claim(rt, run_id, seq, owner)
+    if isinstance(claimed, Progress):
+        return claimed
+    return rt.middleware.step(claimed, body)
 
 
 # -- LLM turns -----------------------------------------------------------------------------
@@ -113,10 +89,12 @@ def _claim(rt: Runtime, run_id: str, seq: int, owner: str) -> Claimed | Progress
 
 def run_turn(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
     """Run the LLM turn at ``seq``: ask the chain, journal its answer, plan what follows."""
-    claimed = _claim(rt, run_id, seq, owner)
-    if isinstance(claimed, Progress):
-        return claimed
-    step, run = claimed.step, claimed.run
+    return _through_middleware(rt, run_id, seq, owner, _turn)
+
+
+def _turn(at: StepInput) -> Progress:
+    rt, step, run, owner = at.rt, at.step, at.run, at.owner
+    run_id, seq = step.run_id, step.seq
     # The steps the previous turn asked for: all must have an outcome before this turn runs.
     previous = rt.journal.steps(run_id, after=step.turn, upto=seq - 1) if seq > 1 else []
     if any(not s.status.final for s in previous):
@@ -127,14 +105,16 @@ def run_turn(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
     if isinstance(prepared, Stop):
         return _end(rt, step, owner, prepared)
     try:
-        with _heartbeat(rt, step, owner):
-            outcome = ask_chain(
-                prepared.chain,
-                prepared.request,
+        outcome = rt.middleware.model_call(
+            ModelCall(at, prepared.chain, prepared.request, prepared.estimated_usd),
+            lambda call: ask_chain(
+                call.chain,
+                call.request,
                 settings=rt.settings,
                 board=board_for(rt.settings),
                 cache=lambda digest: _cached(rt, run.tenant, digest),
-            )
+            ),
+        )
         if outcome.reply is None or outcome.deployment is None:
             return _fail_turn(rt, step, owner, outcome)
         return _record_turn(
@@ -251,14 +231,13 @@ def _end(rt: Runtime, step: StepRecord, owner: str, stop: Stop) -> Progress:
 
 def run_tool(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
     """Run the tool call at ``seq``; any failure is recorded for the model, never raised."""
-    claimed = _claim(rt, run_id, seq, owner)
-    if isinstance(claimed, Progress):
-        return claimed
-    step, run = claimed.step, claimed.run
-    agent = rt.registry.get(run.agent)
-    tool = agent.tool(step.name)
-    with _heartbeat(rt, step, owner):
-        outcome = _call_tool(rt, agent, tool, step, run)
+    return _through_middleware(rt, run_id, seq, owner, _tool)
+
+
+def _tool(at: StepInput) -> Progress:
+    rt, step, owner = at.rt, at.step, at.owner
+    run_id, seq = step.run_id, step.seq
+    outcome = _call_tool(at)
     try:
         rt.journal.complete_step(run_id, seq, owner, outcome)
     except LeaseLost:
@@ -266,9 +245,10 @@ def run_tool(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
     return Progress(run_id, seq, "ran", result=outcome.result)
 
 
-def _call_tool(
-    rt: Runtime, agent: Agent, tool: Tool | None, step: StepRecord, run: RunRecord
-) -> StepOutcome:
+def _call_tool(at: StepInput) -> StepOutcome:
+    rt, step, run = at.rt, at.step, at.run
+    agent = rt.registry.get(run.agent)
+    tool = agent.tool(step.name)
     limit = rt.settings.tool_error_max_chars
     if tool is None:
         known = ", ".join(t.name for t in agent.tools)
@@ -289,6 +269,13 @@ def _call_tool(
         database_url=rt.settings.journal_url,
         data_dir=rt.settings.data_dir,
     )
+    return rt.middleware.tool_call(
+        ToolInvocation(at, tool.name, arguments),
+        lambda call: _invoke(tool, call.arguments, context, limit),
+    )
+
+
+def _invoke(tool: Tool, arguments: str, context: ToolContext, limit: int) -> StepOutcome:
     try:
         value = tool.invoke(tool.validate(arguments), context)
     except ToolError as exc:
@@ -301,11 +288,12 @@ def _call_tool(
 
 def run_approval(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
     """Park the run at an approval gate; no worker waits for the person."""
-    claimed = _claim(rt, run_id, seq, owner)
-    if isinstance(claimed, Progress):
-        return claimed
-    rt.journal.wait_for_approval(run_id, seq, owner)
-    return Progress(run_id, seq, "waiting")
+    return _through_middleware(rt, run_id, seq, owner, _park)
+
+
+def _park(at: StepInput) -> Progress:
+    at.rt.journal.wait_for_approval(at.step.run_id, at.step.seq, at.owner)
+    return Progress(at.step.run_id, at.step.seq, "waiting")
 
 
 def decide(

@@ -46,6 +46,7 @@ class PreparedTurn:
     request: ModelRequest
     conversation: Conversation
     request_hash: str
+    estimated_usd: Decimal | None = None
     reservation: Reservation | None = None
 
 
@@ -99,7 +100,7 @@ def prepare_turn(
         tools=tools,
         turn=run.turns + 1,
     )
-    return PreparedTurn(chain, request, conversation, request_hash(request), reservation)
+    return PreparedTurn(chain, request, conversation, request_hash(request), estimated, reservation)
 
 
 def _check_tenant_day(
