@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from orchestration import canvas
 from orchestration.config import Settings, current_settings
 from orchestration.errors import ChordlineError
-from orchestration.journal.records import RunRecord, StepRecord
+from orchestration.journal.records import ApprovalDecision, RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus
 from orchestration.reducer.loop import decide
 from orchestration.runtime import Limits, Runtime
@@ -168,15 +168,7 @@ class Client:
         if seq is None:
             waiting = self.runtime.journal.waiting_approvals(run_id)
             seq = waiting[0].seq if waiting else 0
-        plan = decide(
-            self.runtime,
-            run_id,
-            seq,
-            approved=approved,
-            reviewer=reviewer,
-            reason=reason,
-            arguments=arguments,
-            tenant=tenant,
-        )
+        decision = ApprovalDecision(approved, reviewer, reason, arguments)
+        plan = decide(self.runtime, run_id, seq, decision, tenant=tenant)
         if plan is not None and not plan.empty:
             canvas.dispatch(self.app, plan)

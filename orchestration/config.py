@@ -141,7 +141,10 @@ class Settings(BaseSettings):
         0.02, gt=0, le=5, description="seconds between polls of the embedded broker (0-5)"
     )
     max_tool_errors: int = Field(
-        3, ge=1, le=50, description="consecutive tool errors before a run fails (1-50)"
+        3,
+        ge=1,
+        le=50,
+        description="consecutive turns whose tool calls all failed before a run fails (1-50)",
     )
     tool_output_max_chars: int = Field(
         4000, ge=200, description="characters of a tool result kept for the model (>= 200)"

@@ -12,6 +12,7 @@ __all__ = [
     "ApprovalError",
     "BackendUnreachable",
     "BudgetError",
+    "BudgetExceeded",
     "ChordlineError",
     "ConfigError",
     "FallbacksExhausted",
@@ -112,3 +113,15 @@ class BudgetError(ChordlineError):
 
 class ApprovalError(ChordlineError):
     """An approval decision was invalid (no such pending approval, or already decided)."""
+
+
+class BudgetExceeded(BudgetError):
+    """A call would pass a budget; raised before anything is spent, it ends the run.
+
+    Attributes:
+        reason: the budget and the figures, shown on the run.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

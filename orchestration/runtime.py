@@ -1,26 +1,29 @@
-"""The per-process runtime context: settings, journal and agents, passed explicitly."""
+"""The per-process runtime context: everything a step needs besides its ids, passed explicitly.
+
+One :class:`Runtime` holds the settings, the journal, the agents, the providers (each built once),
+the circuit breakers, the tenant spend ledger and the step middleware. Nothing of it lives in a
+module-level cache, so two runtimes with different settings never share a provider or a breaker.
+"""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from orchestration.agents.definition import AgentRegistry, load_registry
+from orchestration.agents import AgentRegistry, load_registry
 from orchestration.config import Settings
+from orchestration.errors import ConfigError
 from orchestration.journal import Journal, open_journal
 from orchestration.journal.records import NewRun, RunRecord
+from orchestration.llm.breakers import BreakerBoard
 from orchestration.llm.deployments import resolve_chain
+from orchestration.llm.providers import ProviderPool
 from orchestration.reducer.middleware import Middleware, MiddlewareChain
+from orchestration.reducer.spend import Ledger, NullLedger, open_ledger
 
 __all__ = ["Limits", "Runtime", "standard_middleware"]
-
-
-def standard_middleware(settings: Settings, journal: Journal) -> list[Middleware]:
-    """The middleware every worker runs, outermost first."""
-    from orchestration.reducer.heartbeat import HeartbeatMiddleware, LeaseKeeper
-
-    return [HeartbeatMiddleware(LeaseKeeper(journal, settings.lease_seconds))]
 
 
 @dataclass(frozen=True)
@@ -34,24 +37,57 @@ class Limits:
 
 @dataclass(frozen=True)
 class Runtime:
-    """Everything a step needs besides its ids."""
+    """Everything a step needs besides its ids.
+
+    Attributes:
+        settings: the settings.
+        journal: the run journal.
+        registry: the agents.
+        providers: the LLM providers, each ``provider:model`` built once.
+        breakers: one circuit breaker per deployment (shared through Redis when attached).
+        ledger: the tenants' in-flight spend reservations (null without Redis).
+        middleware: what wraps every step, model call and tool call.
+    """
 
     settings: Settings
     journal: Journal
     registry: AgentRegistry
+    providers: ProviderPool
+    breakers: BreakerBoard
+    ledger: Ledger = field(default_factory=NullLedger)
     middleware: MiddlewareChain = field(default_factory=MiddlewareChain)
 
     @classmethod
     def open(cls, settings: Settings, *extra: Middleware) -> Runtime:
         """Attach to the journal, load the agents named by ``settings`` and compose the step
-        middleware (the standard ones from the settings, then ``extra``, innermost)."""
+        middleware: the standard ones from the settings, then ``extra`` (innermost)."""
         journal = open_journal(settings.journal_url)
+        ledger = open_ledger(settings)
         return cls(
             settings=settings,
             journal=journal,
             registry=load_registry(settings.agent_dirs),
-            middleware=MiddlewareChain((*standard_middleware(settings, journal), *extra)),
+            providers=ProviderPool(settings),
+            breakers=BreakerBoard(settings),
+            ledger=ledger,
+            middleware=MiddlewareChain((*standard_middleware(settings, journal, ledger), *extra)),
         )
+
+    @functools.cached_property
+    def look_back(self) -> int:
+        """How many earlier steps a turn's claim reads: the most any agent's chain can use."""
+        widest = 8
+        for name in self.registry.names():
+            try:
+                chain = resolve_chain(self.registry.get(name), self.settings)
+            except ConfigError:
+                continue  # its turns stop with the reason; they read nothing
+            for deployment in chain:
+                if deployment.provider == "cache":
+                    continue
+                provider = self.providers.get(deployment.provider, deployment.model)
+                widest = max(widest, provider.max_context_steps or self.settings.context_max_steps)
+        return min(widest, self.settings.context_max_steps)
 
     def create_run(
         self,
@@ -86,3 +122,17 @@ class Runtime:
                 max_usd=limits.max_usd if limits.max_usd is not None else agent.max_usd,
             )
         )
+
+
+def standard_middleware(settings: Settings, journal: Journal, ledger: Ledger) -> list[Middleware]:
+    """The middleware every worker runs, outermost first: the tenant's day (whose reservation
+    lives until the step's outcome is journaled), the run's budgets, then the lease heartbeat
+    around the call itself."""
+    from orchestration.reducer.guards import RunBudget, TenantDayBudget
+    from orchestration.reducer.heartbeat import HeartbeatMiddleware, LeaseKeeper
+
+    return [
+        TenantDayBudget(settings, journal, ledger),
+        RunBudget(),
+        HeartbeatMiddleware(LeaseKeeper(journal, settings.lease_seconds)),
+    ]

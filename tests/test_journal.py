@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -12,8 +13,16 @@ from sqlalchemy import event
 
 from orchestration.errors import ApprovalError, RunNotFound
 from orchestration.journal import Journal, LeaseLost, StepOutcome, TurnResult
-from orchestration.journal.records import Busy, Claimed, Done, NewRun, ToolCallRequest
+from orchestration.journal.records import (
+    ApprovalDecision,
+    Busy,
+    Claimed,
+    Done,
+    NewRun,
+    ToolCallRequest,
+)
 from orchestration.journal.tables import Base, RunStatus, StepKind, StepStatus
+from orchestration.reducer.planning import steps_for_calls
 
 
 def _new(run_id: str = "run-1", tenant: str = "acme") -> NewRun:
@@ -32,14 +41,18 @@ def _new(run_id: str = "run-1", tenant: str = "acme") -> NewRun:
     )
 
 
-def _turn(*calls: ToolCallRequest, final: str | None = None) -> TurnResult:
+def _turn(
+    *calls: ToolCallRequest, final: str | None = None, at: int = 1, next_seq: int = 2
+) -> TurnResult:
+    steps, next_seq = steps_for_calls(at, next_seq, calls)
     return TurnResult(
         result={"text": final, "tool_calls": []},
         input_tokens=10,
         output_tokens=5,
         cost_usd=Decimal("0.001"),
         model="planner-1",
-        calls=calls,
+        steps=steps,
+        next_seq=next_seq,
         final_answer=final,
     )
 
@@ -82,7 +95,7 @@ def test_claim_gives_one_owner_then_done_with_recorded_result(journal: Journal) 
     first = journal.claim("run-1", 1, "worker-a", lease_s=30)
     second = journal.claim("run-1", 1, "worker-b", lease_s=30)
     assert isinstance(first, Claimed)
-    assert first.run.status == RunStatus.QUEUED
+    assert first.run.status == RunStatus.RUNNING  # the first turn's claim starts the run
     assert journal.get_run("run-1").status == RunStatus.RUNNING
     assert isinstance(second, Busy)
     journal.complete_turn("run-1", 1, "worker-a", _turn(final="done"))
@@ -114,9 +127,8 @@ def test_lapsed_lease_is_taken_over_and_the_old_owner_cannot_record(journal: Jou
 def test_turn_creates_approval_tool_and_next_turn_steps_atomically(journal: Journal) -> None:
     journal.create_run(_new())
     journal.claim("run-1", 1, "w", lease_s=30)
-    run = journal.complete_turn(
-        "run-1", 1, "w", _turn(_call("read"), _call("refund", approval=True))
-    )
+    journal.complete_turn("run-1", 1, "w", _turn(_call("read"), _call("refund", approval=True)))
+    run = journal.get_run("run-1")
     steps = journal.steps("run-1")
     assert [(s.seq, s.kind, s.name, s.turn) for s in steps] == [
         (1, StepKind.LLM, "turn", 0),
@@ -139,12 +151,12 @@ def test_approval_parks_the_run_until_decided(journal: Journal) -> None:
     assert journal.get_run("run-1").status == RunStatus.WAITING_FOR_APPROVAL
     assert isinstance(journal.claim("run-1", 2, "other", lease_s=30), Done)
     with pytest.raises(ApprovalError):
-        journal.decide_approval("run-1", 3, {"approved": True})
-    run = journal.decide_approval("run-1", 2, {"approved": True, "reviewer": "ann"})
+        journal.decide_approval("run-1", 3, ApprovalDecision(True, "ann"))
+    run = journal.decide_approval("run-1", 2, ApprovalDecision(True, "ann"))
     assert run.status == RunStatus.RUNNING
-    assert journal.step("run-1", 2).result == {"approved": True, "reviewer": "ann"}
+    assert ApprovalDecision.of(journal.step("run-1", 2).result) == ApprovalDecision(True, "ann")
     with pytest.raises(ApprovalError):
-        journal.decide_approval("run-1", 2, {"approved": False})
+        journal.decide_approval("run-1", 2, ApprovalDecision(False, "ann"))
 
 
 def test_complete_step_records_outcome_only_for_the_lease_holder(journal: Journal) -> None:
@@ -154,7 +166,8 @@ def test_complete_step_records_outcome_only_for_the_lease_holder(journal: Journa
     journal.claim("run-1", 2, "w", lease_s=30)
     with pytest.raises(LeaseLost):
         journal.complete_step("run-1", 2, "intruder", StepOutcome(StepStatus.SUCCEEDED, {}))
-    step = journal.complete_step("run-1", 2, "w", StepOutcome(StepStatus.FAILED, None, "boom"))
+    journal.complete_step("run-1", 2, "w", StepOutcome(StepStatus.FAILED, None, "boom"))
+    step = journal.step("run-1", 2)
     assert (step.status, step.error) == (StepStatus.FAILED, "boom")
 
 
@@ -162,11 +175,13 @@ def test_recent_steps_reads_a_bounded_window(journal: Journal) -> None:
     journal.create_run(_new())
     seq = 1
     for _ in range(40):
-        journal.claim("run-1", seq, "w", lease_s=30)
-        run = journal.complete_turn("run-1", seq, "w", _turn(_call("read")))
+        claimed = journal.claim("run-1", seq, "w", lease_s=30)
+        assert isinstance(claimed, Claimed)
+        turn = _turn(_call("read"), at=seq, next_seq=claimed.run.next_seq)
+        journal.complete_turn("run-1", seq, "w", turn)
         journal.claim("run-1", seq + 1, "w", lease_s=30)
         journal.complete_step("run-1", seq + 1, "w", StepOutcome(StepStatus.SUCCEEDED, {}))
-        seq = run.next_seq - 1
+        seq = turn.next_seq - 1
     statements: list[str] = []
 
     def count(*args: object) -> None:
@@ -199,3 +214,42 @@ def test_finish_run_never_reopens_an_ended_run(journal: Journal) -> None:
     assert journal.finish_run("run-1", RunStatus.CANCELLED, error="stop")
     assert not journal.finish_run("run-1", RunStatus.SUCCEEDED, output="late")
     assert journal.get_run("run-1").status == RunStatus.CANCELLED
+
+
+def _statements(journal: Journal) -> tuple[list[str], Callable[[], None]]:
+    """Statements sent to the database from now on, and how to stop counting."""
+    sent: list[str] = []
+
+    def count(*args: object) -> None:
+        sent.append(str(args[2]).strip().split()[0].upper())
+
+    event.listen(journal.engine, "before_cursor_execute", count)
+    return sent, lambda: event.remove(journal.engine, "before_cursor_execute", count)
+
+
+def test_postgres_hot_path_is_one_statement_per_claim_and_per_outcome(pg_journal: Journal) -> None:
+    journal = pg_journal
+    journal.create_run(_new())
+    sent, stop = _statements(journal)
+    try:
+        claimed = journal.claim("run-1", 1, "w", lease_s=30, window=50)
+        assert sent == ["WITH"], "a claim is one statement"
+        assert isinstance(claimed, Claimed) and claimed.run.status == RunStatus.RUNNING
+        journal.complete_turn("run-1", 1, "w", _turn(_call("a"), _call("b")))
+        assert sent == ["WITH", "WITH"], "recording a turn and its steps is one statement"
+        tool = journal.claim("run-1", 2, "w", lease_s=30, window=1)
+        journal.complete_step("run-1", 2, "w", StepOutcome(StepStatus.SUCCEEDED, {"ok": 1}))
+        assert sent == ["WITH", "WITH", "WITH", "UPDATE"]
+    finally:
+        stop()
+    assert isinstance(tool, Claimed)
+    assert [e.seq for e in tool.window] == [1]
+    later = journal.claim("run-1", 4, "w", lease_s=30, window=50)
+    assert isinstance(later, Claimed)
+    assert [(e.seq, e.kind, e.status) for e in later.window] == [
+        (3, StepKind.TOOL, StepStatus.PENDING),
+        (2, StepKind.TOOL, StepStatus.SUCCEEDED),
+        (1, StepKind.LLM, StepStatus.SUCCEEDED),
+    ]
+    assert later.window[1].result == {"ok": 1}
+    assert journal.get_run("run-1").next_seq == 5

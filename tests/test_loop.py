@@ -9,6 +9,7 @@ import pytest
 
 from orchestration.config import load_settings
 from orchestration.journal import Journal
+from orchestration.journal.records import ApprovalDecision
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.reducer import loop
 from orchestration.runtime import Limits, Runtime
@@ -22,7 +23,7 @@ def rt(journal: Journal, tmp_path: Path) -> Runtime:
     settings = load_settings(
         database_url=journal.url, agents_dir=AGENT_DIRS, data_dir=tmp_path, lease_seconds=30
     )
-    return Runtime(settings=settings, journal=journal, registry=Runtime.open(settings).registry)
+    return Runtime.open(settings)
 
 
 def test_support_triage_fans_out_lookups_then_waits_for_refund_approval(rt: Runtime) -> None:
@@ -46,7 +47,7 @@ def test_approval_resumes_and_the_refund_lands_once(rt: Runtime) -> None:
     run = rt.create_run("toolbox", 'CALL guarded_effect {"label": "refund"}')
     drain(rt, run.id)
     (waiting,) = rt.journal.waiting_approvals(run.id)
-    plan = loop.decide(rt, run.id, waiting.seq, approved=True, reviewer="ann")
+    plan = loop.decide(rt, run.id, waiting.seq, ApprovalDecision(True, "ann"))
     assert plan is not None and plan.serial == ((StepKind.TOOL, waiting.seq + 1),)
     for kind, seq in plan.serial:
         assert kind == StepKind.TOOL
@@ -63,7 +64,7 @@ def test_rejection_goes_back_to_the_model_and_nothing_happens(rt: Runtime) -> No
     run = rt.create_run("toolbox", 'CALL guarded_effect {"label": "refund"}')
     drain(rt, run.id)
     (waiting,) = rt.journal.waiting_approvals(run.id)
-    plan = loop.decide(rt, run.id, waiting.seq, approved=False, reviewer="ann", reason="too big")
+    plan = loop.decide(rt, run.id, waiting.seq, ApprovalDecision(False, "ann", "too big"))
     assert plan is not None
     loop.run_tool(rt, run.id, waiting.seq + 1, "t")
     step = rt.journal.step(run.id, waiting.seq + 1)
@@ -87,7 +88,37 @@ def test_bad_tool_calls_go_back_to_the_model_then_fail_the_run(rt: Runtime) -> N
     assert errors[1] is not None and errors[1].startswith("arguments for sleep_read are not valid")
     assert errors[2] is not None and "seconds" in errors[2] and "greater than or equal" in errors[2]
     assert run.status == RunStatus.FAILED
-    assert run.error is not None and run.error.startswith("3 consecutive tool errors")
+    assert run.error is not None
+    assert run.error.startswith("3 consecutive turns whose tool calls all failed")
+
+
+def test_a_turn_of_malformed_calls_is_a_chance_to_recover(rt: Runtime) -> None:
+    # Three parallel calls with broken arguments in one turn, then a valid call: the model reads
+    # its three errors back and corrects itself; one bad turn is not three strikes.
+    script = "\n\n".join(
+        [
+            "CALL sleep_read {not json\nCALL sleep_read {still not\nCALL sleep_read {nope",
+            'CALL sleep_read {"seconds": 0}',
+        ]
+    )
+    run = rt.create_run("toolbox", script)
+    drain(rt, run.id)
+    run = rt.journal.get_run(run.id)
+    tools = [s for s in rt.journal.steps(run.id) if s.kind == StepKind.TOOL]
+    assert [s.status for s in tools] == [StepStatus.FAILED] * 3 + [StepStatus.SUCCEEDED]
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.tool_error_streak == 0
+
+
+def test_the_error_limit_is_per_agent(rt: Runtime) -> None:
+    # The toolbox agent allows the default 3; "strict" gives up after one failed turn.
+    strict = rt.registry.get("strict-toolbox")
+    assert strict.max_tool_errors == 1
+    run = rt.create_run("strict-toolbox", 'CALL sleep_read {bad\n\nCALL sleep_read {"seconds": 0}')
+    drain(rt, run.id)
+    run = rt.journal.get_run(run.id)
+    assert run.status == RunStatus.FAILED
+    assert run.error is not None and run.error.startswith("1 consecutive turns")
 
 
 def test_tool_exception_and_timeout_are_reported_compactly(rt: Runtime) -> None:

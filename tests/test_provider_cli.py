@@ -73,7 +73,7 @@ def test_status_shows_drift_deployment_and_cost(fake_llm: FakeLLM, tmp_path: Pat
     settings = load_settings(**{k.removeprefix("CHORDLINE_").lower(): v for k, v in env.items()})
     journal = Journal(url)
     journal.upgrade()
-    rt = Runtime(settings=settings, journal=journal, registry=Runtime.open(settings).registry)
+    rt = Runtime.open(settings)
     fake_llm.fail_next("openai", Fault("model", model="gpt-5-mini-2025-10-01"))
     run = rt.create_run("research-report", "Research report: heat pumps in cold climates")
     drain(rt, run.id)

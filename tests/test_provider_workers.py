@@ -14,7 +14,7 @@ import redis
 from orchestration.client import Client
 from orchestration.config import Settings, load_settings
 from orchestration.journal.tables import RunStatus, StepKind
-from orchestration.llm.breakers import board_for, breaker_key
+from orchestration.llm.breakers import BreakerBoard, breaker_key
 from orchestration.llm.deployments import Deployment
 from tests.llm_server import VALID_KEY, FakeLLM, Fault
 from tests.support import ROOT, WorkerPool
@@ -64,7 +64,7 @@ def test_primary_breaker_opens_in_redis_a_second_worker_skips_it_then_it_recover
     assert len(fake_llm.calls("anthropic")) == 3  # 2 attempts, then the third failure opened it
     # The state is in Redis, under the deployment's own namespace.
     assert store.get(f"chordline:breaker:{key}:pybreaker:state") == b"open"
-    state = board_for(settings).state(key)
+    state = BreakerBoard(settings).state(key)
     assert (state.state, state.shared) == ("open", True) and state.failures >= 3
     assert re.search(rf"{re.escape(key)}\W+open\b", _check(env)), "check shows no open breaker"
     first_worker.terminate()
@@ -92,7 +92,7 @@ def test_primary_breaker_opens_in_redis_a_second_worker_skips_it_then_it_recover
     }
     assert answered == {PRIMARY.name}
     assert store.get(f"chordline:breaker:{key}:pybreaker:state") == b"closed"
-    assert board_for(settings).state(key).state == "closed"
+    assert BreakerBoard(settings).state(key).state == "closed"
 
 
 def test_check_lists_breakers_in_embedded_mode(tmp_path: Path, fake_llm: FakeLLM) -> None:

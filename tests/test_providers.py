@@ -15,7 +15,7 @@ import pytest
 from orchestration.config import load_settings
 from orchestration.errors import ConfigError
 from orchestration.journal import Journal
-from orchestration.journal.records import RunRecord, StepRecord
+from orchestration.journal.records import ApprovalDecision, RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.reducer import loop
 from orchestration.runtime import Limits, Runtime
@@ -38,12 +38,12 @@ def _runtime(
         "llm_retry_base_seconds": 0.01,
         "llm_retry_max_seconds": 5,
         "llm_timeout_seconds": 2,
-        "database_url": journal.url if journal else None,
+        "database_url": journal.url if journal else f"sqlite:///{tmp_path / 'journal.sqlite3'}",
     }
     settings = load_settings(**(defaults | env | overrides))
-    journal = journal or Journal(f"sqlite:///{tmp_path / 'journal.sqlite3'}")
-    journal.upgrade()
-    return Runtime(settings=settings, journal=journal, registry=Runtime.open(settings).registry)
+    rt = Runtime.open(settings)
+    rt.journal.upgrade()
+    return rt
 
 
 def _llm_steps(rt: Runtime, run_id: str) -> list[StepRecord]:
@@ -67,7 +67,7 @@ def test_example_agents_complete_through_the_official_sdk(
     triage = rt.create_run("support-triage", REFUND)
     drain(rt, triage.id)
     (waiting,) = rt.journal.waiting_approvals(triage.id)
-    drain(rt, triage.id, loop.decide(rt, triage.id, waiting.seq, approved=True, reviewer="t"))
+    drain(rt, triage.id, loop.decide(rt, triage.id, waiting.seq, ApprovalDecision(True, "t")))
     triage = rt.journal.get_run(triage.id)
     assert triage.status == RunStatus.SUCCEEDED, triage.error
     assert "refund of $1249.00 for ORD-1042 issued" in (triage.output or "")
@@ -291,7 +291,8 @@ def test_malformed_arguments_every_turn_fail_the_run_after_the_cap(
     fake_llm.fail_always("openai", Fault("malformed"))
     run = _run(rt, "counter", "tick 10 times")
     assert run.status == RunStatus.FAILED
-    assert run.error is not None and run.error.startswith("3 consecutive tool errors")
+    assert run.error is not None
+    assert run.error.startswith("3 consecutive turns whose tool calls all failed")
     tools = [s for s in rt.journal.steps(run.id) if s.kind == StepKind.TOOL]
     assert [s.status for s in tools] == [StepStatus.FAILED] * 3
     assert all(s.result is None for s in tools)  # the tool never ran on unvalidated arguments

@@ -9,7 +9,7 @@ from pathlib import Path
 from orchestration.config import load_settings
 from orchestration.journal import Journal
 from orchestration.journal.tables import RunStatus
-from orchestration.reducer.spend import SpendLedger, ledger_for
+from orchestration.reducer.spend import SpendLedger
 from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
 from tests.llm_server import FakeLLM
@@ -55,9 +55,9 @@ def test_a_turn_counts_what_other_workers_have_in_flight(
     )  # fmt: skip
     journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite3'}")
     journal.upgrade()
-    rt = Runtime(settings=settings, journal=journal, registry=Runtime.open(settings).registry)
-    ledger = ledger_for(settings)
-    assert ledger is not None
+    rt = Runtime.open(settings)
+    ledger = rt.ledger
+    assert isinstance(ledger, SpendLedger)
     in_flight = ledger.reserve("acme", datetime.now(UTC), amount=D("0.0019"), cap=D("0.002"),
                                spent=D(0), label="elsewhere:1")  # fmt: skip
     blocked = rt.create_run("research-report", "Research report: heat pumps", tenant="acme")

@@ -18,6 +18,7 @@ from agents.support_triage.tools import refunds, refunds_engine
 from orchestration.agents.tools import ToolContext
 from orchestration.config import load_settings
 from orchestration.journal import Journal
+from orchestration.journal.records import ApprovalDecision
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.reducer import loop
 from orchestration.reducer.sweeper import sweep
@@ -37,7 +38,7 @@ def rt(journal: Journal, tmp_path: Path) -> Runtime:
         stale_after_seconds=0.5,
         sweep_interval_seconds=1,
     )
-    return Runtime(settings=settings, journal=journal, registry=Runtime.open(settings).registry)
+    return Runtime.open(settings)
 
 
 def _until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
@@ -105,7 +106,7 @@ def test_a_refund_whose_worker_died_after_the_effect_is_not_issued_twice(rt: Run
     run = rt.create_run("support-triage", "jane.doe@example.com: ORD-1042 arrived cracked, refund")
     drain(rt, run.id)
     (waiting,) = rt.journal.waiting_approvals(run.id)
-    plan = loop.decide(rt, run.id, waiting.seq, approved=True, reviewer="ann")
+    plan = loop.decide(rt, run.id, waiting.seq, ApprovalDecision(True, "ann"))
     assert plan is not None and plan.serial == ((StepKind.TOOL, waiting.seq + 1),)
     refund_seq = waiting.seq + 1
     # A worker claims the refund, issues it, and dies before recording the outcome.

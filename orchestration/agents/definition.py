@@ -44,6 +44,8 @@ class Agent:
         max_usd: default cap on dollars per run (None: no cap).
         fallbacks: deployments tried in order when the pin fails or its breaker is open
             (``provider:model``, ``scripted``, ``cache``).
+        max_tool_errors: consecutive turns whose tool calls all failed before a run fails
+            (None: ``CHORDLINE_MAX_TOOL_ERRORS``).
     """
 
     name: str
@@ -55,6 +57,7 @@ class Agent:
     max_tokens: int | None = None
     max_usd: Decimal | None = None
     fallbacks: tuple[str, ...] = ()
+    max_tool_errors: int | None = None
 
     def __post_init__(self) -> None:
         if ":" not in self.model:
@@ -73,6 +76,8 @@ class Agent:
             raise AgentError(f"agent {self.name}: two tools share a name in {names}")
         if self.max_steps < 1:
             raise AgentError(f"agent {self.name}: max_steps must be >= 1")
+        if self.max_tool_errors is not None and self.max_tool_errors < 1:
+            raise AgentError(f"agent {self.name}: max_tool_errors must be >= 1 (or None)")
 
     @classmethod
     def from_files(
@@ -88,6 +93,7 @@ class Agent:
         max_tokens: int | None = None,
         max_usd: str | None = None,
         fallbacks: Sequence[str] = (),
+        max_tool_errors: int | None = None,
     ) -> Agent:
         """Build an agent whose prompt template lives in a file beside its definition."""
         path = directory / prompt_file
@@ -105,17 +111,13 @@ class Agent:
             max_tokens=max_tokens,
             max_usd=Decimal(max_usd) if max_usd is not None else None,
             fallbacks=tuple(fallbacks),
+            max_tool_errors=max_tool_errors,
         )
 
     @property
     def provider(self) -> str:
         """The provider half of the model pin."""
         return self.model.split(":", 1)[0]
-
-    @property
-    def model_name(self) -> str:
-        """The model half of the model pin."""
-        return self.model.split(":", 1)[1]
 
     @functools.cached_property
     def system_prompt(self) -> str:

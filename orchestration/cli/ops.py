@@ -50,10 +50,10 @@ def check() -> None:
 def _breaker_table(settings: Settings) -> Table:
     """Each deployment of every agent's chain with its circuit breaker's state."""
     from orchestration.agents.definition import load_registry
-    from orchestration.llm.breakers import board_for, breaker_key
+    from orchestration.llm.breakers import BreakerBoard, breaker_key
     from orchestration.llm.deployments import resolve_chain
 
-    board = board_for(settings)
+    board = BreakerBoard(settings)
     where = "shared in Redis" if board.shared else "in-process: each worker keeps its own"
     table = Table(title=f"Circuit breakers ({where})", header_style="bold")
     for column in ("breaker (deployment:key)", "state", "failures", "opened at", "agents"):

@@ -12,15 +12,19 @@ from sqlalchemy import Row
 from orchestration.journal.tables import Run, RunStatus, Step, StepKind, StepStatus
 
 __all__ = [
+    "ApprovalDecision",
     "Busy",
     "ClaimOutcome",
     "Claimed",
     "ContextEntry",
     "Done",
     "NewRun",
+    "NewStep",
     "RunRecord",
+    "StepOutcome",
     "StepRecord",
     "ToolCallRequest",
+    "TurnResult",
 ]
 
 
@@ -195,11 +199,69 @@ class ToolCallRequest:
 
 
 @dataclass(frozen=True)
+class NewStep:
+    """A step a turn asks for, journaled with the turn's answer (pending until it runs)."""
+
+    seq: int
+    turn: int
+    kind: StepKind
+    name: str
+    call_id: str | None = None
+    arguments: str | None = None
+
+    @property
+    def status(self) -> StepStatus:
+        """A new step is pending."""
+        return StepStatus.PENDING
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What a finished tool or approval step records."""
+
+    status: StepStatus
+    result: dict[str, Any] | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What a finished LLM turn records, with the steps it creates and the run's new counters.
+
+    Attributes:
+        steps: the steps the answer asks for (empty with a final answer).
+        next_seq: the run's next free step number once ``steps`` are in.
+        tool_error_streak: the run's count of consecutive turns whose tool calls all failed.
+    """
+
+    result: dict[str, Any]
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal | None
+    model: str
+    steps: tuple[NewStep, ...]
+    next_seq: int
+    final_answer: str | None
+    tool_error_streak: int = 0
+    deployment: str | None = None
+    requested_model: str | None = None
+    request_hash: str | None = None
+
+
+@dataclass(frozen=True)
 class Claimed:
-    """The caller holds the step's lease and must run it."""
+    """The caller holds the step's lease and must run it.
+
+    Attributes:
+        step: the step, as claimed.
+        run: its run.
+        window: the run's steps before this one, newest first, as many as the claim asked for
+            (an LLM turn's conversation and the previous turn's outcomes; a tool's approval).
+    """
 
     step: StepRecord
     run: RunRecord
+    window: tuple[ContextEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,3 +280,43 @@ class Busy:
 
 
 ClaimOutcome = Claimed | Done | Busy
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    """A person's decision on a tool call, recorded as the approval step's result.
+
+    Attributes:
+        approved: approve (True) or reject (False).
+        reviewer: who decided.
+        reason: why; the model sees it on a rejection.
+        arguments: edited JSON arguments to run instead of the model's (None: the model's).
+    """
+
+    approved: bool
+    reviewer: str
+    reason: str = ""
+    arguments: str | None = None
+
+    def as_result(self) -> dict[str, Any]:
+        """The step result that records the decision."""
+        record: dict[str, Any] = {
+            "approved": self.approved,
+            "reviewer": self.reviewer,
+            "reason": self.reason,
+        }
+        if self.arguments is not None:
+            record["arguments"] = self.arguments
+        return record
+
+    @classmethod
+    def of(cls, result: dict[str, Any] | None) -> ApprovalDecision:
+        """Read a decision back from an approval step's result (none recorded: a rejection)."""
+        if not result:
+            return cls(approved=False, reviewer="", reason="no decision recorded")
+        return cls(
+            approved=bool(result.get("approved")),
+            reviewer=str(result.get("reviewer") or ""),
+            reason=str(result.get("reason") or ""),
+            arguments=result.get("arguments"),
+        )

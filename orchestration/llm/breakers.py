@@ -25,7 +25,7 @@ from orchestration.config import Settings
 from orchestration.errors import ProviderError
 from orchestration.llm.deployments import Deployment
 
-__all__ = ["BreakerBoard", "BreakerState", "CircuitOpenError", "board_for", "breaker_key"]
+__all__ = ["BreakerBoard", "BreakerState", "CircuitOpenError", "breaker_key"]
 
 CircuitOpenError = pybreaker.CircuitBreakerError
 """What a breaker raises instead of calling an open deployment."""
@@ -117,17 +117,3 @@ class BreakerBoard:
             opened_at=storage.opened_at,
             shared=self.shared,
         )
-
-
-_BOARDS: dict[int, tuple[Settings, BreakerBoard]] = {}
-_BOARDS_LOCK = threading.Lock()
-
-
-def board_for(settings: Settings) -> BreakerBoard:
-    """This process's breakers for ``settings`` (one board per settings object)."""
-    with _BOARDS_LOCK:
-        found = _BOARDS.get(id(settings))
-        if found is None:
-            found = (settings, BreakerBoard(settings))
-            _BOARDS[id(settings)] = found
-        return found[1]

@@ -18,11 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orchestration.config import Settings
 from orchestration.errors import FallbacksExhausted, ProviderError
 from orchestration.llm.breakers import BreakerBoard, CircuitOpenError, breaker_key
 from orchestration.llm.deployments import Deployment
-from orchestration.llm.providers import ModelReply, ModelRequest, get_provider
+from orchestration.llm.providers import ModelReply, ModelRequest, ProviderPool
 from orchestration.llm.retry import Attempt, RetryPolicy, call_with_retries
 
 __all__ = ["ChainOutcome", "Skip", "ask_chain", "request_hash"]
@@ -79,7 +78,7 @@ def ask_chain(
     chain: tuple[Deployment, ...],
     request: ModelRequest,
     *,
-    settings: Settings,
+    providers: ProviderPool,
     board: BreakerBoard,
     cache: CacheLookup,
     sleep: Callable[[float], None] = time.sleep,
@@ -89,7 +88,7 @@ def ask_chain(
     Args:
         chain: the deployments, in order.
         request: the request (its ``model`` is replaced by each deployment's).
-        settings: provider settings and the retry policy.
+        providers: the runtime's providers (their settings give the retry policy).
         board: the breakers.
         cache: the journal's lookup of earlier answers, for the ``cache`` member.
         sleep: the retry loop's wait.
@@ -99,6 +98,7 @@ def ask_chain(
     """
     attempts: list[Attempt] = []
     skipped: list[Skip] = []
+    settings = providers.settings
     policy = RetryPolicy.from_settings(settings)
     for deployment in chain:
         if deployment.provider == "cache":
@@ -107,7 +107,7 @@ def ask_chain(
                 return ChainOutcome(cached, deployment, tuple(attempts), tuple(skipped))
             skipped.append(Skip("cache", "no earlier answer to an identical request"))
             continue
-        provider = get_provider(deployment.provider, deployment.model, settings)
+        provider = providers.get(deployment.provider, deployment.model)
         asked = dataclasses.replace(request, model=deployment.model)
         breaker = board.breaker(breaker_key(deployment, settings))
         try:

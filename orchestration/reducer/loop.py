@@ -1,34 +1,32 @@
 """The agent loop as a reducer over the journal, with no broker in sight.
 
-Each function runs one step: it claims the step's lease, reads what it needs from the journal,
-does the work, records the outcome in one transaction and returns a :class:`Progress` telling the
-task layer what to enqueue next. An LLM answer is journaled before anything acts on it, so a
-replay after a crash reads the recorded answer and never asks the model again.
+Each ``run_*`` function runs one step: it claims the step's lease (reading with the claim what
+the step needs), passes it through the step middleware, does the work, records the outcome in
+one transaction and returns a :class:`Progress` telling the task layer what to enqueue next.
+An LLM answer is journaled before anything acts on it, so a replay after a crash reads the
+recorded answer and never asks the model again. Tool and approval steps live in
+:mod:`~orchestration.reducer.tool_calls` and :mod:`~orchestration.reducer.approvals`; this
+module runs LLM turns and gathers the entry points.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
-from orchestration.agents.definition import Agent
-from orchestration.agents.tools import Tool, ToolContext
-from orchestration.errors import ApprovalError, ToolError
+from orchestration.agents import Agent
+from orchestration.errors import BudgetExceeded
 from orchestration.journal import LeaseLost, StepOutcome, TurnResult
-from orchestration.journal.records import (
-    Busy,
-    Done,
-    StepRecord,
-    ToolCallRequest,
-)
-from orchestration.journal.tables import RunStatus, StepKind, StepStatus
+from orchestration.journal.records import StepRecord, ToolCallRequest
+from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.llm import pricing
-from orchestration.llm.breakers import board_for
 from orchestration.llm.fallbacks import ChainOutcome, ask_chain
 from orchestration.llm.providers import ModelReply
-from orchestration.reducer.middleware import ModelCall, StepInput, ToolInvocation
-from orchestration.reducer.planning import Dispatch, Progress, plan_dispatch
-from orchestration.reducer.spend import ledger_for
+from orchestration.reducer.approvals import decide, run_approval
+from orchestration.reducer.claims import end_run, run_claimed
+from orchestration.reducer.middleware import ModelCall, StepInput
+from orchestration.reducer.planning import Dispatch, Progress, plan_dispatch, steps_for_calls
+from orchestration.reducer.recovery import redrive_plan
+from orchestration.reducer.tool_calls import run_tool
 from orchestration.reducer.turns import PreparedTurn, Stop, prepare_turn
 from orchestration.runtime import Runtime
 
@@ -46,100 +44,61 @@ __all__ = [
 log = logging.getLogger("chordline.loop")
 
 
-def redrive_plan(rt: Runtime, run_id: str) -> Dispatch | None:
-    """What to enqueue to move a live run on, read from the journal (sweeper, approvals)."""
-    run = rt.journal.get_run(run_id)
-    if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
-        return None
-    head = rt.journal.step(run_id, run.next_seq - 1)
-    if head.kind != StepKind.LLM:
-        return None
-    agent = rt.registry.get(run.agent)
-    turn_steps = rt.journal.steps(run_id, after=head.turn, upto=head.seq)
-    return plan_dispatch(agent, run_id, turn_steps)
-
-
-# -- leases --------------------------------------------------------------------------------
-
-
-def _claim(rt: Runtime, run_id: str, seq: int, owner: str) -> StepInput | Progress:
-    outcome = rt.journal.claim(run_id, seq, owner, rt.settings.lease_seconds)
-    if isinstance(outcome, Done):
-        return Progress(run_id, seq, "already_done", result=outcome.step.result)
-    if isinstance(outcome, Busy):
-        return Progress(run_id, seq, "busy", retry_in_s=outcome.retry_in_s)
-    if outcome.run.status.terminal:
-        rt.journal.complete_step(run_id, seq, owner, StepOutcome(StepStatus.SKIPPED, None))
-        return Progress(run_id, seq, "skipped")
-    return StepInput(rt, outcome.step, outcome.run, owner)
-
-
-def _through_middleware(
-    rt: Runtime, run_id: str, seq: int, owner: str, body: Callable[[StepInput], Progress]
-) -> Progress:
-    """Claim the step, then run ``body`` inside every middleware's ``step`` hook."""
-    claimed = _claim(rt, run_id, seq, owner)
-    if isinstance(claimed, Progress):
-        return claimed
-    return rt.middleware.step(claimed, body)
-
-
-# -- LLM turns -----------------------------------------------------------------------------
-
-
 def run_turn(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
     """Run the LLM turn at ``seq``: ask the chain, journal its answer, plan what follows."""
-    return _through_middleware(rt, run_id, seq, owner, _turn)
+    return run_claimed(rt, run_id, seq, owner, _turn, window=rt.look_back)
+
+
+def _previous_ready(at: StepInput) -> bool:
+    """True when every step the previous turn asked for has its outcome."""
+    step = at.step
+    asked = step.seq - 1 - step.turn if step.seq > 1 else 0
+    seen = [e for e in at.window if e.seq > step.turn]
+    if len(seen) < asked:  # a turn that asked for more than the claim read: read them all
+        rest = at.rt.journal.steps(step.run_id, after=step.turn, upto=step.seq - 1)
+        return all(s.status.final for s in rest)
+    return all(e.status.final for e in seen)
 
 
 def _turn(at: StepInput) -> Progress:
     rt, step, run, owner = at.rt, at.step, at.run, at.owner
-    run_id, seq = step.run_id, step.seq
-    # The steps the previous turn asked for: all must have an outcome before this turn runs.
-    previous = rt.journal.steps(run_id, after=step.turn, upto=seq - 1) if seq > 1 else []
-    if any(not s.status.final for s in previous):
-        rt.journal.release(run_id, seq, owner)
-        return Progress(run_id, seq, "not_ready", retry_in_s=0.1)
+    if not _previous_ready(at):
+        rt.journal.release(step.run_id, step.seq, owner)
+        return Progress(step.run_id, step.seq, "not_ready", retry_in_s=0.1)
     agent = rt.registry.get(run.agent)
-    prepared = prepare_turn(rt, agent, run, step, previous)
+    prepared = prepare_turn(
+        rt.settings, rt.providers, agent=agent, run=run, step=step, window=at.window
+    )
     if isinstance(prepared, Stop):
-        return _end(rt, step, owner, prepared)
+        return end_run(rt, step, owner, prepared)
+    call = ModelCall(
+        at, prepared.chain, prepared.request, prepared.prompt_tokens, prepared.estimated_usd
+    )
     try:
         outcome = rt.middleware.model_call(
-            ModelCall(at, prepared.chain, prepared.request, prepared.estimated_usd),
-            lambda call: ask_chain(
-                call.chain,
-                call.request,
-                settings=rt.settings,
-                board=board_for(rt.settings),
+            call,
+            lambda asked: ask_chain(
+                asked.chain,
+                asked.request,
+                providers=rt.providers,
+                board=rt.breakers,
                 cache=lambda digest: _cached(rt, run.tenant, digest),
             ),
         )
-        if outcome.reply is None or outcome.deployment is None:
-            return _fail_turn(rt, step, owner, outcome)
-        return _record_turn(
-            rt, agent=agent, step=step, owner=owner, prepared=prepared, outcome=outcome
-        )
-    finally:
-        # The step's real cost is journaled (or nothing was spent): free the estimate.
-        ledger = ledger_for(rt.settings)
-        if prepared.reservation is not None and ledger is not None:
-            ledger.release(prepared.reservation)
+    except BudgetExceeded as exc:
+        return end_run(rt, step, owner, Stop(RunStatus.BUDGET_EXCEEDED, exc.reason))
+    if outcome.reply is None or outcome.deployment is None:
+        return _fail_turn(rt, step, owner, outcome)
+    return _record_turn(at, agent, prepared, outcome)
 
 
 def _record_turn(
-    rt: Runtime,
-    *,
-    agent: Agent,
-    step: StepRecord,
-    owner: str,
-    prepared: PreparedTurn,
-    outcome: ChainOutcome,
+    at: StepInput, agent: Agent, prepared: PreparedTurn, outcome: ChainOutcome
 ) -> Progress:
+    rt, step, run = at.rt, at.step, at.run
     reply, deployment = outcome.reply, outcome.deployment
     if reply is None or deployment is None:
         raise ValueError("a turn is recorded only with an answer")
-    run_id, seq = step.run_id, step.seq
     calls = tuple(_call_request(agent, c.call_id, c.name, c.arguments) for c in reply.tool_calls)
     returned = reply.model or deployment.model
     requested = returned if deployment.offline else deployment.model
@@ -158,8 +117,9 @@ def _record_turn(
     if returned != requested:
         log.warning(
             "model drift on run %s step %s: asked %s for %s, %s answered",
-            run_id, seq, deployment.provider, requested, returned,
+            run.id, step.seq, deployment.provider, requested, returned,
         )  # fmt: skip
+    new_steps, next_seq = steps_for_calls(step.seq, run.next_seq, calls)
     final = None if calls else (reply.text or "")
     turn = TurnResult(
         result=record,
@@ -167,20 +127,22 @@ def _record_turn(
         output_tokens=reply.usage.output_tokens,
         cost_usd=cost,
         model=returned,
-        calls=calls,
+        steps=new_steps,
+        next_seq=next_seq,
         final_answer=final,
+        tool_error_streak=prepared.tool_error_streak,
         deployment=deployment.name,
         requested_model=requested,
         request_hash=prepared.request_hash,
     )
     try:
-        updated = rt.journal.complete_turn(run_id, seq, owner, turn)
+        rt.journal.complete_turn(run.id, step.seq, at.owner, turn)
     except LeaseLost:
-        return Progress(run_id, seq, "busy", retry_in_s=rt.settings.lease_seconds)
+        return Progress(run.id, step.seq, "busy", retry_in_s=rt.settings.lease_seconds)
     if final is not None:
-        return Progress(run_id, seq, "ran", result=record)
-    turn_steps = rt.journal.steps(run_id, after=seq, upto=updated.next_seq - 1)
-    return Progress(run_id, seq, "ran", dispatch=plan_dispatch(agent, run_id, turn_steps))
+        return Progress(run.id, step.seq, "ran", result=record)
+    # Planned from the steps just written: nothing is read back.
+    return Progress(run.id, step.seq, "ran", dispatch=plan_dispatch(agent, run.id, new_steps))
 
 
 def _cached(rt: Runtime, tenant: str, digest: str) -> ModelReply | None:
@@ -213,126 +175,3 @@ def _call_request(agent: Agent, call_id: str, name: str, arguments: str) -> Tool
         read_only=tool.read_only if tool else True,
         requires_approval=tool.requires_approval if tool else False,
     )
-
-
-def _end(rt: Runtime, step: StepRecord, owner: str, stop: Stop) -> Progress:
-    rt.journal.complete_step(
-        step.run_id,
-        step.seq,
-        owner,
-        StepOutcome(StepStatus.SKIPPED, {"stopped": stop.status.value}, stop.reason),
-    )
-    rt.journal.finish_run(step.run_id, stop.status, error=stop.reason)
-    return Progress(step.run_id, step.seq, "skipped")
-
-
-# -- tool calls ----------------------------------------------------------------------------
-
-
-def run_tool(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
-    """Run the tool call at ``seq``; any failure is recorded for the model, never raised."""
-    return _through_middleware(rt, run_id, seq, owner, _tool)
-
-
-def _tool(at: StepInput) -> Progress:
-    rt, step, owner = at.rt, at.step, at.owner
-    run_id, seq = step.run_id, step.seq
-    outcome = _call_tool(at)
-    try:
-        rt.journal.complete_step(run_id, seq, owner, outcome)
-    except LeaseLost:
-        return Progress(run_id, seq, "busy", retry_in_s=rt.settings.lease_seconds)
-    return Progress(run_id, seq, "ran", result=outcome.result)
-
-
-def _call_tool(at: StepInput) -> StepOutcome:
-    rt, step, run = at.rt, at.step, at.run
-    agent = rt.registry.get(run.agent)
-    tool = agent.tool(step.name)
-    limit = rt.settings.tool_error_max_chars
-    if tool is None:
-        known = ", ".join(t.name for t in agent.tools)
-        message = f"unknown tool {step.name!r}; available tools: {known}"
-        return StepOutcome(StepStatus.FAILED, None, message[:limit])
-    arguments = step.arguments or "{}"
-    if tool.requires_approval:
-        decision = rt.journal.step(step.run_id, step.seq - 1).result or {}
-        if not decision.get("approved"):
-            reason = decision.get("reason") or "no reason given"
-            return StepOutcome(StepStatus.SKIPPED, {"output": {"rejected": True, "reason": reason}})
-        arguments = decision.get("arguments") or arguments
-    context = ToolContext(
-        run_id=step.run_id,
-        seq=step.seq,
-        tenant=run.tenant,
-        attempt=step.attempt,
-        database_url=rt.settings.journal_url,
-        data_dir=rt.settings.data_dir,
-    )
-    return rt.middleware.tool_call(
-        ToolInvocation(at, tool.name, arguments),
-        lambda call: _invoke(tool, call.arguments, context, limit),
-    )
-
-
-def _invoke(tool: Tool, arguments: str, context: ToolContext, limit: int) -> StepOutcome:
-    try:
-        value = tool.invoke(tool.validate(arguments), context)
-    except ToolError as exc:
-        return StepOutcome(StepStatus.FAILED, None, str(exc)[:limit])
-    return StepOutcome(StepStatus.SUCCEEDED, {"output": value})
-
-
-# -- approvals -----------------------------------------------------------------------------
-
-
-def run_approval(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
-    """Park the run at an approval gate; no worker waits for the person."""
-    return _through_middleware(rt, run_id, seq, owner, _park)
-
-
-def _park(at: StepInput) -> Progress:
-    at.rt.journal.wait_for_approval(at.step.run_id, at.step.seq, at.owner)
-    return Progress(at.step.run_id, at.step.seq, "waiting")
-
-
-def decide(
-    rt: Runtime,
-    run_id: str,
-    seq: int,
-    *,
-    approved: bool,
-    reviewer: str,
-    reason: str = "",
-    arguments: str | None = None,
-    tenant: str | None = None,
-) -> Dispatch | None:
-    """Record a person's decision on a waiting tool call and say what to enqueue next.
-
-    Args:
-        rt: the runtime.
-        run_id: the run.
-        seq: the waiting approval step.
-        approved: approve (True) or reject (False).
-        reviewer: who decided (recorded).
-        reason: why, shown to the model on a rejection.
-        arguments: edited JSON arguments to run instead of the model's.
-        tenant: when given, the run must belong to it.
-
-    Raises:
-        ApprovalError: no such waiting approval, or edited arguments that fail the schema.
-    """
-    run = rt.journal.get_run(run_id, tenant)
-    if arguments is not None:
-        step = rt.journal.step(run_id, seq)
-        tool = rt.registry.get(run.agent).tool(step.name)
-        try:
-            if tool is not None:
-                tool.validate(arguments)
-        except ToolError as exc:
-            raise ApprovalError(f"edited arguments rejected: {exc}") from None
-    decision = {"approved": approved, "reviewer": reviewer, "reason": reason}
-    if arguments is not None:
-        decision["arguments"] = arguments
-    rt.journal.decide_approval(run_id, seq, decision, tenant)
-    return redrive_plan(rt, run_id)

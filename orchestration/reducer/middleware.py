@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from orchestration.journal.records import RunRecord, StepRecord
+from orchestration.journal.records import ContextEntry, RunRecord, StepRecord
 
 if TYPE_CHECKING:
     from orchestration.journal import StepOutcome
@@ -40,12 +41,14 @@ class StepInput:
         step: the step (status running, lease held by ``owner``).
         run: its run.
         owner: the lease holder (host:pid:task id).
+        window: the run's steps before this one that the claim read, newest first.
     """
 
     rt: Runtime
     step: StepRecord
     run: RunRecord
     owner: str
+    window: tuple[ContextEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,15 @@ class ModelCall:
         at: the claimed LLM step.
         chain: the deployments, in the order they are tried.
         request: what is sent.
-        estimated_usd: the estimated cost of the call at the dearest deployment (None: unknown).
+        prompt_tokens: the prompt's estimated tokens.
+        estimated_usd: the most the call can cost at the dearest deployment (None: unknown).
     """
 
     at: StepInput
     chain: tuple[Deployment, ...]
     request: ModelRequest
-    estimated_usd: Any
+    prompt_tokens: int
+    estimated_usd: Decimal | None
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,16 @@
-"""What a step tells the task layer, and what to enqueue next: pure functions of the journal."""
+"""What a turn's answer becomes and what to enqueue next: pure functions of the journal."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from orchestration.agents import Agent
-from orchestration.journal.records import StepRecord
-from orchestration.journal.tables import StepKind
+from orchestration.journal.records import NewStep, ToolCallRequest
+from orchestration.journal.tables import StepKind, StepStatus
 
-__all__ = ["Dispatch", "Progress", "ProgressStatus", "plan_dispatch"]
+__all__ = ["Dispatch", "Progress", "ProgressStatus", "plan_dispatch", "steps_for_calls"]
 
 ProgressStatus = Literal["ran", "already_done", "busy", "not_ready", "skipped", "waiting"]
 
@@ -55,13 +55,47 @@ class Progress:
                 "result": self.result}  # fmt: skip
 
 
-def _parallel_safe(agent: Agent, step: StepRecord) -> bool:
+class PlannedStep(Protocol):
+    """What planning reads of a step: a new one from a turn, or one read back."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> StepKind: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> StepStatus: ...
+
+
+def steps_for_calls(
+    turn_seq: int, next_seq: int, calls: Sequence[ToolCallRequest]
+) -> tuple[tuple[NewStep, ...], int]:
+    """The steps a turn's calls become: per call an approval gate when its tool needs one, then
+    the call; then the next LLM turn. Returns them and the run's next free step number."""
+    steps: list[NewStep] = []
+    seq = next_seq
+    for call in calls:
+        if call.requires_approval:
+            steps.append(NewStep(seq, turn_seq, StepKind.APPROVAL, call.name, call.call_id,
+                                 call.arguments))  # fmt: skip
+            seq += 1
+        steps.append(NewStep(seq, turn_seq, StepKind.TOOL, call.name, call.call_id,
+                             call.arguments))  # fmt: skip
+        seq += 1
+    if steps:
+        steps.append(NewStep(seq, turn_seq, StepKind.LLM, "turn"))
+        seq += 1
+    return tuple(steps), seq
+
+
+def _parallel_safe(agent: Agent, step: PlannedStep) -> bool:
     tool = agent.tool(step.name)
     # An unknown tool changes nothing: it fails at once and the error goes back to the model.
     return tool is None or (tool.read_only and not tool.requires_approval)
 
 
-def plan_dispatch(agent: Agent, run_id: str, turn_steps: Sequence[StepRecord]) -> Dispatch:
+def plan_dispatch(agent: Agent, run_id: str, turn_steps: Sequence[PlannedStep]) -> Dispatch:
     """Decide what to enqueue for the unfinished steps one turn created.
 
     Args:

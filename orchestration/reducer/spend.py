@@ -10,7 +10,6 @@ on its own after the longest a call can take.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,7 @@ import redis
 
 from orchestration.config import Settings
 
-__all__ = ["Reservation", "SpendLedger", "ledger_for"]
+__all__ = ["Ledger", "NullLedger", "Reservation", "SpendLedger", "open_ledger"]
 
 _KEY = "chordline:spend:{tenant}:{day}"
 _DAY_S = 2 * 86_400
@@ -103,19 +102,37 @@ class SpendLedger:
             self._redis.zrem(reservation.key, reservation.member)
 
 
-@functools.cache
-def _ledger(url: str, hold_s: float) -> SpendLedger:
-    return SpendLedger(url, hold_s)
+class NullLedger:
+    """The ledger with no Redis attached (the embedded mode, one machine): it grants every
+    reservation and holds nothing, so the journal's sum alone is the check."""
+
+    def reserve(
+        self,
+        tenant: str,
+        now: datetime,
+        *,
+        amount: Decimal,
+        cap: Decimal,
+        spent: Decimal,
+        label: str,
+    ) -> Reservation:
+        """Grant, holding nothing."""
+        return Reservation(granted=True, held=Decimal(0))
+
+    def release(self, reservation: Reservation) -> None:
+        """Nothing to free."""
 
 
-def ledger_for(settings: Settings) -> SpendLedger | None:
-    """The process's ledger when Redis is attached; None in the embedded mode (one machine: the
-    journal alone is the check there)."""
+Ledger = SpendLedger | NullLedger
+
+
+def open_ledger(settings: Settings) -> Ledger:
+    """A ledger in Redis when one is attached, else the null ledger."""
     if settings.redis_url is None:
-        return None
+        return NullLedger()
     # The longest a turn's calls can take: every attempt timing out after the longest wait, for
     # a chain of up to three deployments, plus one lease.
     per_deployment = settings.llm_max_attempts * (
         settings.llm_timeout_seconds + settings.llm_retry_max_seconds
     )
-    return _ledger(settings.redis_url, 3 * per_deployment + settings.lease_seconds)
+    return SpendLedger(settings.redis_url, 3 * per_deployment + settings.lease_seconds)

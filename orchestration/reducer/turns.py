@@ -1,9 +1,10 @@
-"""What an LLM turn sends, decided from the journal before anything is spent.
+"""What an LLM turn sends, decided from the journal before anything is spent: a pure function.
 
 :func:`prepare_turn` resolves the agent's chain of deployments, rebuilds the conversation fitted
-to the smallest window in the chain, estimates what the call may cost, and checks every budget
-(steps, tokens and dollars of the run, the tenant's day); it returns the request to send, or why
-the run must stop instead.
+to the smallest window in the chain from the steps its claim read, estimates what the call may
+cost and counts the run's streak of failed turns; it returns the request to send, or why the run
+must stop instead. It reads nothing and writes nothing: budgets are checked by the budget
+middleware (:mod:`orchestration.reducer.guards`) around the call itself.
 """
 
 from __future__ import annotations
@@ -12,21 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from orchestration.agents.definition import Agent
+from orchestration.agents import Agent
 from orchestration.config import Settings
 from orchestration.errors import ConfigError
-from orchestration.journal.records import RunRecord, StepRecord
-from orchestration.journal.tables import RunStatus, StepKind, StepStatus, utcnow
+from orchestration.journal.records import ContextEntry, RunRecord, StepRecord
+from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.llm import pricing
 from orchestration.llm.context import Conversation, build_conversation
 from orchestration.llm.deployments import Deployment, resolve_chain
 from orchestration.llm.fallbacks import request_hash
-from orchestration.llm.providers import LLMProvider, ModelRequest, ToolSpec, get_provider
-from orchestration.reducer.budget import BudgetCheck, check_before_call, check_tenant_day
-from orchestration.reducer.spend import Reservation, ledger_for
-from orchestration.runtime import Runtime
+from orchestration.llm.providers import LLMProvider, ModelRequest, ProviderPool, ToolSpec
 
-__all__ = ["PreparedTurn", "Stop", "prepare_turn"]
+__all__ = ["PreparedTurn", "Stop", "error_streak", "prepare_turn"]
 
 
 @dataclass(frozen=True)
@@ -39,60 +37,92 @@ class Stop:
 
 @dataclass(frozen=True)
 class PreparedTurn:
-    """A turn ready to send: the chain to ask, the request, how the conversation was fitted,
-    the request's hash (for the cache) and the tenant-day reservation it holds, if any."""
+    """A turn ready to send.
+
+    Attributes:
+        chain: the deployments to ask, in order.
+        request: what is sent.
+        conversation: how the conversation was fitted to the window.
+        request_hash: the request's hash (the ``cache`` deployment's key).
+        prompt_tokens: the prompt's estimated tokens (system, tools, conversation).
+        estimated_usd: the most the call can cost at the dearest priced deployment.
+        tool_error_streak: the run's count of consecutive turns whose tool calls all failed.
+    """
 
     chain: tuple[Deployment, ...]
     request: ModelRequest
     conversation: Conversation
     request_hash: str
-    estimated_usd: Decimal | None = None
-    reservation: Reservation | None = None
+    prompt_tokens: int
+    estimated_usd: Decimal | None
+    tool_error_streak: int
+
+
+def error_streak(run: RunRecord, previous: Sequence[ContextEntry]) -> tuple[int, str]:
+    """The run's streak of turns whose tool calls all failed, counting the previous turn.
+
+    A turn with a successful call ends the streak; a turn whose calls all failed adds one; a
+    turn with no tool call or only rejected ones leaves it. The model sees each turn's errors,
+    so one bad turn (say three malformed calls at once) is a chance to correct itself.
+
+    Returns:
+        The streak and the last error seen.
+    """
+    tools = [e for e in previous if e.kind == StepKind.TOOL]
+    if any(e.status == StepStatus.SUCCEEDED for e in tools):
+        return 0, ""
+    failed = sorted((e for e in tools if e.status == StepStatus.FAILED), key=lambda e: e.seq)
+    if failed:
+        return run.tool_error_streak + 1, failed[-1].error or ""
+    return run.tool_error_streak, ""
 
 
 def prepare_turn(
-    rt: Runtime,
+    settings: Settings,
+    providers: ProviderPool,
+    *,
     agent: Agent,
     run: RunRecord,
     step: StepRecord,
-    previous: Sequence[StepRecord],
+    window: Sequence[ContextEntry],
 ) -> PreparedTurn | Stop:
-    """Build the model request from the journal, or say why the run must stop instead.
+    """Build the model request, or say why the run must stop instead.
 
-    ``previous`` holds the steps the previous turn asked for (all finished), in order.
+    Args:
+        settings: the settings.
+        providers: the runtime's providers (their windows and tokenizers size the prompt).
+        agent: the run's agent.
+        run: the run as the claim read it.
+        step: the claimed LLM step.
+        window: the run's steps before this one, newest first (from the claim).
     """
-    stop = _tool_error_stop(rt, run, previous)
-    if stop is not None:
-        return Stop(RunStatus.FAILED, stop)
+    previous = [e for e in window if e.seq > step.turn]
+    streak, last_error = error_streak(run, previous)
+    limit = agent.max_tool_errors or settings.max_tool_errors
+    if streak >= limit:
+        return Stop(
+            RunStatus.FAILED,
+            f"{streak} consecutive turns whose tool calls all failed; last: {last_error}",
+        )
     try:
-        chain = resolve_chain(agent, rt.settings)
-        sizing = _sizing_provider(chain, rt.settings)
+        chain = resolve_chain(agent, settings)
+        sizing = _sizing_provider(chain, providers)
     except ConfigError as exc:
         return Stop(RunStatus.FAILED, str(exc))
-    window = min(
-        get_provider(d.provider, d.model, rt.settings).context_window
-        for d in chain
-        if not d.offline
-    ) if any(not d.offline for d in chain) else sizing.context_window  # fmt: skip
+    calling = [providers.get(d.provider, d.model) for d in chain if not d.offline]
+    window_tokens = min((p.context_window for p in calling), default=sizing.context_window)
     tools = tuple(ToolSpec(**t.schema(), keywords=t.keywords) for t in agent.tools)
     fixed_tokens = sizing.count_tokens(agent.system_prompt + str([t.parameters for t in tools]))
-    look_back = min(rt.settings.context_max_steps, sizing.max_context_steps or 1 << 30)
+    look_back = min(settings.context_max_steps, sizing.max_context_steps or 1 << 30)
     conversation = build_conversation(
         run,
-        rt.journal.context_entries(run.id, before=step.seq, limit=look_back),
-        budget_tokens=window - fixed_tokens,
+        list(window[:look_back]),
+        budget_tokens=window_tokens - fixed_tokens,
         count_tokens=sizing.count_tokens,
-        max_tool_chars=rt.settings.tool_output_max_chars,
-        reserve_tokens=min(rt.settings.llm_max_output_tokens, window // 4),
+        max_tool_chars=settings.tool_output_max_chars,
+        reserve_tokens=min(settings.llm_max_output_tokens, window_tokens // 4),
     )
     prompt_tokens = fixed_tokens + conversation.tokens
-    estimated = _estimate_usd(chain, prompt_tokens, rt.settings.llm_max_output_tokens)
-    verdict = check_before_call(run, step.seq, prompt_tokens, estimated)
-    reservation = None
-    if verdict.reason is None:
-        verdict, reservation = _check_tenant_day(rt, run, step, estimated)
-    if verdict.reason is not None:
-        return Stop(RunStatus.BUDGET_EXCEEDED, verdict.reason)
     request = ModelRequest(
         model=chain[0].model,
         system=agent.system_prompt,
@@ -100,44 +130,23 @@ def prepare_turn(
         tools=tools,
         turn=run.turns + 1,
     )
-    return PreparedTurn(chain, request, conversation, request_hash(request), estimated, reservation)
-
-
-def _check_tenant_day(
-    rt: Runtime, run: RunRecord, step: StepRecord, estimated: Decimal | None
-) -> tuple[BudgetCheck, Reservation | None]:
-    """The tenant's daily cap: today's spend from the journal, plus (with Redis) what calls in
-    flight on every worker reserved; a granted call holds its own reservation."""
-    cap = rt.settings.tenant_daily_cap(run.tenant)
-    if cap is None:
-        return BudgetCheck(None), None
-    now = utcnow()
-    spent = rt.journal.tenant_spend_since(
-        run.tenant, now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return PreparedTurn(
+        chain=chain,
+        request=request,
+        conversation=conversation,
+        request_hash=request_hash(request),
+        prompt_tokens=prompt_tokens,
+        estimated_usd=_estimate_usd(chain, prompt_tokens, settings.llm_max_output_tokens),
+        tool_error_streak=streak,
     )
-    verdict = check_tenant_day(run.tenant, cap, spent, estimated)
-    ledger = ledger_for(rt.settings)
-    if verdict.reason is not None or ledger is None:
-        return verdict, None
-    reservation = ledger.reserve(
-        run.tenant,
-        now,
-        amount=estimated or Decimal(0),
-        cap=cap,
-        spent=spent,
-        label=f"{run.id}:{step.seq}",
-    )
-    if reservation.granted:
-        return verdict, reservation
-    return check_tenant_day(run.tenant, cap, spent, estimated, reservation.held), None
 
 
-def _sizing_provider(chain: tuple[Deployment, ...], settings: Settings) -> LLMProvider:
+def _sizing_provider(chain: tuple[Deployment, ...], providers: ProviderPool) -> LLMProvider:
     """The provider whose tokenizer sizes the prompt: the first one that calls a model."""
     for deployment in chain:
         if deployment.provider != "cache":
-            return get_provider(deployment.provider, deployment.model, settings)
-    return get_provider("scripted", "planner-1", settings)
+            return providers.get(deployment.provider, deployment.model)
+    return providers.get("scripted", "planner-1")
 
 
 def _estimate_usd(
@@ -152,22 +161,3 @@ def _estimate_usd(
     ]
     known = [e for e in estimates if e is not None]
     return max(known) if known else None
-
-
-def _tool_error_stop(rt: Runtime, run: RunRecord, previous: Sequence[StepRecord]) -> str | None:
-    """Count consecutive failed tool calls up to this turn; a reason to stop at the cap."""
-    streak = run.tool_error_streak
-    last_error = ""
-    for step in previous:
-        if step.kind != StepKind.TOOL:
-            continue
-        if step.status == StepStatus.FAILED:
-            streak += 1
-            last_error = step.error or ""
-        elif step.status == StepStatus.SUCCEEDED:
-            streak = 0
-    if streak != run.tool_error_streak:
-        rt.journal.set_tool_error_streak(run.id, streak)
-    if streak >= rt.settings.max_tool_errors:
-        return f"{streak} consecutive tool errors; last: {last_error}"
-    return None

@@ -24,10 +24,10 @@ __all__ = [
     "ModelReply",
     "ModelRequest",
     "ProviderFactory",
+    "ProviderPool",
     "ToolCall",
     "ToolSpec",
     "Usage",
-    "get_provider",
     "register_provider",
 ]
 
@@ -56,38 +56,52 @@ _FACTORIES: dict[str, ProviderFactory] = {
     "openai": _openai,
     "anthropic": _anthropic,
 }
-# Keyed by the settings object itself (held in the value so its id is never reused).
-_INSTANCES: dict[tuple[str, str, int], tuple[Settings, LLMProvider]] = {}
-_LOCK = threading.Lock()
+_FACTORIES_LOCK = threading.Lock()
 
 
 def register_provider(name: str, factory: ProviderFactory) -> None:
-    """Make ``name:<model>`` deployments resolve to providers built by ``factory``."""
-    with _LOCK:
+    """Make ``name:<model>`` deployments resolve to providers built by ``factory`` (in every
+    :class:`ProviderPool` built afterwards)."""
+    with _FACTORIES_LOCK:
         _FACTORIES[name] = factory
-        for key in [k for k in _INSTANCES if k[0] == name]:
-            del _INSTANCES[key]
 
 
-def get_provider(name: str, model: str, settings: Settings) -> LLMProvider:
-    """The provider serving ``name:model`` with ``settings``, built once per process.
+class ProviderPool:
+    """The providers of one runtime: each ``name:model`` built once, on first use.
 
-    Raises:
-        ConfigError: no provider of that name.
+    Args:
+        settings: the settings every provider is built with (keys, base URLs, timeouts).
     """
-    key = (name, model, id(settings))
-    with _LOCK:
-        found = _INSTANCES.get(key)
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._instances: dict[tuple[str, str], LLMProvider] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, model: str) -> LLMProvider:
+        """The provider serving ``name:model``.
+
+        Raises:
+            ConfigError: no provider of that name.
+        """
+        found = self._instances.get((name, model))
         if found is not None:
-            return found[1]
+            return found
+        with self._lock:
+            found = self._instances.get((name, model))
+            if found is None:
+                found = _factory(name)(self.settings, model)
+                self._instances[(name, model)] = found
+            return found
+
+
+def _factory(name: str) -> ProviderFactory:
+    with _FACTORIES_LOCK:
         try:
-            factory = _FACTORIES[name]
+            return _FACTORIES[name]
         except KeyError:
             known = ", ".join(sorted(_FACTORIES))
-            raise ConfigError(
-                f"unknown LLM provider {name!r}. Fix: pin the agent's model as one of "
-                f"{known} (provider:model) or set CHORDLINE_LLM_PROVIDER to one of them."
-            ) from None
-        provider = factory(settings, model)
-        _INSTANCES[key] = (settings, provider)
-        return provider
+    raise ConfigError(
+        f"unknown LLM provider {name!r}. Fix: pin the agent's model as one of "
+        f"{known} (provider:model) or set CHORDLINE_LLM_PROVIDER to one of them."
+    )

@@ -1,0 +1,260 @@
+"""The hot path on PostgreSQL: each claim and each outcome is one statement, one round trip.
+
+Data-modifying CTEs let one statement take a lease and read what the step needs (its run and the
+steps before it), or record an outcome together with the steps a turn asks for and the run's new
+counters. PostgreSQL runs every part of a statement on one snapshot and commits it atomically,
+so these keep the same guarantees as :class:`orchestration.journal.leases.PortableLeases`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, RowMapping, text
+
+from orchestration.errors import JournalError
+from orchestration.journal.engine import write
+from orchestration.journal.leases import LeaseLost, PortableLeases, not_claimed
+from orchestration.journal.records import (
+    Claimed,
+    ClaimOutcome,
+    ContextEntry,
+    RunRecord,
+    StepOutcome,
+    StepRecord,
+    TurnResult,
+)
+from orchestration.journal.runs import TERMINAL
+from orchestration.journal.tables import RunStatus, StepKind, StepStatus, utcnow
+
+__all__ = ["PostgresLeases"]
+
+_RUN_COLUMNS = (
+    "id", "tenant", "agent", "agent_version", "prompt_hash", "model", "status", "input",
+    "output", "error", "next_seq", "turns", "tool_error_streak", "max_steps", "max_tokens",
+    "max_usd", "input_tokens", "output_tokens", "cost_usd", "trace_id", "created_at",
+    "updated_at", "finished_at",
+)  # fmt: skip
+
+_CLAIM = text(
+    """
+    WITH claimed AS (
+        UPDATE steps
+        SET status = 'running', lease_owner = :owner, lease_expires_at = :expires,
+            attempt = attempt + 1, started_at = :now
+        WHERE run_id = :run_id AND seq = :seq
+          AND (status = 'pending' OR (status = 'running' AND lease_expires_at < :now))
+        RETURNING *
+    ), started AS (
+        UPDATE runs SET status = 'running', updated_at = :now
+        WHERE id = :run_id AND status = 'queued' AND EXISTS (SELECT 1 FROM claimed)
+        RETURNING id
+    )
+    SELECT c.*, """
+    + ", ".join(f"r.{name} AS r_{name}" for name in _RUN_COLUMNS)
+    + """, EXISTS (SELECT 1 FROM started) AS r_started,
+        (SELECT json_agg(json_build_object(
+                    'seq', w.seq, 'kind', w.kind, 'name', w.name, 'call_id', w.call_id,
+                    'result', w.result, 'status', w.status, 'error', w.error)
+                ORDER BY w.seq DESC)
+         FROM (SELECT seq, kind, name, call_id, result, status, error FROM steps s
+               WHERE s.run_id = c.run_id AND s.seq < c.seq
+               ORDER BY s.seq DESC LIMIT :window) w) AS r_window
+    FROM claimed c
+    JOIN runs r ON r.id = c.run_id
+    """
+)
+
+_STEP = text("SELECT * FROM steps WHERE run_id = :run_id AND seq = :seq")
+
+_FINISH = """
+    UPDATE steps
+    SET status = :status, result = CAST(:result AS json), error = :error,
+        finished_at = :finished_at, lease_owner = NULL, lease_expires_at = NULL{extra}
+    WHERE run_id = :run_id AND seq = :seq AND lease_owner = :owner AND status = 'running'
+    RETURNING run_id
+"""
+
+_COMPLETE_STEP = text(_FINISH.format(extra=""))
+
+_PARK = text(
+    "WITH parked AS ("
+    + _FINISH.format(extra="")
+    + """), woke AS (
+        UPDATE runs SET status = 'waiting_for_approval', updated_at = :now
+        WHERE id = :run_id AND status IN ('queued', 'running')
+          AND EXISTS (SELECT 1 FROM parked)
+        RETURNING id
+    )
+    SELECT count(*) FROM parked
+    """
+)
+
+_TERMINAL_SQL = ", ".join(f"'{status}'" for status in TERMINAL)
+_ENDS = f"CAST(:final AS text) IS NOT NULL AND status NOT IN ({_TERMINAL_SQL})"
+
+_COMPLETE_TURN = text(
+    "WITH done AS ("
+    + _FINISH.format(
+        extra=""",
+        input_tokens = :input_tokens, output_tokens = :output_tokens,
+        cost_usd = CAST(:cost AS numeric), model = :model, deployment = :deployment,
+        requested_model = :requested_model, request_hash = :request_hash"""
+    )
+    + """), added AS (
+        INSERT INTO steps (run_id, seq, turn, kind, name, call_id, arguments, status, attempt,
+                           input_tokens, output_tokens, created_at)
+        SELECT d.run_id, n.seq, n.turn, n.kind, n.name, n.call_id, n.arguments, 'pending', 0,
+               0, 0, :now
+        FROM done d
+        CROSS JOIN json_to_recordset(CAST(:steps AS json))
+            AS n(seq int, turn int, kind text, name text, call_id text, arguments text)
+        RETURNING seq
+    ), moved AS (
+        UPDATE runs
+        SET next_seq = :next_seq, turns = turns + 1, tool_error_streak = :streak,
+            input_tokens = input_tokens + :input_tokens,
+            output_tokens = output_tokens + :output_tokens,
+            cost_usd = cost_usd + CAST(:cost AS numeric), updated_at = :now,
+            """
+    + f"""status = CASE WHEN {_ENDS} THEN 'succeeded' ELSE status END,
+            output = CASE WHEN {_ENDS} THEN CAST(:final AS text) ELSE output END,
+            finished_at = CASE WHEN {_ENDS} THEN :now ELSE finished_at END
+        WHERE id = :run_id AND EXISTS (SELECT 1 FROM done)
+        RETURNING id
+    )
+    SELECT count(*) FROM done
+    """
+)
+
+
+def _run(row: RowMapping) -> RunRecord:
+    values = {name: row[f"r_{name}"] for name in _RUN_COLUMNS}
+    values["status"] = RunStatus.RUNNING if row["r_started"] else RunStatus(values["status"])
+    return RunRecord(**values)
+
+
+def _entry(item: dict[str, Any]) -> ContextEntry:
+    return ContextEntry(
+        seq=item["seq"],
+        kind=StepKind(item["kind"]),
+        name=item["name"],
+        call_id=item["call_id"],
+        result=item["result"],
+        status=StepStatus(item["status"]),
+        error=item["error"],
+    )
+
+
+def _outcome_params(
+    run_id: str, seq: int, owner: str, outcome: StepOutcome, now: datetime
+) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "seq": seq,
+        "owner": owner,
+        "status": outcome.status.value,
+        "result": None if outcome.result is None else json.dumps(outcome.result),
+        "error": outcome.error,
+        "finished_at": None if outcome.status == StepStatus.WAITING else now,
+        "now": now,
+    }
+
+
+class PostgresLeases(PortableLeases):
+    """:class:`PortableLeases` with its claim and outcomes in one statement each."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+
+    def claim(
+        self, run_id: str, seq: int, owner: str, lease_s: float, window: int = 0
+    ) -> ClaimOutcome:
+        """One statement: take the lease, read the run and ``window`` earlier steps."""
+        now = utcnow()
+        params = {
+            "run_id": run_id,
+            "seq": seq,
+            "owner": owner,
+            "now": now,
+            "expires": now + timedelta(seconds=lease_s),
+            "window": window,
+        }
+        with write(self.engine) as connection:
+            row = connection.execute(_CLAIM, params).first()
+            if row is None:
+                found = connection.execute(_STEP, params).first()
+        if row is None:
+            if found is None:
+                raise JournalError(f"run {run_id} has no step {seq}; was it deleted?")
+            return not_claimed(StepRecord.of(found), now)
+        entries = tuple(_entry(item) for item in row.r_window or ())
+        return Claimed(step=StepRecord.of(row), run=_run(row._mapping), window=entries)
+
+    def complete_step(self, run_id: str, seq: int, owner: str, outcome: StepOutcome) -> None:
+        """One statement: record the outcome if the caller still holds the lease.
+
+        Raises:
+            LeaseLost: another worker took the step over; nothing was recorded.
+        """
+        params = _outcome_params(run_id, seq, owner, outcome, utcnow())
+        with write(self.engine) as connection:
+            recorded = connection.execute(_COMPLETE_STEP, params).first()
+        if recorded is None:
+            raise LeaseLost(f"run {run_id} step {seq}: lease lost by {owner}; outcome dropped")
+
+    def park(self, run_id: str, seq: int, owner: str) -> None:
+        """One statement: park the approval step and its run.
+
+        Raises:
+            LeaseLost: another worker took the step over; nothing was recorded.
+        """
+        outcome = StepOutcome(StepStatus.WAITING, None)
+        with write(self.engine) as connection:
+            parked = connection.execute(
+                _PARK, _outcome_params(run_id, seq, owner, outcome, utcnow())
+            ).scalar_one()
+        if parked != 1:
+            raise LeaseLost(f"run {run_id} step {seq}: lease lost by {owner}; outcome dropped")
+
+    def complete_turn(self, run_id: str, seq: int, owner: str, turn: TurnResult) -> None:
+        """One statement: the answer, the steps it asks for and the run's new counters.
+
+        Raises:
+            LeaseLost: another worker took the step over; nothing was recorded.
+        """
+        now = utcnow()
+        params = _outcome_params(
+            run_id, seq, owner, StepOutcome(StepStatus.SUCCEEDED, turn.result), now
+        )
+        params |= {
+            "input_tokens": turn.input_tokens,
+            "output_tokens": turn.output_tokens,
+            "cost": turn.cost_usd,
+            "model": turn.model,
+            "deployment": turn.deployment,
+            "requested_model": turn.requested_model,
+            "request_hash": turn.request_hash,
+            "steps": json.dumps(
+                [
+                    {
+                        "seq": new.seq,
+                        "turn": new.turn,
+                        "kind": new.kind.value,
+                        "name": new.name,
+                        "call_id": new.call_id,
+                        "arguments": new.arguments,
+                    }
+                    for new in turn.steps
+                ]
+            ),
+            "next_seq": turn.next_seq,
+            "streak": turn.tool_error_streak,
+            "final": turn.final_answer,
+        }
+        with write(self.engine) as connection:
+            done = connection.execute(_COMPLETE_TURN, params).scalar_one()
+        if done != 1:
+            raise LeaseLost(f"run {run_id} step {seq}: lease lost by {owner}; outcome dropped")

@@ -1,0 +1,104 @@
+"""Recovery: finding runs that stopped moving, and taking one re-drive of each."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine, and_, exists, or_, select, update
+from sqlalchemy.orm import aliased
+
+from orchestration.journal.engine import write
+from orchestration.journal.records import RunRecord
+from orchestration.journal.tables import Run, RunStatus, Step, StepStatus, utcnow
+
+__all__ = ["mark_redriven", "stale_runs", "unfinished_runs"]
+
+_LIVE_RUN = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+
+
+def stale_runs(engine: Engine, stale_after_s: float, limit: int = 100) -> list[str]:
+    """Live runs that stopped moving, oldest first.
+
+    A run stopped moving when a step's lease lapsed (its worker died: found at once), or when
+    it has queued work, no live lease and nothing happened to it for ``stale_after_s`` (a
+    message was lost: the broker was flushed, or a dead worker held it unstarted). Activity
+    counts step creation, claims, outcomes and re-drives, so a step that waits for its
+    predecessors, or a run just re-driven, is not taken for lost.
+    """
+    now = utcnow()
+    cutoff = now - timedelta(seconds=stale_after_s)
+    lapsed = and_(Step.status == StepStatus.RUNNING, Step.lease_expires_at < now)
+    other = aliased(Step)
+    moving = (
+        exists()
+        .where(
+            other.run_id == Step.run_id,
+            or_(
+                and_(other.status == StepStatus.RUNNING, other.lease_expires_at >= now),
+                other.created_at > cutoff,
+                other.started_at > cutoff,
+                other.finished_at > cutoff,
+            ),
+        )
+        .correlate(Step)
+    )
+    idle = and_(
+        Step.status == StepStatus.PENDING,
+        Run.updated_at < cutoff,
+        or_(Run.redriven_at.is_(None), Run.redriven_at < cutoff),
+        ~moving,
+    )
+    query = (
+        select(Step.run_id)
+        .join(Run, Run.id == Step.run_id)
+        .where(or_(lapsed, idle), Run.status.in_(_LIVE_RUN))
+        .distinct()
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [row[0] for row in connection.execute(query)]
+
+
+def mark_redriven(engine: Engine, run_id: str, not_within_s: float) -> bool:
+    """Take the re-drive of a run unless one happened within ``not_within_s``.
+
+    In the same transaction the run's lapsed leases are handed back (the steps become pending
+    again), so a sweeper that looks next finds nothing lapsed. Two sweepers racing on one run
+    both call this; exactly one gets True.
+
+    Returns:
+        True when the caller must re-drive the run.
+    """
+    now = utcnow()
+    with write(engine) as connection:
+        result = connection.execute(
+            update(Run)
+            .where(
+                Run.id == run_id,
+                or_(
+                    Run.redriven_at.is_(None),
+                    Run.redriven_at < now - timedelta(seconds=not_within_s),
+                ),
+            )
+            .values(redriven_at=now)
+        )
+        if result.rowcount != 1:
+            return False
+        connection.execute(
+            update(Step)
+            .where(
+                Step.run_id == run_id,
+                Step.status == StepStatus.RUNNING,
+                Step.lease_expires_at < now,
+            )
+            .values(status=StepStatus.PENDING, lease_owner=None, lease_expires_at=None)
+        )
+    return True
+
+
+def unfinished_runs(engine: Engine, limit: int = 100) -> list[RunRecord]:
+    """Runs that have not ended (queued, running or waiting for a person), oldest first."""
+    live = [*_LIVE_RUN, RunStatus.WAITING_FOR_APPROVAL.value]
+    query = select(Run).where(Run.status.in_(live)).order_by(Run.created_at).limit(limit)
+    with engine.connect() as connection:
+        return [RunRecord.of(row) for row in connection.execute(query)]

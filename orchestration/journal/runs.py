@@ -1,0 +1,167 @@
+"""Runs and their steps: creating a run, reading runs and steps, ending a run."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from orchestration.errors import JournalError, RunNotFound
+from orchestration.journal.engine import write
+from orchestration.journal.records import ContextEntry, NewRun, RunRecord, StepRecord
+from orchestration.journal.tables import Run, RunStatus, Step, StepKind, StepStatus, utcnow
+
+__all__ = [
+    "TERMINAL",
+    "context_entries",
+    "create_run",
+    "finish_run",
+    "get_run",
+    "list_runs",
+    "step",
+    "steps",
+]
+
+TERMINAL = tuple(status.value for status in RunStatus if status.terminal)
+
+
+def create_run(engine: Engine, new: NewRun) -> RunRecord:
+    """Record a new run and its first step (an LLM turn). Idempotent on ``run_id``."""
+    now = utcnow()
+    try:
+        with write(engine) as connection:
+            connection.execute(
+                insert(Run).values(
+                    id=new.run_id,
+                    tenant=new.tenant,
+                    agent=new.agent,
+                    agent_version=new.agent_version,
+                    prompt_hash=new.prompt_hash,
+                    model=new.model,
+                    tool_schemas_hash=new.tool_schemas_hash,
+                    status=RunStatus.QUEUED,
+                    input=new.input,
+                    next_seq=2,
+                    turns=0,
+                    tool_error_streak=0,
+                    max_steps=new.max_steps,
+                    max_tokens=new.max_tokens,
+                    max_usd=new.max_usd,
+                    input_tokens=0,
+                    output_tokens=0,
+                    cost_usd=Decimal(0),
+                    trace_id=new.trace_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            connection.execute(
+                insert(Step).values(
+                    run_id=new.run_id,
+                    seq=1,
+                    turn=0,
+                    kind=StepKind.LLM,
+                    name="turn",
+                    status=StepStatus.PENDING,
+                    attempt=0,
+                    input_tokens=0,
+                    output_tokens=0,
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        pass  # a redelivered submit: the run exists already
+    return get_run(engine, new.run_id)
+
+
+def get_run(engine: Engine, run_id: str, tenant: str | None = None) -> RunRecord:
+    """Return a run, only if it belongs to ``tenant`` when one is given.
+
+    Raises:
+        RunNotFound: no such run for that tenant.
+    """
+    query = select(Run).where(Run.id == run_id)
+    if tenant is not None:
+        query = query.where(Run.tenant == tenant)
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    if row is None:
+        raise RunNotFound(f"no run {run_id!r}. Fix: list runs with `chordline runs`.")
+    return RunRecord.of(row)
+
+
+def list_runs(engine: Engine, tenant: str | None = None, limit: int = 20) -> list[RunRecord]:
+    """The newest runs first."""
+    query = select(Run).order_by(Run.created_at.desc()).limit(limit)
+    if tenant is not None:
+        query = query.where(Run.tenant == tenant)
+    with engine.connect() as connection:
+        return [RunRecord.of(row) for row in connection.execute(query)]
+
+
+def finish_run(
+    engine: Engine,
+    run_id: str,
+    status: RunStatus,
+    *,
+    output: str | None = None,
+    error: str | None = None,
+) -> bool:
+    """Move a live run to a final status; False when it had already ended."""
+    now = utcnow()
+    with write(engine) as connection:
+        result = connection.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.status.not_in(TERMINAL))
+            .values(status=status, output=output, error=error, finished_at=now, updated_at=now)
+        )
+    return int(result.rowcount) == 1
+
+
+def step(engine: Engine, run_id: str, seq: int) -> StepRecord:
+    """One step by its key.
+
+    Raises:
+        JournalError: the run has no such step.
+    """
+    with engine.connect() as connection:
+        found = connection.execute(
+            select(Step).where(Step.run_id == run_id, Step.seq == seq)
+        ).first()
+    if found is None:
+        raise JournalError(f"run {run_id} has no step {seq}")
+    return StepRecord.of(found)
+
+
+def steps(engine: Engine, run_id: str, after: int = 0, upto: int | None = None) -> list[StepRecord]:
+    """Steps with ``after < seq <= upto`` in order (the whole run by default)."""
+    query = select(Step).where(Step.run_id == run_id, Step.seq > after).order_by(Step.seq)
+    if upto is not None:
+        query = query.where(Step.seq <= upto)
+    with engine.connect() as connection:
+        return [StepRecord.of(row) for row in connection.execute(query)]
+
+
+def context_entries(engine: Engine, run_id: str, before: int, limit: int) -> list[ContextEntry]:
+    """Up to ``limit`` steps before ``before``, newest first, with only what a conversation
+    needs: one indexed range read whose cost does not grow with the run."""
+    query = (
+        select(Step.seq, Step.kind, Step.name, Step.call_id, Step.result, Step.status, Step.error)
+        .where(Step.run_id == run_id, Step.seq < before)
+        .order_by(Step.seq.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [
+            ContextEntry(
+                seq=row.seq,
+                kind=StepKind(row.kind),
+                name=row.name,
+                call_id=row.call_id,
+                result=row.result,
+                status=StepStatus(row.status),
+                error=row.error,
+            )
+            for row in connection.execute(query)
+        ]
