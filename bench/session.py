@@ -188,7 +188,8 @@ class Session:
         command = [
             "-m", "celery", "-A", "bench.bare", "worker", "-Q", bare.QUEUE, "--concurrency",
             str(concurrency), "--pool", pool, "--loglevel", "WARNING",
-            "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h",
+            # As `chordline worker` runs Celery: task events on (Flower), no mingle.
+            "-E", "--without-mingle", "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h",
         ]  # fmt: skip
         env = env or bare.env_for(self.redis_url, self.redis_url)
         return self._start(name, command, env, "BENCH_READY_FILE")

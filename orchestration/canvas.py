@@ -128,7 +128,11 @@ def producer(settings: Settings, *, main: str = "chordline") -> Celery:
 def _step(
     app: Celery, kind: StepKind, run_id: str, seq: int, priority: int = PRIORITY_ROUTINE
 ) -> Signature:
-    return app.signature(_BY_KIND[kind], args=(run_id, seq), immutable=True, priority=priority)
+    # The journal is the result store of steps: nothing reads a step task's Celery result, so
+    # the workers do not write one (chords still count their parts).
+    return app.signature(
+        _BY_KIND[kind], args=(run_id, seq), immutable=True, priority=priority, ignore_result=True
+    )
 
 
 def dispatch(app: Celery, plan: Dispatch, *, recovery: bool = False) -> None:

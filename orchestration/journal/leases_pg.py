@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import Engine, RowMapping, text
 
 from orchestration.errors import JournalError
-from orchestration.journal.engine import write
 from orchestration.journal.leases import LeaseLost, PortableLeases, not_claimed
 from orchestration.journal.records import (
     Claimed,
@@ -164,10 +163,15 @@ def _outcome_params(
 
 
 class PostgresLeases(PortableLeases):
-    """:class:`PortableLeases` with its claim and outcomes in one statement each."""
+    """:class:`PortableLeases` with its claim and outcomes in one statement each.
+
+    Each of those statements runs in autocommit mode: PostgreSQL makes a single statement a
+    transaction of its own, so BEGIN and COMMIT would only add two round trips.
+    """
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
+        self.single = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def claim(
         self, run_id: str, seq: int, owner: str, lease_s: float, window: int = 0
@@ -182,7 +186,7 @@ class PostgresLeases(PortableLeases):
             "expires": now + timedelta(seconds=lease_s),
             "window": window,
         }
-        with write(self.engine) as connection:
+        with self.single.connect() as connection:
             row = connection.execute(_CLAIM, params).first()
             if row is None:
                 found = connection.execute(_STEP, params).first()
@@ -200,7 +204,7 @@ class PostgresLeases(PortableLeases):
             LeaseLost: another worker took the step over; nothing was recorded.
         """
         params = _outcome_params(run_id, seq, owner, outcome, utcnow())
-        with write(self.engine) as connection:
+        with self.single.connect() as connection:
             recorded = connection.execute(_COMPLETE_STEP, params).first()
         if recorded is None:
             raise LeaseLost(f"run {run_id} step {seq}: lease lost by {owner}; outcome dropped")
@@ -212,7 +216,7 @@ class PostgresLeases(PortableLeases):
             LeaseLost: another worker took the step over; nothing was recorded.
         """
         outcome = StepOutcome(StepStatus.WAITING, None)
-        with write(self.engine) as connection:
+        with self.single.connect() as connection:
             parked = connection.execute(
                 _PARK, _outcome_params(run_id, seq, owner, outcome, utcnow())
             ).scalar_one()
@@ -254,7 +258,7 @@ class PostgresLeases(PortableLeases):
             "streak": turn.tool_error_streak,
             "final": turn.final_answer,
         }
-        with write(self.engine) as connection:
+        with self.single.connect() as connection:
             done = connection.execute(_COMPLETE_TURN, params).scalar_one()
         if done != 1:
             raise LeaseLost(f"run {run_id} step {seq}: lease lost by {owner}; outcome dropped")
