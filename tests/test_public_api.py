@@ -57,3 +57,13 @@ def test_defining_tools_loads_no_broker_code() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_the_client_and_the_cli_import_nothing_from_workers() -> None:
+    code = (
+        "import sys\n"
+        "import orchestration.cli, orchestration.client\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] == 'workers')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

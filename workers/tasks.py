@@ -18,9 +18,10 @@ from celery.signals import worker_process_init, worker_ready, worker_shutting_do
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from orchestration import canvas
-from orchestration.config import Settings, current_settings
+from orchestration.config import current_settings
 from orchestration.journal import open_journal
 from orchestration.reducer import loop
+from orchestration.reducer.lifecycle import SweeperMiddleware, VisibilityCheck
 from orchestration.runtime import Limits, Runtime
 from workers.app import app, shutdown_plan
 
@@ -37,8 +38,16 @@ StepRunner = Callable[[Runtime, str, int, str], loop.Progress]
 
 @functools.cache
 def runtime() -> Runtime:
-    """This process's runtime, opened on first use (after any fork)."""
-    return Runtime.open(current_settings())
+    """This process's runtime, opened on first use (after any fork), with the worker's own
+    middleware: its sweeper and its start-up checks."""
+    settings = current_settings()
+    return Runtime.open(
+        settings,
+        SweeperMiddleware(
+            _redrive_stuck, settings.sweep_interval_seconds, periodic=settings.worker_sweeps
+        ),
+        VisibilityCheck(),
+    )
 
 
 def _owner(task: Task[Any, Any]) -> str:
@@ -116,61 +125,11 @@ def _fresh_connections(**_: Any) -> None:
     open_journal(current_settings().journal_url).engine.dispose(close=False)
 
 
-class _Sweeper(threading.Thread):
-    """The worker's own sweeper: re-drives stuck runs every sweep interval, no Beat needed."""
-
-    def __init__(self, interval_s: float) -> None:
-        super().__init__(name="chordline-sweeper", daemon=True)
-        self.interval_s = interval_s
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.interval_s):
-            try:
-                redriven = _redrive_stuck()
-            except Exception as exc:  # broker or journal away: the next sweep tries again
-                log.warning("sweep failed (%s: %s); retrying", type(exc).__name__, exc)
-                continue
-            if redriven:
-                log.info("re-drove %d stuck run(s): %s", len(redriven), ", ".join(redriven))
-
-
-# The main process's sweeper thread (at most one), kept to stop it at shutdown.
-_sweepers: list[_Sweeper] = []
-
-
-def _warn_short_visibility(settings: Settings) -> None:
-    """Say so when a step may outlive the broker's visibility timeout (Redis redelivers it)."""
-    if settings.embedded:
-        return
-    tools = [t for name in runtime().registry.names() for t in runtime().registry.get(name).tools]
-    longest = max(tools, key=lambda t: t.timeout_s, default=None)
-    if longest is not None and longest.timeout_s >= settings.visibility_timeout:
-        log.warning(
-            "tool %s may run %gs, longer than CHORDLINE_VISIBILITY_TIMEOUT=%ds: Redis will "
-            "deliver its message again while it runs (the step's lease keeps it from running "
-            "twice). Fix: raise CHORDLINE_VISIBILITY_TIMEOUT above the longest step.",
-            longest.name,
-            longest.timeout_s,
-            settings.visibility_timeout,
-        )
-
-
 @worker_ready.connect
 def _on_ready(**_: Any) -> None:
-    settings = current_settings()
-    _warn_short_visibility(settings)
-    try:
-        redriven = _redrive_stuck()
-    except Exception as exc:  # the periodic sweep catches up
-        log.warning("start-up sweep failed (%s: %s)", type(exc).__name__, exc)
-        redriven = []
-    if redriven:
-        log.info("re-drove %d stuck run(s) at start-up", len(redriven))
-    if settings.worker_sweeps and not _sweepers:
-        _sweepers.append(_Sweeper(settings.sweep_interval_seconds))
-        _sweepers[0].start()
-    ready: Path | None = settings.worker_ready_file
+    # The main process's runtime: its middleware sweeps and checks for the whole worker.
+    runtime().middleware.worker_start(runtime())
+    ready: Path | None = current_settings().worker_ready_file
     if ready is not None:
         ready.parent.mkdir(parents=True, exist_ok=True)
         ready.write_text(str(os.getpid()))
@@ -178,8 +137,7 @@ def _on_ready(**_: Any) -> None:
 
 @worker_shutting_down.connect
 def _on_shutting_down(how: str = "", **_: Any) -> None:
-    for thread in _sweepers:
-        thread.stopped.set()
+    runtime().middleware.worker_stop(runtime())
     if how != "Warm":
         return
     # Celery's warm shutdown waits for the steps in hand without a limit; when its share of the

@@ -7,6 +7,7 @@ import sys
 import click
 from rich.table import Table
 
+from orchestration.agents.lock import LOCK_FILE
 from orchestration.cli.base import console, errors, load_cli_settings, main
 from orchestration.config import Settings
 from orchestration.errors import BackendUnreachable, ConfigError
@@ -82,7 +83,7 @@ def _breaker_table(settings: Settings) -> Table:
 
 @main.command()
 @click.option("--check", "check_only", is_flag=True, help="compare with the file, write nothing")
-@click.option("--file", "path", default="chordline.lock", show_default=True)
+@click.option("--file", "path", default=LOCK_FILE, show_default=True)
 def lock(check_only: bool, path: str) -> None:
     """Write (or --check) the lock file of agent versions and exact model pins."""
     import json

@@ -1,10 +1,12 @@
 """Step middleware: what wraps a step without living in the agent loop.
 
-A middleware intercepts three points of a step, each by calling ``call_next`` (or not):
+A middleware intercepts three points of a step, each by calling ``call_next`` (or not), and
+hears when its worker starts and stops:
 
 * :meth:`Middleware.step` wraps a claimed step from start to recorded outcome;
 * :meth:`Middleware.model_call` wraps the call of a turn's chain of deployments;
-* :meth:`Middleware.tool_call` wraps the invocation of a tool.
+* :meth:`Middleware.tool_call` wraps the invocation of a tool;
+* :meth:`Middleware.worker_start` and :meth:`Middleware.worker_stop` bracket a worker's life.
 
 Inputs are frozen dataclasses, so a middleware reads what it needs and cannot change what the
 next one sees except by passing a replaced copy. The base class passes everything through; a
@@ -105,6 +107,12 @@ class Middleware:
         """Wrap one tool invocation."""
         return call_next(call)
 
+    def worker_start(self, rt: Runtime) -> None:
+        """The worker is ready to take steps."""
+
+    def worker_stop(self, rt: Runtime) -> None:
+        """The worker is stopping (it may still finish the steps in hand)."""
+
 
 class MiddlewareChain:
     """Middlewares composed around the core, the first one outermost.
@@ -140,6 +148,16 @@ class MiddlewareChain:
         for middleware in reversed(self.middlewares):
             call = _bind(middleware.tool_call, call)
         return call(item)
+
+    def worker_start(self, rt: Runtime) -> None:
+        """Tell every middleware the worker started, outermost first."""
+        for middleware in self.middlewares:
+            middleware.worker_start(rt)
+
+    def worker_stop(self, rt: Runtime) -> None:
+        """Tell every middleware the worker is stopping, innermost first."""
+        for middleware in reversed(self.middlewares):
+            middleware.worker_stop(rt)
 
 
 def _bind(hook: Callable[[Any, Any], Any], call_next: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -9,7 +9,8 @@ re-drive it once. Beat runs it, and so does every worker (at start and every swe
 
 from __future__ import annotations
 
-from orchestration.reducer.loop import Dispatch, redrive_plan
+from orchestration.reducer.planning import Dispatch
+from orchestration.reducer.recovery import redrive_plan
 from orchestration.runtime import Runtime
 
 __all__ = ["sweep"]

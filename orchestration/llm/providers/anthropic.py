@@ -78,15 +78,6 @@ def _messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
     return out
 
 
-def _error_detail(exc: anthropic.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return str(exc.message)
-
-
 class AnthropicProvider:
     """One Anthropic model behind the :class:`LLMProvider` interface.
 
@@ -136,7 +127,7 @@ class AnthropicProvider:
                 {"name": t.name, "description": t.description, "input_schema": t.parameters}
                 for t in request.tools
             ]
-        with sdk_failures("anthropic", request.model, anthropic, _error_detail):
+        with sdk_failures("anthropic", request.model, anthropic):
             response = self._client.messages.create(
                 model=request.model,
                 system=request.system,

@@ -56,15 +56,6 @@ def _message(message: Message) -> dict[str, Any]:
     return {"role": "user", "content": message.content}
 
 
-def _error_detail(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return exc.message
-
-
 class OpenAIProvider:
     """One OpenAI model behind the :class:`LLMProvider` interface.
 
@@ -123,7 +114,7 @@ class OpenAIProvider:
             ]
         messages = [{"role": "system", "content": request.system}]
         messages += [_message(m) for m in request.messages]
-        with sdk_failures("openai", request.model, openai, _error_detail):
+        with sdk_failures("openai", request.model, openai):
             response = self._client.chat.completions.create(
                 model=request.model,
                 messages=messages,  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from orchestration.errors import ProviderUnavailable
 from orchestration.llm.providers.status import classify
 
-__all__ = ["api_key", "sdk_failures"]
+__all__ = ["api_key", "error_detail", "sdk_failures"]
 
 
 def api_key(configured: SecretStr | None, sdk_variable: str) -> str | None:
@@ -27,10 +27,19 @@ def api_key(configured: SecretStr | None, sdk_variable: str) -> str | None:
     return key or os.environ.get(sdk_variable)
 
 
+def error_detail(exc: Any) -> str:
+    """The message of an SDK's ``APIStatusError``: both SDKs carry the provider's JSON error
+    body (``{"error": {"message": ...}}``) with the SDK's own message as the fallback."""
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(exc.message)
+
+
 @contextlib.contextmanager
-def sdk_failures(
-    provider: str, model: str, sdk: ModuleType, detail: Callable[[Any], str]
-) -> Iterator[None]:
+def sdk_failures(provider: str, model: str, sdk: ModuleType) -> Iterator[None]:
     """Turn the SDK's exceptions raised inside the block into ours.
 
     Raises:
@@ -42,7 +51,7 @@ def sdk_failures(
         yield
     except sdk.APIStatusError as exc:
         raise classify(
-            provider, model, exc.status_code, detail(exc), exc.response.headers
+            provider, model, exc.status_code, error_detail(exc), exc.response.headers
         ) from None
     except sdk.APITimeoutError:  # before APIConnectionError, its base class
         raise ProviderUnavailable(
