@@ -124,26 +124,9 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def group_cpu_s(pgid: int) -> float:
-    """CPU seconds (user + system) used so far by every process in a process group."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
-def group_rss_mb(pgid: int) -> float:
-    """Resident memory of every process in a process group (a worker and its pool), in MB."""
-    total = 0
+def _group_stats(pgid: int) -> list[tuple[int, list[str]]]:
+    """``(pid, stat fields after the command name)`` of every process in a process group."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -154,5 +137,16 @@ def group_rss_mb(pgid: int) -> float:
         # Fields after the command name, which is in parentheses and may hold spaces.
         fields = stat.rsplit(")", 1)[1].split()
         if int(fields[2]) == pgid:
-            total += _rss_kb(int(entry.name))
-    return total / 1024
+            found.append((int(entry.name), fields))
+    return found
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by every process in a process group."""
+    ticks = sum(int(fields[11]) + int(fields[12]) for _, fields in _group_stats(pgid))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def group_rss_mb(pgid: int) -> float:
+    """Resident memory of every process in a process group (a worker and its pool), in MB."""
+    return sum(_rss_kb(pid) for pid, _ in _group_stats(pgid)) / 1024

@@ -18,15 +18,14 @@ from orchestration.journal.records import (
     Busy,
     Claimed,
     ClaimOutcome,
-    ContextEntry,
     Done,
     RunRecord,
     StepOutcome,
     StepRecord,
     TurnResult,
 )
-from orchestration.journal.runs import TERMINAL
-from orchestration.journal.tables import Run, RunStatus, Step, StepKind, StepStatus, utcnow
+from orchestration.journal.runs import TERMINAL, read_window
+from orchestration.journal.tables import Run, RunStatus, Step, StepStatus, utcnow
 
 __all__ = ["LeaseLost", "PortableLeases", "not_claimed", "step_rows"]
 
@@ -64,31 +63,6 @@ def step_rows(turn: TurnResult, run_id: str, now: datetime) -> list[dict[str, An
         }
         for new in turn.steps
     ]
-
-
-def _window(
-    connection: Connection, run_id: str, before: int, limit: int
-) -> tuple[ContextEntry, ...]:
-    if limit <= 0:
-        return ()
-    rows = connection.execute(
-        select(Step.seq, Step.kind, Step.name, Step.call_id, Step.result, Step.status, Step.error)
-        .where(Step.run_id == run_id, Step.seq < before)
-        .order_by(Step.seq.desc())
-        .limit(limit)
-    )
-    return tuple(
-        ContextEntry(
-            seq=row.seq,
-            kind=StepKind(row.kind),
-            name=row.name,
-            call_id=row.call_id,
-            result=row.result,
-            status=StepStatus(row.status),
-            error=row.error,
-        )
-        for row in rows
-    )
 
 
 class PortableLeases:
@@ -151,7 +125,7 @@ class PortableLeases:
             return Claimed(
                 step=StepRecord.of(claimed),
                 run=RunRecord.of(run),
-                window=_window(connection, run_id, seq, window),
+                window=tuple(read_window(connection, run_id, seq, window)),
             )
 
     def renew(self, run_id: str, seq: int, owner: str, lease_s: float) -> bool:

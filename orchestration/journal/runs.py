@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from orchestration.errors import JournalError, RunNotFound
@@ -19,6 +19,7 @@ __all__ = [
     "finish_run",
     "get_run",
     "list_runs",
+    "read_window",
     "step",
     "steps",
 ]
@@ -146,22 +147,29 @@ def steps(engine: Engine, run_id: str, after: int = 0, upto: int | None = None) 
 def context_entries(engine: Engine, run_id: str, before: int, limit: int) -> list[ContextEntry]:
     """Up to ``limit`` steps before ``before``, newest first, with only what a conversation
     needs: one indexed range read whose cost does not grow with the run."""
+    with engine.connect() as connection:
+        return read_window(connection, run_id, before, limit)
+
+
+def read_window(connection: Connection, run_id: str, before: int, limit: int) -> list[ContextEntry]:
+    """:func:`context_entries` on a connection the caller holds (inside its transaction)."""
+    if limit <= 0:
+        return []
     query = (
         select(Step.seq, Step.kind, Step.name, Step.call_id, Step.result, Step.status, Step.error)
         .where(Step.run_id == run_id, Step.seq < before)
         .order_by(Step.seq.desc())
         .limit(limit)
     )
-    with engine.connect() as connection:
-        return [
-            ContextEntry(
-                seq=row.seq,
-                kind=StepKind(row.kind),
-                name=row.name,
-                call_id=row.call_id,
-                result=row.result,
-                status=StepStatus(row.status),
-                error=row.error,
-            )
-            for row in connection.execute(query)
-        ]
+    return [
+        ContextEntry(
+            seq=row.seq,
+            kind=StepKind(row.kind),
+            name=row.name,
+            call_id=row.call_id,
+            result=row.result,
+            status=StepStatus(row.status),
+            error=row.error,
+        )
+        for row in connection.execute(query)
+    ]
