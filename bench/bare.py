@@ -1,8 +1,9 @@
 """The baseline: bare Celery tasks with no journal, run by a plain ``celery worker``.
 
 The app is configured like Chordline's own Celery app where that is about durability (acks late,
-reject on worker loss, prefetch one, JSON) so the comparison measures what the journal and the
-loop add, not a difference in Celery settings. It reads its broker and result backend from
+reject on worker loss, prefetch one, JSON) and monitoring (sent events; its worker runs with
+``-E`` like ``chordline worker``), so the comparison measures what the journal and the loop add,
+not a difference in Celery settings. It reads its broker and result backend from
 ``BENCH_BARE_*`` variables, which the benchmarks set when they start its worker:
 
     celery -A bench.bare worker -Q bench_bare -c 2
@@ -52,6 +53,8 @@ def create_app(broker: str, backend: str, transport: dict[str, Any] | None = Non
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue=QUEUE,
+        # Chordline's producers announce each task to Flower; so does the baseline.
+        task_send_sent_event=True,
         result_expires=3600,
         worker_hijack_root_logger=False,
     )
