@@ -59,31 +59,42 @@ SHORT_ID = 8
 def runs_table(runs: Sequence[RunRecord], width: int, *, whole_ids: bool = False) -> Table:
     """The newest runs, one row each, fitted to ``width`` columns.
 
-    Agent names, tenants and statuses are never cut; a narrow terminal gets short run ids (the
-    commands accept them) and loses the token and cost columns before anything else.
+    Agent names, tenants and statuses are never cut: a narrow terminal gets short run ids (the
+    commands accept them) and loses the steps, tokens and cost columns instead; a tenant too
+    long for what is left folds onto a second line.
     """
     wide = width >= _WIDE
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     full = whole_ids or wide
+    table = Table(
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     table.add_column("run", no_wrap=True, min_width=36 if full else SHORT_ID)
-    for column in ("agent", "tenant", "status"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("steps", justify="right", no_wrap=True)
+    table.add_column("agent", overflow="fold")
+    table.add_column("tenant", overflow="fold")
+    table.add_column("status", no_wrap=True)
     if wide:
+        table.add_column("steps", justify="right", no_wrap=True)
         table.add_column("tokens", justify="right", no_wrap=True)
         table.add_column("cost", no_wrap=True)
-    table.add_column("created (UTC)", no_wrap=True, overflow="ellipsis")
+    table.add_column("created", no_wrap=True)
     for run in runs:
         cells: list[str | Text] = [
             run.id if full else run.id[:SHORT_ID],
             run.agent,
             run.tenant,
             _status(run),
-            str(run.next_seq - 1),
         ]
         if wide:
-            cells += [str(run.input_tokens + run.output_tokens), _cost(run.cost_usd)]
-        cells.append(run.created_at.strftime("%m-%d %H:%M:%S"))
+            cells += [
+                str(run.next_seq - 1),
+                str(run.input_tokens + run.output_tokens),
+                _cost(run.cost_usd),
+            ]
+        cells.append(run.created_at.strftime("%m-%d %H:%M:%S" if wide else "%m-%d %H:%M"))
         table.add_row(*cells)
     return table
 

@@ -181,7 +181,8 @@ def runs(
         console.print("no runs match" if found.total or page == 1 else "no runs on this page")
         return
     console.print(runs_table(found.runs, console.width, whole_ids=wide))
-    footer = f"page {found.page} of {found.pages} ({found.total} run{'s' * (found.total != 1)})"
+    footer = f"page {found.page} of {found.pages}, {found.total} run{'s' * (found.total != 1)}"
+    footer += ", times in UTC"
     if found.has_next:
         footer += f"; next: --page {found.page + 1}"
     console.print(footer, highlight=False)
