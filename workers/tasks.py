@@ -171,9 +171,16 @@ def _warn_short_visibility(settings: Settings) -> None:
         )
 
 
+def _warn_broken_agents() -> None:
+    """Name each agent folder that failed to load: the worker runs the others."""
+    for broken in runtime().registry.broken:
+        log.warning("agent %s is broken and cannot run: %s", broken.label, broken.reason)
+
+
 @worker_ready.connect
 def _on_ready(**_: Any) -> None:
     settings = current_settings()
+    _warn_broken_agents()
     _warn_short_visibility(settings)
     try:
         redriven = _redrive_stuck()
