@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from orchestration.agents.definition import load_registry
-from orchestration.config import load_settings
+from orchestration.client import Client
+from orchestration.config import Settings, load_settings
 from orchestration.errors import AgentError, AgentNotFound
+from orchestration.journal.tables import RunStatus
 from orchestration.runtime import Runtime
-from tests.support import ROOT, drain
+from tests.support import ROOT, WorkerPool, drain
 from tests.test_cli import _assert_clean_error, _chordline
 
 _PROMPT = "You are $agent_name. Tools:\n$tool_list\n"
@@ -176,3 +178,17 @@ def test_the_repository_ships_a_lock_that_matches_its_agents(tmp_path: Path) -> 
     assert "chordline lock --check" in (ROOT / ".ci" / "run").read_text()
     checked = _chordline("lock", "--check", env={"CHORDLINE_DATA_DIR": str(tmp_path)})
     assert checked.returncode == 0, checked.stderr
+
+
+def test_a_worker_names_a_broken_agent_and_runs_the_others(
+    service_env: dict[str, str], service_settings: Settings, workers: WorkerPool, tmp_path: Path
+) -> None:
+    dirs = f"{service_env['CHORDLINE_AGENTS_DIR']}{os.pathsep}{_agents_dir(tmp_path)}"
+    worker = workers.start({**service_env, "CHORDLINE_AGENTS_DIR": dirs}, concurrency=1)
+    client = Client(service_settings.model_copy(update={"agents_dir": dirs}))
+    run = client.submit("research-report", "Research report: heat pumps in cold climates")
+    assert client.wait(run.id, timeout_s=60).status == RunStatus.SUCCEEDED
+    log = worker.output()
+    assert "agent syntax_error is broken and cannot run: " in log
+    assert "syntax_error/agent.py:2: syntax error" in log
+    assert "Traceback" not in log
