@@ -7,14 +7,14 @@ Invalid settings refuse to start: :func:`load_settings` turns pydantic's validat
 from __future__ import annotations
 
 import functools
+import json
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -65,10 +65,11 @@ class Settings(BaseSettings):
         "",
         description="a provider name that overrides the agents' pins (scripted); empty keeps pins",
     )
-    llm_fallbacks: str = Field(
-        "",
-        description="a comma-separated chain of deployments tried after the pin, e.g. "
-        "openai:gpt-5-mini-2025-08-07,scripted,cache; empty keeps each agent's own fallbacks",
+    llm_fallbacks: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="a comma-separated chain of deployments tried after the pin (or a JSON "
+        "list), e.g. openai:gpt-5-mini-2025-08-07,scripted,cache; empty keeps each agent's own "
+        "fallbacks",
     )
     openai_api_key: SecretStr | None = Field(
         None, description="an OpenAI API key (empty: the SDK's OPENAI_API_KEY)"
@@ -112,9 +113,12 @@ class Settings(BaseSettings):
     tenant_daily_usd: Decimal | None = Field(
         None, ge=0, description="dollars each tenant may spend per UTC day, or empty for no cap"
     )
-    tenant_daily_usd_overrides: str = Field(
-        "",
-        description="per-tenant daily caps as tenant=dollars pairs separated by commas",
+    tenant_daily_usd_overrides: Annotated[dict[str, Annotated[Decimal, Field(ge=0)]], NoDecode] = (
+        Field(
+            default_factory=dict,
+            description="per-tenant daily caps as tenant=dollars pairs separated by commas "
+            "(or a JSON object), e.g. acme=50,globex=5",
+        )
     )
     lease_seconds: float = Field(
         5.0, gt=0, le=3600, description="seconds a step lease lasts, between 0 and 3600"
@@ -198,23 +202,41 @@ class Settings(BaseSettings):
             return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         return value
 
-    @field_validator("tenant_daily_usd_overrides")
+    @field_validator("tenant_daily_usd_overrides", mode="before")
     @classmethod
-    def _tenant_caps(cls, value: str) -> str:
-        _parse_caps(value)
-        return value
+    def _tenant_caps(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("{"):
+            return json.loads(value)
+        caps: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            tenant, equals, amount = (part.strip() for part in pair.partition("="))
+            if not (tenant and equals and amount):
+                raise ValueError(f"{pair!r} is not tenant=dollars")
+            caps[tenant] = amount
+        return caps
+
+    @field_validator("llm_fallbacks", mode="before")
+    @classmethod
+    def _chain_syntax(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("["):
+            return json.loads(value)
+        return tuple(filter(None, (p.strip() for p in value.split(","))))
 
     @field_validator("llm_fallbacks")
     @classmethod
-    def _chain_syntax(cls, value: str) -> str:
-        for part in filter(None, (p.strip() for p in value.split(","))):
+    def _chain_members(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for part in value:
             if ":" not in part and part not in ("scripted", "cache"):
                 raise ValueError(f"{part!r} is not provider:model, scripted or cache")
         return value
 
     def tenant_daily_cap(self, tenant: str) -> Decimal | None:
         """The daily USD cap of ``tenant``: its override, else the default (None: no cap)."""
-        return _parse_caps(self.tenant_daily_usd_overrides).get(tenant, self.tenant_daily_usd)
+        return self.tenant_daily_usd_overrides.get(tenant, self.tenant_daily_usd)
 
     @property
     def redis_url(self) -> str | None:
@@ -260,45 +282,51 @@ class Settings(BaseSettings):
         """The effective settings as text, with passwords in URLs masked."""
         shown: dict[str, str] = {}
         for name in type(self).model_fields:
-            value = getattr(self, name)
-            text = "" if value is None else str(value)
+            text = _as_env_text(getattr(self, name))
             shown[ENV_PREFIX + name.upper()] = mask_url(text) if "://" in text else text
         shown["(journal)"] = mask_url(self.journal_url)
         return shown
 
 
-def _parse_caps(value: str) -> dict[str, Decimal]:
-    caps: dict[str, Decimal] = {}
-    for pair in filter(None, (p.strip() for p in value.split(","))):
-        tenant, _, amount = pair.partition("=")
-        try:
-            caps[tenant.strip()] = Decimal(amount.strip())
-        except ArithmeticError:
-            raise ValueError(f"{pair!r} is not tenant=dollars") from None
-        if not tenant.strip() or caps[tenant.strip()] < 0:
-            raise ValueError(f"{pair!r} is not tenant=dollars")
-    return caps
+def _as_env_text(value: Any) -> str:
+    """A setting as one would write it in the environment (lists and maps comma-separated)."""
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return ",".join(f"{key}={item}" for key, item in value.items())
+    return str(value)
 
 
 def mask_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = (parts.username or "") + ":***"
-    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
+    """Return ``url`` with any password replaced by ``***``.
+
+    SQLAlchemy's URL parser reads database and broker URLs alike; the few it cannot parse
+    (``chordline-sqlite://``) go through kombu's own sanitizer.
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        from kombu.utils.url import maybe_sanitize_url  # only here: config loads no broker code
+
+        return str(maybe_sanitize_url(url, mask="***"))
 
 
 def _describe(error: dict[str, Any]) -> str:
-    field = ".".join(str(part) for part in error["loc"]) or "?"
+    loc = [str(part) for part in error["loc"]]
+    field = loc[0] if loc else "?"
     name = ENV_PREFIX + field.upper()
     info = Settings.model_fields.get(field)
     hint = info.description if info is not None and info.description else "a valid value"
     value = error.get("input")
     shown = mask_url(value) if isinstance(value, str) else repr(value)
     reason = str(error["msg"]).removeprefix("Value error, ")
-    return f"{name}={shown} is invalid: {reason}. Fix: set {name} to {hint}."
+    fix = f"Fix: set {name} to {hint}."
+    if len(loc) > 1:
+        # An entry of a list or map setting: say which one.
+        return f"{name} is invalid at {'.'.join(loc[1:])}={shown}: {reason}. {fix}"
+    return f"{name}={shown} is invalid: {reason}. {fix}"
 
 
 def load_settings(**overrides: Any) -> Settings:

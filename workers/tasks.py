@@ -21,17 +21,34 @@ from orchestration import canvas
 from orchestration.config import current_settings
 from orchestration.journal import open_journal
 from orchestration.reducer import loop
-from orchestration.reducer.lifecycle import SweeperMiddleware, VisibilityCheck
+from orchestration.reducer.lifecycle import StartupChecks, SweeperMiddleware
 from orchestration.runtime import Limits, Runtime
 from workers.app import app, shutdown_plan
 
-__all__ = ["await_approval", "run_agent", "sweep", "tool_call", "turn"]
+__all__ = ["StepDeferred", "await_approval", "run_agent", "sweep", "tool_call", "turn"]
 
 log = logging.getLogger("chordline.worker")
 
-_MAX_WAIT_S = 5.0
 # Errors of a journal that does not answer (a database restart): the step is tried again later.
 _JOURNAL_DOWN = (OperationalError, InterfaceError)
+
+
+class StepDeferred(Exception):
+    """The step cannot run yet: another worker's lease on it is live (``busy``), or the turn
+    waits for the previous turn's calls (``not_ready``). Raised so Celery retries the task."""
+
+
+# Celery's own retry policy for every step task: a journal that does not answer, a busy lease
+# or a turn not ready yet is retried with exponential backoff (1 s, 2 s, 4 s, then at most
+# 5 s) and full jitter, so deliveries that failed together do not come back together. The
+# sweeper re-drives from the journal if even 1000 tries were not enough.
+_STEP_RETRIES: dict[str, Any] = {
+    "autoretry_for": (*_JOURNAL_DOWN, StepDeferred),
+    "retry_backoff": True,
+    "retry_backoff_max": 5,
+    "retry_jitter": True,
+    "max_retries": 1000,
+}
 
 StepRunner = Callable[[Runtime, str, int, str], loop.Progress]
 
@@ -46,7 +63,7 @@ def runtime() -> Runtime:
         SweeperMiddleware(
             _redrive_stuck, settings.sweep_interval_seconds, periodic=settings.worker_sweeps
         ),
-        VisibilityCheck(),
+        StartupChecks(),
     )
 
 
@@ -54,10 +71,9 @@ def _owner(task: Task[Any, Any]) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{task.request.id}"
 
 
-def _follow(task: Task[Any, Any], progress: loop.Progress) -> dict[str, Any]:
+def _follow(progress: loop.Progress) -> dict[str, Any]:
     if progress.status in ("busy", "not_ready"):
-        backoff = progress.retry_in_s * (2 ** min(task.request.retries, 6))
-        raise task.retry(countdown=min(backoff, _MAX_WAIT_S), max_retries=1000)
+        raise StepDeferred(f"{progress.run_id} step {progress.seq} is {progress.status}")
     if progress.dispatch is not None and not progress.dispatch.empty:
         canvas.dispatch(app, progress.dispatch)
     return progress.as_task_result()
@@ -68,24 +84,23 @@ def _run_step(task: Task[Any, Any], runner: StepRunner, run_id: str, seq: int) -
         progress = runner(runtime(), run_id, seq, _owner(task))
     except _JOURNAL_DOWN as exc:
         log.warning("journal unreachable at %s step %s; retrying: %s", run_id, seq, exc)
-        backoff = 0.5 * (2 ** min(task.request.retries, 4))
-        raise task.retry(countdown=min(backoff, _MAX_WAIT_S), max_retries=1000, exc=exc) from exc
-    return _follow(task, progress)
+        raise
+    return _follow(progress)
 
 
-@app.task(name=canvas.TASK_TURN, bind=True)
+@app.task(name=canvas.TASK_TURN, bind=True, **_STEP_RETRIES)
 def turn(self: Task[Any, Any], run_id: str, seq: int) -> dict[str, Any]:
     """Run one LLM turn of a run."""
     return _run_step(self, loop.run_turn, run_id, seq)
 
 
-@app.task(name=canvas.TASK_TOOL, bind=True)
+@app.task(name=canvas.TASK_TOOL, bind=True, **_STEP_RETRIES)
 def tool_call(self: Task[Any, Any], run_id: str, seq: int) -> dict[str, Any]:
     """Run one tool call of a run."""
     return _run_step(self, loop.run_tool, run_id, seq)
 
 
-@app.task(name=canvas.TASK_APPROVAL, bind=True)
+@app.task(name=canvas.TASK_APPROVAL, bind=True, **_STEP_RETRIES)
 def await_approval(self: Task[Any, Any], run_id: str, seq: int) -> dict[str, Any]:
     """Park a run until a person decides on a tool call."""
     return _run_step(self, loop.run_approval, run_id, seq)

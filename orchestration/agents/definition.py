@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.machinery
 import importlib.util
 import json
 import os
 import string
 import sys
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 
+from orchestration.agents.problems import BrokenAgent, describe_load_error
 from orchestration.agents.tools import Tool
 from orchestration.errors import AgentError, AgentNotFound
 
 __all__ = ["Agent", "AgentRegistry", "load_registry"]
+
+
+# The folder whose agent.py is being imported, so `Agent.from_files` may omit `directory`.
+_loading: ContextVar[Path | None] = ContextVar("chordline_agent_loading", default=None)
 
 
 def _sha256(text: str) -> str:
@@ -71,6 +78,13 @@ class Agent:
                     f"agent {self.name}: fallback {fallback!r} is not provider:model, scripted "
                     "or cache. Fix: e.g. fallbacks=['openai:gpt-5-mini-2025-08-07', 'cache']."
                 )
+        for index, item in enumerate(self.tools):
+            if not isinstance(item, Tool):
+                shown = getattr(item, "__name__", repr(item))
+                raise AgentError(
+                    f"agent {self.name}: tools[{index}] ({shown}) is not a tool. Fix: decorate "
+                    "the function with @tool(...) (from orchestration import tool)."
+                )
         names = [t.name for t in self.tools]
         if len(set(names)) != len(names):
             raise AgentError(f"agent {self.name}: two tools share a name in {names}")
@@ -84,9 +98,9 @@ class Agent:
         cls,
         *,
         name: str,
-        directory: Path,
         model: str,
-        tools: Sequence[Tool],
+        tools: Sequence[Tool] | None = None,
+        directory: Path | None = None,
         prompt_file: str = "prompt.md",
         description: str = "",
         max_steps: int = 50,
@@ -95,7 +109,36 @@ class Agent:
         fallbacks: Sequence[str] = (),
         max_tool_errors: int | None = None,
     ) -> Agent:
-        """Build an agent whose prompt template lives in a file beside its definition."""
+        """Build an agent whose prompt template lives in a file beside its definition.
+
+        Args:
+            name: the name runs are submitted under.
+            model: the pinned model, ``provider:model``.
+            tools: the tools the model may call (``[]`` for none).
+            directory: the folder of the prompt file; defaults to the folder whose ``agent.py``
+                the registry is loading.
+            prompt_file: the prompt template's file name in ``directory``.
+            description: one line for listings.
+            max_steps: default cap on steps per run.
+            max_tokens: default cap on tokens per run.
+            max_usd: default cap on dollars per run, as a decimal string.
+            fallbacks: deployments tried after the pin.
+
+        Raises:
+            AgentError: ``tools`` is missing, or ``directory`` is missing outside the loader,
+                or the prompt cannot be read.
+        """
+        if tools is None:
+            raise AgentError(
+                f"agent {name}: Agent.from_files needs the tools the model may call. Fix: pass "
+                "tools=[tools.my_tool, ...] (or tools=[] for an agent without tools)."
+            )
+        directory = directory or _loading.get()
+        if directory is None:
+            raise AgentError(
+                f"agent {name}: Agent.from_files does not know where {prompt_file} is. Fix: "
+                "pass directory=Path(__file__).parent."
+            )
         path = directory / prompt_file
         try:
             template = path.read_text(encoding="utf-8")
@@ -160,9 +203,15 @@ class Agent:
 class AgentRegistry:
     """The agents found in one directory, by name."""
 
-    def __init__(self, agents: dict[str, Agent], directories: tuple[Path, ...]) -> None:
+    def __init__(
+        self,
+        agents: dict[str, Agent],
+        directories: tuple[Path, ...],
+        broken: Sequence[BrokenAgent] = (),
+    ) -> None:
         self._agents = agents
         self.directories = directories
+        self.broken = tuple(broken)
 
     @property
     def directory(self) -> str:
@@ -173,62 +222,112 @@ class AgentRegistry:
         """The agent called ``name``.
 
         Raises:
-            AgentNotFound: listing the agents there are.
+            AgentError: the folder that would hold ``name`` is broken (the reason and fix).
+            AgentNotFound: listing the agents there are, and the broken ones.
         """
         try:
             return self._agents[name]
         except KeyError:
-            known = ", ".join(sorted(self._agents)) or "none"
-            raise AgentNotFound(
-                f"unknown agent {name!r} (agents in {self.directory}: {known}). "
-                "Fix: use one of those names or add agents/<dir>/agent.py."
-            ) from None
+            pass
+        folder = name.replace("-", "_")
+        for broken in self.broken:
+            if broken.label.replace("-", "_") == folder:
+                raise AgentError(f"agent {name!r} is broken: {broken.reason}")
+        known = ", ".join(sorted(self._agents)) or "none"
+        also = ""
+        if self.broken:
+            labels = ", ".join(b.label for b in self.broken)
+            also = f"; broken, see `chordline agents`: {labels}"
+        raise AgentNotFound(
+            f"unknown agent {name!r} (agents in {self.directory}: {known}{also}). "
+            "Fix: use one of those names or add agents/<dir>/agent.py."
+        )
 
     def names(self) -> list[str]:
         """The agent names, sorted."""
         return sorted(self._agents)
 
 
+def _package_name(directory: Path) -> str:
+    # The path's hash keeps two folders of the same name (in two agent directories, or two
+    # test trees) from sharing one module.
+    digest = _sha256(str(directory.resolve()))[:8]
+    return f"chordline_agents_{directory.name.replace('-', '_')}_{digest}"
+
+
 def _import_agent_module(directory: Path) -> ModuleType:
-    package = f"chordline_agents_{directory.name.replace('-', '_')}"
+    """Import ``directory/agent.py`` as ``<package>.agent``; ``__init__.py`` is optional."""
+    package = _package_name(directory)
     if package not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            package, directory / "__init__.py", submodule_search_locations=[str(directory)]
-        )
-        if spec is None or spec.loader is None:
-            raise AgentError(f"cannot load agent package {directory}")
+        spec = importlib.machinery.ModuleSpec(package, None, is_package=True)
+        # No loader: a folder without __init__.py is a plain namespace for agent.py and tools.py.
+        spec.submodule_search_locations = [str(directory)]
+        initializer = directory / "__init__.py"
+        if initializer.is_file():
+            found = importlib.util.spec_from_file_location(
+                package, initializer, submodule_search_locations=[str(directory)]
+            )
+            if found is not None:
+                spec = found
         module = importlib.util.module_from_spec(spec)
         sys.modules[package] = module
-        spec.loader.exec_module(module)
-    return importlib.import_module(f"{package}.agent")
+        try:
+            if spec.loader is not None:
+                spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[package]
+            raise
+    token = _loading.set(directory)
+    try:
+        return importlib.import_module(f"{package}.agent")
+    except BaseException:
+        # Forget the half-imported modules, so fixing the file and loading again works.
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[name]
+        raise
+    finally:
+        _loading.reset(token)
 
 
 @functools.cache
 def load_registry(directories: tuple[Path, ...]) -> AgentRegistry:
     """Load every ``<directory>/*/agent.py`` of each directory.
 
+    An agent that fails to load is kept as a :class:`BrokenAgent` with a one-line reason, so
+    one broken agent does not stop the others (or commands that need none).
+
     Raises:
-        AgentError: a directory is missing or an agent module is broken.
+        AgentError: an agents directory does not exist.
     """
     agents: dict[str, Agent] = {}
+    broken: list[BrokenAgent] = []
     for directory in directories:
-        _load_directory(directory, agents)
-    return AgentRegistry(agents, directories)
+        if not directory.is_dir():
+            raise AgentError(
+                f"agents directory {directory} does not exist. Fix: run from the project root "
+                "or set CHORDLINE_AGENTS_DIR to the directory that holds your agents."
+            )
+        for child in sorted(directory.iterdir()):
+            if (child / "agent.py").is_file():
+                try:
+                    agent = _load_agent(child, agents)
+                except Exception as exc:
+                    broken.append(BrokenAgent(child, describe_load_error(exc, child)))
+                    continue
+                agents[agent.name] = agent
+    return AgentRegistry(agents, directories, broken)
 
 
-def _load_directory(directory: Path, agents: dict[str, Agent]) -> None:
-    if not directory.is_dir():
+def _load_agent(child: Path, agents: dict[str, Agent]) -> Agent:
+    module = _import_agent_module(child)
+    agent = getattr(module, "agent", None)
+    if not isinstance(agent, Agent):
         raise AgentError(
-            f"agents directory {directory} does not exist. Fix: run from the project root or "
-            "set CHORDLINE_AGENTS_DIR to the directory that holds your agents."
+            "agent.py defines no `agent`. Fix: end it with `agent = Agent.from_files(name=..., "
+            "model=..., tools=[...])`."
         )
-    for child in sorted(directory.iterdir()):
-        if not (child / "agent.py").is_file():
-            continue
-        module = _import_agent_module(child)
-        agent = getattr(module, "agent", None)
-        if not isinstance(agent, Agent):
-            raise AgentError(f"{child / 'agent.py'} must define `agent = Agent.from_files(...)`")
-        if agent.name in agents:
-            raise AgentError(f"two agents are called {agent.name!r}")
-        agents[agent.name] = agent
+    if agent.name in agents:
+        raise AgentError(
+            f"another agent is already called {agent.name!r}. Fix: give this one another name."
+        )
+    return agent

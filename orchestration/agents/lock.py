@@ -15,10 +15,11 @@ from typing import Any
 
 from orchestration.agents.definition import AgentRegistry
 from orchestration.config import Settings
+from orchestration.errors import ConfigError
 from orchestration.llm import pricing
 from orchestration.llm.deployments import alias_problem, parse
 
-__all__ = ["LOCK_FILE", "LockReport", "build_lock", "compare_lock"]
+__all__ = ["LOCK_FILE", "LockReport", "build_lock", "compare_lock", "write_lock"]
 
 LOCK_FILE = "chordline.lock"
 
@@ -65,11 +66,46 @@ def build_lock(registry: AgentRegistry, settings: Settings) -> LockReport:
     return LockReport(content, tuple(refused), tuple(unpriced))
 
 
+def write_lock(content: dict[str, Any], path: Path) -> None:
+    """Write the lock file.
+
+    Raises:
+        ConfigError: its folder does not exist or cannot be written, with the fix.
+    """
+    if not path.parent.is_dir():
+        raise ConfigError(
+            f"cannot write {path}: the folder {path.parent} does not exist. Fix: create it "
+            f"(mkdir -p {path.parent}) or pass --file a path in an existing folder."
+        )
+    try:
+        path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {path}: {exc.strerror}. Fix: pass --file a path you may write to."
+        ) from None
+
+
 def compare_lock(current: dict[str, Any], path: Path) -> list[str]:
-    """Differences between the agents now and the lock file at ``path``; empty when they match."""
+    """Differences between the agents now and the lock file at ``path``; empty when they match.
+
+    Raises:
+        ConfigError: there is no lock file, or it is not one, with how to create it.
+    """
     if not path.is_file():
-        return [f"{path} does not exist. Fix: run `chordline lock` and commit the file."]
-    locked = json.loads(path.read_text(encoding="utf-8"))
+        raise ConfigError(
+            f"{path} does not exist, so there is nothing to check the agents against. Fix: run "
+            f"`chordline lock --file {path}` once, commit the file, and keep "
+            "`chordline lock --check` in CI."
+        )
+    try:
+        locked = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"{path} cannot be read as a lock file ({exc}). Fix: run `chordline lock --file "
+            f"{path}` to write it again, then review the diff."
+        ) from None
+    if not isinstance(locked, dict):
+        raise ConfigError(f"{path} is not a lock file. Fix: run `chordline lock --file {path}`.")
     problems: list[str] = []
     before, now = locked.get("agents", {}), current["agents"]
     for name in sorted(set(before) | set(now)):

@@ -159,12 +159,20 @@ def tool(
 
     def wrap(fn: ToolFunction) -> Tool:
         params = list(inspect.signature(fn).parameters)
-        hints = get_type_hints(fn)
+        try:
+            hints = get_type_hints(fn)
+        except NameError as exc:
+            raise AgentError(
+                f"tool {fn.__name__}: an annotation names something undefined ({exc}). "
+                "Fix: import the argument model in the tool's module."
+            ) from None
         model = hints.get(params[0]) if params else None
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            got = (getattr(model, "__name__", None) or repr(model)) if params else "no parameter"
             raise AgentError(
                 f"tool {fn.__name__}: its first parameter must be annotated with a pydantic "
-                "model (the arguments). Fix: def tool(args: MyArgs, ctx: ToolContext)."
+                f"model (the arguments), not {got}. Fix: class MyArgs(BaseModel): ..., then "
+                f"def {fn.__name__}(args: MyArgs, ctx: ToolContext)."
             )
         if timeout_s <= 0:
             raise AgentError(f"tool {fn.__name__}: timeout_s must be > 0, got {timeout_s}")

@@ -11,10 +11,20 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from orchestration.agents.definition import AgentRegistry
+from orchestration.journal.listing import served_models_of_steps
 from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus, StepStatus
 
-__all__ = ["llm_table", "run_panel", "runs_table", "timeline"]
+__all__ = [
+    "SHORT_ID",
+    "agents_table",
+    "broken_lines",
+    "llm_table",
+    "run_panel",
+    "runs_table",
+    "timeline",
+]
 
 _RUN_STYLE = {
     RunStatus.SUCCEEDED: "green",
@@ -41,24 +51,79 @@ def _status(run: RunRecord) -> Text:
     return Text(run.status.value, style=_RUN_STYLE.get(run.status, "cyan"))
 
 
-def runs_table(runs: Sequence[RunRecord]) -> Table:
-    """The newest runs, one row each."""
-    table = Table(title="Runs", header_style="bold", box=box.SIMPLE_HEAD)
-    table.add_column("run", no_wrap=True, min_width=36)
-    for column in ("agent", "tenant", "status", "steps", "tokens", "cost", "created"):
-        table.add_column(column, justify="right" if column in ("steps", "tokens") else "left")
+# Below this many columns a listing drops its secondary columns and shortens run ids.
+_WIDE = 110
+SHORT_ID = 8
+
+
+def runs_table(runs: Sequence[RunRecord], width: int, *, whole_ids: bool = False) -> Table:
+    """The newest runs, one row each, fitted to ``width`` columns.
+
+    Agent names, tenants and statuses are never cut: a narrow terminal gets short run ids (the
+    commands accept them) and loses the steps, tokens and cost columns instead; a tenant too
+    long for what is left folds onto a second line.
+    """
+    wide = width >= _WIDE
+    full = whole_ids or wide
+    table = Table(
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("run", no_wrap=True, min_width=36 if full else SHORT_ID)
+    table.add_column("agent", overflow="fold")
+    table.add_column("tenant", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    if wide:
+        table.add_column("steps", justify="right", no_wrap=True)
+        table.add_column("tokens", justify="right", no_wrap=True)
+        table.add_column("cost", no_wrap=True)
+    table.add_column("created", no_wrap=True)
     for run in runs:
-        table.add_row(
-            run.id,
+        cells: list[str | Text] = [
+            run.id if full else run.id[:SHORT_ID],
             run.agent,
             run.tenant,
             _status(run),
-            str(run.next_seq - 1),
-            str(run.input_tokens + run.output_tokens),
-            _cost(run.cost_usd),
-            run.created_at.strftime("%m-%d %H:%M:%S"),
-        )
+        ]
+        if wide:
+            cells += [
+                str(run.next_seq - 1),
+                str(run.input_tokens + run.output_tokens),
+                _cost(run.cost_usd),
+            ]
+        cells.append(run.created_at.strftime("%m-%d %H:%M:%S" if wide else "%m-%d %H:%M"))
+        table.add_row(*cells)
     return table
+
+
+def agents_table(registry: AgentRegistry, width: int) -> Table:
+    """The agents with versions, model pins and tools; broken ones with the reason.
+
+    Names and versions are never cut; pins, tools and descriptions wrap at word boundaries.
+    """
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("agent", no_wrap=True)
+    table.add_column("version", no_wrap=True)
+    table.add_column("model", overflow="fold")
+    table.add_column("tools", ratio=1)
+    if width >= _WIDE:
+        table.add_column("description", ratio=1)
+    for name in registry.names():
+        agent = registry.get(name)
+        tools = ", ".join(t.name + ("*" if t.requires_approval else "") for t in agent.tools)
+        cells = [name, agent.version, " → ".join((agent.model, *agent.fallbacks)), tools]
+        if width >= _WIDE:
+            cells.append(agent.description)
+        table.add_row(*cells)
+    return table
+
+
+def broken_lines(registry: AgentRegistry) -> list[Text]:
+    """One line per broken agent folder: its name and why it does not load."""
+    return [Text.assemble((f"broken {b.label}: ", "bold red"), b.reason) for b in registry.broken]
 
 
 def _bar(step: StepRecord, origin: datetime, span: float) -> Text:
@@ -94,6 +159,10 @@ def timeline(run: RunRecord, steps: Sequence[StepRecord]) -> Table:
         header_style="bold",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
+        pad_edge=False,
+        # SIMPLE_HEAD puts a blank divider between columns already: one space of padding each
+        # side would push the timeline past 80 columns.
+        collapse_padding=True,
     )
     table.add_column("#", justify="right", width=3)
     table.add_column("kind", width=5)
@@ -131,9 +200,16 @@ def llm_table(steps: Sequence[StepRecord]) -> Table | None:
     rows = [s for s in steps if s.kind == "llm" and s.result is not None]
     if not rows:
         return None
-    table = Table(title="LLM calls", header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1))
-    for column in ("#", "deployment", "model", "tries", "skipped", "in/cached/out", "cost"):
-        table.add_column(column, justify="right" if column in ("#", "tries") else "left")
+    table = Table(
+        title="LLM calls", header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False
+    )
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("deployment", overflow="fold")
+    table.add_column("model", overflow="fold")
+    table.add_column("tries", justify="right", no_wrap=True)
+    table.add_column("skipped", ratio=1)
+    table.add_column("in/cached/out", no_wrap=True)
+    table.add_column("cost", no_wrap=True)
     for step in rows:
         result = step.result or {}
         usage = result.get("usage") or {}
@@ -152,6 +228,17 @@ def llm_table(steps: Sequence[StepRecord]) -> Table | None:
     return table
 
 
+def _served(run: RunRecord, steps: Sequence[StepRecord]) -> str:
+    """Which model answered the run's turns; the pin only when it is not what served."""
+    served = served_models_of_steps(steps)
+    if not served:
+        return f"model {run.model} (pinned; no turn answered yet)"
+    if served == (run.model,):
+        return f"model {run.model}"
+    label = "model" if len(served) == 1 else "models"
+    return f"{label} {', '.join(served)} (pinned {run.model})"
+
+
 def run_panel(run: RunRecord, steps: Sequence[StepRecord]) -> RenderableType:
     """A run's header, answer or error, and timeline."""
     header = Text.assemble(
@@ -159,7 +246,8 @@ def run_panel(run: RunRecord, steps: Sequence[StepRecord]) -> RenderableType:
         run.id,
         "  ",
         _status(run),
-        f"\nagent {run.agent} v{run.agent_version}  model {run.model}  tenant {run.tenant}",
+        f"\nagent {run.agent} v{run.agent_version}  tenant {run.tenant}",
+        f"\n{_served(run, steps)}",
         f"\ntokens {run.input_tokens + run.output_tokens}  cost {_cost(run.cost_usd)}",
     )
     drifted = [s.seq for s in steps if s.drift]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import click
 from rich.table import Table
@@ -10,7 +11,8 @@ from rich.table import Table
 from orchestration.agents.lock import LOCK_FILE
 from orchestration.cli.base import console, errors, load_cli_settings, main
 from orchestration.config import Settings
-from orchestration.errors import BackendUnreachable, ConfigError
+from orchestration.errors import BackendUnreachable, ConfigError, JournalError
+from orchestration.journal import Journal
 
 __all__ = ["check", "db", "lock"]
 
@@ -23,8 +25,8 @@ def check() -> None:
     """Print the effective settings (secrets masked) and ping each backing service."""
     settings = load_cli_settings()
     table = Table(title="Settings", header_style="bold")
-    table.add_column("variable")
-    table.add_column("value")
+    table.add_column("variable", no_wrap=True)
+    table.add_column("value", overflow="fold")
     for name, value in settings.masked().items():
         table.add_row(name, value)
     console.print(table)
@@ -32,8 +34,9 @@ def check() -> None:
     from orchestration.canvas import ping_broker, producer
     from orchestration.journal import open_journal
 
-    probes = (
-        ("journal", open_journal(settings.journal_url).ping),
+    journal = open_journal(settings.journal_url)
+    probes: tuple[tuple[str, Callable[[], None]], ...] = (
+        ("journal", lambda: _probe_journal(journal)),
         ("broker", lambda: ping_broker(producer(settings), settings.broker_url)),
     )
     for service, probe in probes:
@@ -43,9 +46,26 @@ def check() -> None:
         except BackendUnreachable as exc:
             failures += 1
             errors.print(f"[red]down[/] {service}: {exc}", highlight=False, soft_wrap=True)
+        except JournalError as exc:
+            failures += 1
+            errors.print(f"[red]not migrated[/] {service}: {exc}", highlight=False, soft_wrap=True)
     if failures:
         sys.exit(1)
     console.print(_breaker_table(settings))
+
+
+def _probe_journal(journal: Journal) -> None:
+    """Ping the journal and check its schema is the one this code needs.
+
+    Raises:
+        BackendUnreachable: the database does not answer.
+        JournalError: its schema is behind (a shared database: `chordline db upgrade`).
+    """
+    journal.ping()
+    # Every command that uses a SQLite journal migrates it first, so only a shared database
+    # can be left behind.
+    if journal.engine.dialect.name != "sqlite":
+        journal.ensure_schema(upgrade=False)
 
 
 def _breaker_table(settings: Settings) -> Table:
@@ -86,14 +106,20 @@ def _breaker_table(settings: Settings) -> Table:
 @click.option("--file", "path", default=LOCK_FILE, show_default=True)
 def lock(check_only: bool, path: str) -> None:
     """Write (or --check) the lock file of agent versions and exact model pins."""
-    import json
     from pathlib import Path
 
     from orchestration.agents.definition import load_registry
-    from orchestration.agents.lock import build_lock, compare_lock
+    from orchestration.agents.lock import build_lock, compare_lock, write_lock
 
     settings = load_cli_settings()
-    report = build_lock(load_registry(settings.agent_dirs), settings)
+    registry = load_registry(settings.agent_dirs)
+    if registry.broken:
+        raise ConfigError(
+            "cannot lock while agents are broken:\n  "
+            + "\n  ".join(f"{b.label}: {b.reason}" for b in registry.broken)
+            + "\nFix: correct them (`chordline agents` lists them), then lock again."
+        )
+    report = build_lock(registry, settings)
     for line in report.unpriced:
         errors.print(f"[yellow]no price:[/] {line} (its cost will be recorded as unknown)")
     if report.refused:
@@ -114,7 +140,7 @@ def lock(check_only: bool, path: str) -> None:
             )
         console.print(f"[green]{target} matches the agents[/]")
         return
-    target.write_text(json.dumps(report.content, indent=2, sort_keys=True) + "\n")
+    write_lock(report.content, target)
     console.print(f"wrote {target} ({len(report.content['agents'])} agents)")
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import click
-from rich.table import Table
 
 from orchestration.cli.base import console, main, open_client
 from orchestration.journal.records import RunRecord
@@ -85,42 +85,129 @@ def show_run(client: Any, run_id: str, tenant: str | None = None) -> None:
         if step.status == "waiting":
             console.print(
                 f"[magenta]waiting for approval:[/] step {step.seq} {step.name} "
-                f"{step.arguments}  (approve: chordline approve {run_id})"
+                f"{step.arguments}  (approve: chordline approve {view.run.id})"
             )
+
+
+def _full_id(client: Any, run_id: str, tenant: str | None = None) -> str:
+    """The whole id of ``run_id``, which may be the short id a narrow listing shows."""
+    from orchestration.journal.listing import resolve_run_id
+
+    return resolve_run_id(client.runtime.journal.engine, run_id, tenant)
 
 
 @main.command()
 @click.argument("run_id")
 @click.option("--tenant", default=None)
-def status(run_id: str, tenant: str | None) -> None:
-    """Show a run: status, answer and step timeline."""
-    show_run(open_client(), run_id, tenant)
+@click.option("--json", "as_json", is_flag=True, help="print the run and its steps as JSON")
+def status(run_id: str, tenant: str | None, as_json: bool) -> None:
+    """Show a run: status, answer and step timeline (RUN_ID may be its first 8 characters)."""
+    client = open_client()
+    run_id = _full_id(client, run_id, tenant)
+    if not as_json:
+        show_run(client, run_id, tenant)
+        return
+    from orchestration.cli.output import echo_json, run_document
+    from orchestration.journal.listing import served_models_of_steps
+
+    view = client.get(run_id, tenant)
+    echo_json(run_document(view.run, view.steps, served_models_of_steps(view.steps)))
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class _Since(click.ParamType[datetime]):
+    """``30m``, ``2h``, ``7d`` (ago) or an ISO date or time (UTC unless it says otherwise)."""
+
+    name = "since"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        amount, unit = text[:-1], text[-1:].lower()
+        if unit in _UNITS and amount.isdigit():
+            return datetime.now(UTC) - timedelta(seconds=int(amount) * _UNITS[unit])
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(
+                f"{text!r} is neither a duration nor a date. Fix: e.g. --since 30m, 2h, 7d, "
+                "2026-11-24 or 2026-11-24T09:00",
+                param,
+                ctx,
+            )
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @main.command()
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True,
+              help="runs per page")  # fmt: skip
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice([s.value for s in RunStatus]),
+              help="only runs in this status (repeatable)")  # fmt: skip
+@click.option("--agent", default=None, help="only runs of this agent")
+@click.option("--since", type=_Since(), default=None,
+              help="only runs created since: 30m, 2h, 7d or an ISO date/time (UTC)")  # fmt: skip
 @click.option("--tenant", default=None)
-def runs(limit: int, tenant: str | None) -> None:
-    """List the newest runs."""
+@click.option("--wide", is_flag=True, help="whole run ids whatever the terminal's width")
+@click.option("--json", "as_json", is_flag=True, help="print the page as JSON")
+def runs(
+    *,
+    limit: int,
+    page: int,
+    statuses: tuple[str, ...],
+    agent: str | None,
+    since: datetime | None,
+    tenant: str | None,
+    wide: bool,
+    as_json: bool,
+) -> None:
+    """List runs, newest first, a page at a time."""
     from orchestration.cli.display import runs_table
+    from orchestration.journal.listing import RunFilter, list_runs, served_models
 
-    console.print(runs_table(open_client().runtime.journal.list_runs(tenant, limit)))
+    engine = open_client().runtime.journal.engine
+    where = RunFilter(tenant, agent, tuple(RunStatus(s) for s in statuses), since)
+    found = list_runs(engine, where, page=page, per_page=limit)
+    if as_json:
+        from orchestration.cli.output import echo_json, runs_document
+
+        echo_json(runs_document(found, served_models(engine, [r.id for r in found.runs])))
+        return
+    if not found.runs:
+        console.print("no runs match" if found.total or page == 1 else "no runs on this page")
+        return
+    console.print(runs_table(found.runs, console.width, whole_ids=wide))
+    footer = f"page {found.page} of {found.pages}, {found.total} run{'s' * (found.total != 1)}"
+    footer += ", times in UTC"
+    if found.has_next:
+        footer += f"; next: --page {found.page + 1}"
+    console.print(footer, highlight=False)
 
 
 @main.command()
-def agents() -> None:
-    """List the agents with their versions and model pins."""
-    registry = open_client().runtime.registry
-    table = Table(title=f"Agents in {registry.directory}", header_style="bold")
-    for column in ("agent", "version", "model", "tools", "description"):
-        table.add_column(column)
-    for name in registry.names():
-        agent = registry.get(name)
-        tools = ", ".join(t.name + ("*" if t.requires_approval else "") for t in agent.tools)
-        pins = " → ".join((agent.model, *agent.fallbacks))
-        table.add_row(name, agent.version, pins, tools, agent.description)
-    console.print(table)
+@click.option("--json", "as_json", is_flag=True, help="print the agents as JSON")
+def agents(as_json: bool) -> None:
+    """List the agents with their versions and model pins, and any that are broken."""
+    from orchestration.agents.definition import load_registry
+    from orchestration.cli.base import load_cli_settings
+    from orchestration.cli.display import agents_table, broken_lines
+
+    # Only the agents are needed: no journal, no broker.
+    registry = load_registry(load_cli_settings().agent_dirs)
+    if as_json:
+        from orchestration.cli.output import agents_document, echo_json
+
+        echo_json(agents_document(registry))
+        return
+    console.print(f"[bold]Agents in {registry.directory}[/]", highlight=False, soft_wrap=True)
+    console.print(agents_table(registry, console.width))
     console.print("* requires approval")
+    for line in broken_lines(registry):
+        console.print(line, soft_wrap=True)
 
 
 @main.command()
@@ -135,6 +222,7 @@ def approve(
 ) -> None:
     """Approve (or --reject) a tool call that waits for a person."""
     client = open_client()
+    run_id = _full_id(client, run_id)
     client.decide(
         run_id, approved=not reject, reviewer=reviewer, reason=reason, arguments=arguments, seq=seq
     )
@@ -147,7 +235,9 @@ def approve(
 @click.option("--tenant", default=None)
 def cancel(run_id: str, reason: str, tenant: str | None) -> None:
     """Cancel a run; a step in flight finishes but nothing follows it."""
-    if open_client().cancel(run_id, reason=reason, tenant=tenant):
+    client = open_client()
+    run_id = _full_id(client, run_id, tenant)
+    if client.cancel(run_id, reason=reason, tenant=tenant):
         console.print(f"run {run_id} cancelled")
     else:
         console.print(f"run {run_id} had already ended; nothing changed")

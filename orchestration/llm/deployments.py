@@ -129,8 +129,7 @@ def resolve_chain(agent: Agent, settings: Settings) -> tuple[Deployment, ...]:
         ConfigError: a member is malformed or an alias the settings do not allow.
     """
     primary = _primary(agent, settings)
-    env = [p for p in (s.strip() for s in settings.llm_fallbacks.split(",")) if p]
-    rest = env or list(agent.fallbacks)
+    rest = settings.llm_fallbacks or agent.fallbacks
     chain: list[Deployment] = []
     for deployment in (primary, *(parse(r) for r in rest)):
         if deployment not in chain:

@@ -93,6 +93,16 @@ def call_with_retries(
 ) -> T:
     """Call ``fn`` until it answers, a refusal, or the attempts run out.
 
+    The OpenAI and Anthropic SDKs retry on their own (``max_retries``, 2 by default); we set it
+    to 0 and retry here instead, because only this loop can (1) record every attempt, with its
+    error, status and wait, in the LLM step's journaled result, so ``chordline status`` shows
+    why a turn was slow or which deployment failed how; (2) count each failed attempt on the
+    deployment's circuit breaker, which the SDKs' hidden retries would bypass; (3) give up on a
+    ``Retry-After`` longer than ``CHORDLINE_LLM_RETRY_MAX_SECONDS`` and move on to the next
+    deployment of the fallback chain instead of sleeping through it; and (4) apply one policy
+    (``CHORDLINE_LLM_*`` settings) to every provider alike. Retries inside the SDK would
+    multiply with ours (up to 3 x ``max_attempts`` requests) and hide from all four.
+
     Args:
         fn: one attempt (a provider call, possibly through a circuit breaker).
         policy: attempts and backoff.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from orchestration.errors import AgentError
 from orchestration.journal import StepOutcome
 from orchestration.journal.records import Busy, Done, StepRecord
-from orchestration.journal.tables import StepStatus
+from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.reducer.middleware import StepInput
 from orchestration.reducer.planning import Progress
 from orchestration.reducer.turns import Stop
@@ -42,6 +43,10 @@ def run_claimed(
     claimed = _claim(rt, run_id, seq, owner, window)
     if isinstance(claimed, Progress):
         return claimed
+    try:
+        rt.registry.get(claimed.run.agent)
+    except AgentError as exc:  # its folder is broken or gone here: say so on the run
+        return end_run(rt, claimed.step, owner, Stop(RunStatus.FAILED, str(exc)))
     return rt.middleware.step(claimed, body)
 
 

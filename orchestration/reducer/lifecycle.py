@@ -9,7 +9,7 @@ from collections.abc import Callable
 from orchestration.reducer.middleware import Middleware
 from orchestration.runtime import Runtime
 
-__all__ = ["SweeperMiddleware", "VisibilityCheck"]
+__all__ = ["StartupChecks", "SweeperMiddleware"]
 
 log = logging.getLogger("chordline.worker")
 
@@ -62,12 +62,15 @@ class SweeperMiddleware(Middleware):
                 log.info("re-drove %d stuck run(s): %s", len(redriven), ", ".join(redriven))
 
 
-class VisibilityCheck(Middleware):
-    """Says so when a tool may outlive the broker's visibility timeout (Redis then delivers its
-    message again while it runs; the step's lease keeps it from running twice)."""
+class StartupChecks(Middleware):
+    """Says what a starting worker cannot serve: agent folders that failed to load (it runs the
+    others), and a tool that may outlive the broker's visibility timeout (Redis then delivers
+    its message again while it runs; the step's lease keeps it from running twice)."""
 
     def worker_start(self, rt: Runtime) -> None:
-        """Compare the longest tool timeout with the visibility timeout."""
+        """Name broken agents; compare the longest tool timeout with the visibility timeout."""
+        for broken in rt.registry.broken:
+            log.warning("agent %s is broken and cannot run: %s", broken.label, broken.reason)
         settings = rt.settings
         if settings.embedded:
             return

@@ -89,17 +89,20 @@ def steps_for_calls(
     return tuple(steps), seq
 
 
-def _parallel_safe(agent: Agent, step: PlannedStep) -> bool:
+def _parallel_safe(agent: Agent | None, step: PlannedStep) -> bool:
+    if agent is None:  # the agent cannot be loaded here: its steps only need to fail, in order
+        return False
     tool = agent.tool(step.name)
     # An unknown tool changes nothing: it fails at once and the error goes back to the model.
     return tool is None or (tool.read_only and not tool.requires_approval)
 
 
-def plan_dispatch(agent: Agent, run_id: str, turn_steps: Sequence[PlannedStep]) -> Dispatch:
+def plan_dispatch(agent: Agent | None, run_id: str, turn_steps: Sequence[PlannedStep]) -> Dispatch:
     """Decide what to enqueue for the unfinished steps one turn created.
 
     Args:
-        agent: the run's agent (to tell read-only tools from state-modifying ones).
+        agent: the run's agent (to tell read-only tools from state-modifying ones); None when
+            it cannot be loaded (everything runs in order, and fails with the reason).
         run_id: the run.
         turn_steps: the steps the turn created, in seq order, ending with the next LLM turn.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from orchestration.agents import Agent
+from orchestration.errors import AgentError
 from orchestration.journal.tables import RunStatus, StepKind
 from orchestration.reducer.planning import Dispatch, plan_dispatch
 from orchestration.runtime import Runtime
@@ -17,6 +19,9 @@ def redrive_plan(rt: Runtime, run_id: str) -> Dispatch | None:
     head = rt.journal.step(run_id, run.next_seq - 1)
     if head.kind != StepKind.LLM:
         return None
-    agent = rt.registry.get(run.agent)
+    try:
+        agent: Agent | None = rt.registry.get(run.agent)
+    except AgentError:
+        agent = None  # the steps fail the run with the reason when they run
     turn_steps = rt.journal.steps(run_id, after=head.turn, upto=head.seq)
     return plan_dispatch(agent, run_id, turn_steps)
