@@ -48,7 +48,8 @@ _CLAIM = text(
         RETURNING *
     ), started AS (
         UPDATE runs SET status = 'running', updated_at = :now
-        WHERE id = :run_id AND status = 'queued' AND EXISTS (SELECT 1 FROM claimed)
+        WHERE CAST(:seq AS integer) = 1 AND id = :run_id AND status = 'queued'
+          AND EXISTS (SELECT 1 FROM claimed)
         RETURNING id
     )
     SELECT c.*, """
