@@ -40,6 +40,9 @@ class NewRun:
     max_tokens: int | None
     max_usd: Decimal | None
     trace_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    idempotency_key: str | None = None
+    request_hash: str | None = None
 
 
 @dataclass(frozen=True)

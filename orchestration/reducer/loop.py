@@ -15,13 +15,20 @@ from orchestration.agents.definition import Agent
 from orchestration.agents.tools import Tool, ToolContext
 from orchestration.errors import ApprovalError, ToolError
 from orchestration.journal import LeaseLost, StepOutcome, TurnResult
+from orchestration.journal.approvals import (
+    ApprovalDecision,
+    Decided,
+    approval_id,
+    get_approval,
+    record_decision,
+)
 from orchestration.journal.records import (
     Busy,
     Done,
     StepRecord,
     ToolCallRequest,
 )
-from orchestration.journal.tables import RunStatus, StepKind, StepStatus
+from orchestration.journal.tables import RunStatus, StepKind, StepStatus, utcnow
 from orchestration.llm import pricing
 from orchestration.llm.breakers import board_for
 from orchestration.llm.fallbacks import ChainOutcome, ask_chain
@@ -36,6 +43,7 @@ __all__ = [
     "Dispatch",
     "Progress",
     "decide",
+    "decide_approval",
     "plan_dispatch",
     "redrive_plan",
     "run_approval",
@@ -256,11 +264,11 @@ def _call_tool(at: StepInput) -> StepOutcome:
         return StepOutcome(StepStatus.FAILED, None, message[:limit])
     arguments = step.arguments or "{}"
     if tool.requires_approval:
-        decision = rt.journal.step(step.run_id, step.seq - 1).result or {}
-        if not decision.get("approved"):
-            reason = decision.get("reason") or "no reason given"
+        decision = ApprovalDecision.of(rt.journal.step(step.run_id, step.seq - 1).result)
+        if not decision.approved:
+            reason = decision.reason or "no reason given"
             return StepOutcome(StepStatus.SKIPPED, {"output": {"rejected": True, "reason": reason}})
-        arguments = decision.get("arguments") or arguments
+        arguments = decision.arguments or arguments
     context = ToolContext(
         run_id=step.run_id,
         seq=step.seq,
@@ -307,32 +315,72 @@ def decide(
     arguments: str | None = None,
     tenant: str | None = None,
 ) -> Dispatch | None:
-    """Record a person's decision on a waiting tool call and say what to enqueue next.
+    """Decide the approval step ``seq`` of ``run_id`` (see :func:`decide_approval`).
+
+    Returns:
+        The run's next steps when this decision was its last one open, else None.
+    """
+    _, plan = decide_approval(
+        rt,
+        approval_id(run_id, seq),
+        approved=approved,
+        reviewer=reviewer,
+        reason=reason,
+        arguments=arguments,
+        tenant=tenant,
+    )
+    return plan
+
+
+def decide_approval(
+    rt: Runtime,
+    approval: str,
+    *,
+    approved: bool,
+    reviewer: str,
+    reason: str = "",
+    arguments: str | None = None,
+    tenant: str | None = None,
+) -> tuple[Decided, Dispatch | None]:
+    """Record a person's decision on one waiting tool call and say what to enqueue next.
 
     Args:
         rt: the runtime.
-        run_id: the run.
-        seq: the waiting approval step.
+        approval: the approval's id (``<run_id>.<seq>``).
         approved: approve (True) or reject (False).
         reviewer: who decided (recorded).
         reason: why, shown to the model on a rejection.
         arguments: edited JSON arguments to run instead of the model's.
         tenant: when given, the run must belong to it.
 
+    Returns:
+        What was recorded, and the run's next steps when this decision was its last one open.
+
     Raises:
-        ApprovalError: no such waiting approval, or edited arguments that fail the schema.
+        ApprovalNotFound: no such approval for that tenant.
+        ApprovalConflict: decided already, or its run has ended.
+        ApprovalError: edited arguments the tool refuses or that fail its schema.
     """
-    run = rt.journal.get_run(run_id, tenant)
-    if arguments is not None:
-        step = rt.journal.step(run_id, seq)
-        tool = rt.registry.get(run.agent).tool(step.name)
+    view = get_approval(rt.journal, approval, tenant)
+    if arguments is not None and approved:
+        run = rt.journal.get_run(view.run_id)
+        tool = rt.registry.get(run.agent).tool(view.tool)
+        if tool is not None and not tool.allow_edits:
+            raise ApprovalError(
+                f"tool {tool.name} does not allow edited arguments. Fix: approve the call as "
+                "asked, or reject it with a reason the model can act on."
+            )
         try:
             if tool is not None:
                 tool.validate(arguments)
         except ToolError as exc:
-            raise ApprovalError(f"edited arguments rejected: {exc}") from None
-    decision = {"approved": approved, "reviewer": reviewer, "reason": reason}
-    if arguments is not None:
-        decision["arguments"] = arguments
-    rt.journal.decide_approval(run_id, seq, decision, tenant)
-    return redrive_plan(rt, run_id)
+            raise ApprovalError(f"arguments: edited arguments rejected: {exc}") from None
+    decision = ApprovalDecision(
+        approved=approved,
+        reviewer=reviewer,
+        decided_at=utcnow(),
+        reason=reason,
+        arguments=arguments if approved else None,
+    )
+    decided = record_decision(rt.journal, approval, decision, tenant)
+    return decided, redrive_plan(rt, view.run_id) if decided.resumed else None
