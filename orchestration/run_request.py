@@ -12,12 +12,12 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 
 from orchestration.config import Settings
 from orchestration.errors import RunRequestError, RunRequestTooLarge
 
-__all__ = ["RunRequest", "parse_run_request", "request_hash"]
+__all__ = ["RunRequest", "check_sizes", "parse_run_request", "request_hash"]
 
 _FIXES = {
     "agent": 'an agent\'s name as text, e.g. "support-triage" (`chordline agents` lists them)',
@@ -52,6 +52,13 @@ class RunRequest(BaseModel):
     max_tokens: int | None = Field(None, ge=1, le=100_000_000, strict=True)
     max_usd: Decimal | None = Field(None, gt=0, le=1_000_000, max_digits=18, decimal_places=6)
     metadata: dict[str, JsonValue] | None = None
+
+    @field_validator("input", "agent", "tenant")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("contains a NUL character, which the journal cannot store")
+        return value
 
 
 def _describe(error: dict[str, Any]) -> tuple[str, str]:
@@ -91,7 +98,7 @@ def parse_run_request(data: object, settings: Settings) -> RunRequest:
                 '{"agent": "...", "input": "..."}.',
                 field="request",
             )
-        _check_sizes(data, settings)
+        check_sizes(data, settings)
         try:
             request = RunRequest.model_validate(data)
         except ValidationError as exc:
@@ -100,11 +107,17 @@ def parse_run_request(data: object, settings: Settings) -> RunRequest:
                 "invalid run request: " + "; ".join(text for _, text in described),
                 field=described[0][0],
             ) from None
-    _check_sizes(request.model_dump(include={"input", "metadata"}), settings)
+    check_sizes(request.model_dump(include={"input", "metadata"}), settings)
     return request
 
 
-def _check_sizes(data: dict[str, Any], settings: Settings) -> None:
+def check_sizes(data: dict[str, Any], settings: Settings) -> None:
+    """Refuse an input or metadata over its configured size (before any other check, so a
+    huge body is answered 413 whatever else is wrong with it).
+
+    Raises:
+        RunRequestTooLarge: naming the field, its size, the limit and the setting.
+    """
     text = data.get("input")
     if isinstance(text, str):
         size = len(text.encode("utf-8", errors="surrogatepass"))

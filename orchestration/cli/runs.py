@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -14,7 +13,7 @@ from orchestration.cli.base import console, main, open_client
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunStatus
 
-__all__ = ["agents", "approve", "cancel", "runs", "show_run", "status", "submit", "sweep"]
+__all__ = ["agents", "cancel", "runs", "show_run", "status", "submit", "sweep"]
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -85,7 +84,7 @@ def show_run(client: Any, run_id: str, tenant: str | None = None) -> None:
         if step.status == "waiting":
             console.print(
                 f"[magenta]waiting for approval:[/] step {step.seq} {step.name} "
-                f"{step.arguments}  (approve: chordline approve {run_id})"
+                f"{step.arguments}  (approve: chordline approve {run_id}.{step.seq})"
             )
 
 
@@ -121,24 +120,6 @@ def agents() -> None:
         table.add_row(name, agent.version, pins, tools, agent.description)
     console.print(table)
     console.print("* requires approval")
-
-
-@main.command()
-@click.argument("run_id")
-@click.option("--seq", type=int, default=None, help="the approval step (default: first waiting)")
-@click.option("--reject", is_flag=True, help="reject instead of approving")
-@click.option("--reason", default="", help="why (the model sees it on a rejection)")
-@click.option("--arguments", default=None, help="edited JSON arguments to run instead")
-@click.option("--reviewer", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
-def approve(
-    *, run_id: str, seq: int | None, reject: bool, reason: str, arguments: str | None, reviewer: str
-) -> None:
-    """Approve (or --reject) a tool call that waits for a person."""
-    client = open_client()
-    client.decide(
-        run_id, approved=not reject, reviewer=reviewer, reason=reason, arguments=arguments, seq=seq
-    )
-    console.print(f"{'rejected' if reject else 'approved'}; run {run_id} continues")
 
 
 @main.command()
