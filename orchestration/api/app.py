@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 
@@ -72,6 +73,28 @@ def _chordline_error(settings_agents: Callable[[], list[str]]) -> Handler:
     return handle
 
 
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming each field (``input``, ``max_usd``, ``Idempotency-Key``) and what it takes."""
+    if not isinstance(exc, RequestValidationError):
+        raise exc
+    errors = [
+        {
+            "field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
+            "msg": e["msg"],
+            "type": e["type"],
+        }  # fmt: skip
+        for e in exc.errors()
+    ]
+    listed = "; ".join(f"{e['field']}: {e['msg']}" for e in errors)
+    return JSONResponse(
+        {
+            "detail": f"invalid request: {listed}. Fix: send each field as /docs describes it.",
+            "errors": errors,
+        },  # fmt: skip
+        status_code=422,
+    )
+
+
 async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     # A value the database refuses (a NUL byte, a string over a column's size): the client's.
     log.info("%s %s: value refused by the journal (%s)", request.method, request.url.path,
@@ -110,6 +133,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     )
     app.state.chordline = ApiContext(client=client, limits=TenantLimits(settings))
     app.add_exception_handler(ChordlineError, _chordline_error(client.runtime.registry.names))
+    app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(OperationalError, _journal_down)
     for router in (health.router, runs.router, events.router, approvals.router):

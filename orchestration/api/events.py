@@ -23,7 +23,7 @@ from fastapi.responses import StreamingResponse
 from orchestration.api.auth import Caller
 from orchestration.api.context import context_of
 from orchestration.api.runs import RUN_ID
-from orchestration.api.schemas import Problem
+from orchestration.api.schemas import problems
 from orchestration.journal import Journal
 from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import StepStatus
@@ -119,11 +119,7 @@ async def _stream(request: Request, run_id: str, after: str) -> AsyncIterator[st
 
 @router.get(
     "/runs/{run_id}/events",
-    responses={
-        200: {"content": {"text/event-stream": {}}},
-        401: {"model": Problem},
-        404: {"model": Problem},
-    },
+    responses={200: {"content": {"text/event-stream": {}}}, **problems(401, 404, 422, 429)},
     response_class=StreamingResponse,
 )
 async def run_events(

@@ -31,6 +31,8 @@ class Problem(BaseModel):
 
     detail: str
     decision: DecisionOut | None = None
+    errors: list[dict[str, JsonValue]] | None = None
+    known_agents: list[str] | None = None
 
 
 class Totals(BaseModel):
