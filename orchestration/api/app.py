@@ -82,7 +82,7 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
             "field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
             "msg": e["msg"],
             "type": e["type"],
-        }  # fmt: skip
+        }
         for e in exc.errors()
     ]
     listed = "; ".join(f"{e['field']}: {e['msg']}" for e in errors)
@@ -90,7 +90,7 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
         {
             "detail": f"invalid request: {listed}. Fix: send each field as /docs describes it.",
             "errors": errors,
-        },  # fmt: skip
+        },
         status_code=422,
     )
 
