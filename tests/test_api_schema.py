@@ -72,7 +72,7 @@ def test_no_request_produces_a_server_error(api_app: FastAPI) -> None:
         )
         def fuzz(case: schemathesis.Case) -> None:
             response = case.call_and_validate(headers=headers, checks=checks)
-            statuses[f"{operation.label} {response.status_code}"] += 1
+            statuses[f"{case.operation.label} {response.status_code}"] += 1
 
         try:
             fuzz()
