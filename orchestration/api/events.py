@@ -26,13 +26,14 @@ from orchestration.api.runs import RUN_ID
 from orchestration.api.schemas import problems
 from orchestration.journal import Journal
 from orchestration.journal.records import RunRecord, StepRecord
-from orchestration.journal.tables import StepStatus
+from orchestration.journal.tables import StepKind, StepStatus
 
 __all__ = ["REPLAY_GRACE_S", "StepEvent", "journal_events", "router"]
 
 REPLAY_GRACE_S = 10.0
 _POLL_S = 0.25
 _KEEPALIVE_S = 15.0
+_UNPARKED = (StepStatus.PENDING, StepStatus.RUNNING)
 _PHASES = {"created": 0, "started": 1, "waiting": 2, "finished": 3, "run": 9}
 
 router = APIRouter(prefix="/v1", tags=["runs"])
@@ -65,7 +66,9 @@ def _step_events(step: StepRecord) -> list[StepEvent]:
     found = [(step.created_at, "created", StepStatus.PENDING.value)]
     if step.started_at is not None:
         found.append((step.started_at, "started", StepStatus.RUNNING.value))
-        if step.status == StepStatus.WAITING:
+        # An approval step waits once parked, and that stays true after it is decided.
+        parked = step.kind == StepKind.APPROVAL and step.status not in _UNPARKED
+        if step.status == StepStatus.WAITING or parked:
             found.append((step.started_at, "waiting", StepStatus.WAITING.value))
     if step.status.final and step.finished_at is not None:
         found.append((step.finished_at, "finished", step.status.value))
