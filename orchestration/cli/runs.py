@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import click
@@ -19,15 +18,6 @@ __all__ = ["agents", "cancel", "runs", "show_run", "status", "submit", "sweep"]
 # -- runs -----------------------------------------------------------------------------------
 
 
-def _decimal(value: str | None) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise click.BadParameter(f"{value!r} is not a number of dollars") from None
-
-
 def exit_for(run: RunRecord) -> None:
     if run.status in (RunStatus.SUCCEEDED, RunStatus.WAITING_FOR_APPROVAL):
         return
@@ -40,8 +30,8 @@ def exit_for(run: RunRecord) -> None:
 @click.option("--wait", is_flag=True, help="wait for the run to finish and show it")
 @click.option("--timeout", type=float, default=300.0, show_default=True)
 @click.option("--tenant", default=None)
-@click.option("--max-steps", type=click.IntRange(min=1), default=None)
-@click.option("--max-tokens", type=click.IntRange(min=1), default=None)
+@click.option("--max-steps", type=int, default=None)
+@click.option("--max-tokens", type=int, default=None)
 @click.option("--max-usd", default=None)
 def submit(
     *,
@@ -55,10 +45,15 @@ def submit(
     max_usd: str | None,
 ) -> None:
     """Start AGENT on TEXT; prints the run id (or, with --wait, the finished run)."""
+    from orchestration.run_request import parse_run_request
     from orchestration.runtime import Limits
 
     client = open_client()
-    limits = Limits(max_steps, max_tokens, _decimal(max_usd))
+    # The one run-request contract, as HTTP and send_task apply it.
+    fields = {"agent": agent, "input": text, "tenant": tenant, "max_steps": max_steps,
+              "max_tokens": max_tokens, "max_usd": max_usd}  # fmt: skip
+    request = parse_run_request({k: v for k, v in fields.items() if v is not None}, client.settings)
+    limits = Limits(request.max_steps, request.max_tokens, request.max_usd)
     run = client.submit(agent, text, tenant=tenant, limits=limits)
     if not wait:
         console.print(run.id)
