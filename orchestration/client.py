@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 from orchestration import canvas
 from orchestration.config import Settings, current_settings
 from orchestration.errors import ApprovalNotFound, ChordlineError
-from orchestration.journal.approvals import Decided, approval_id, list_approvals
+from orchestration.journal.approvals import (
+    ApprovalDecision,
+    Decided,
+    approval_id,
+    list_approvals,
+)
 from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus
 from orchestration.reducer.loop import decide_approval
@@ -169,14 +174,10 @@ class Client:
         """
         if seq is None:
             seq = self._first_open_approval(run_id, tenant)
-        return self.decide_approval(
-            approval_id(run_id, seq),
-            approved=approved,
-            reviewer=reviewer,
-            reason=reason,
-            arguments=arguments,
-            tenant=tenant,
+        verdict = ApprovalDecision(
+            approved=approved, reviewer=reviewer, reason=reason, arguments=arguments
         )
+        return self.decide_approval(approval_id(run_id, seq), verdict, tenant=tenant)
 
     def _first_open_approval(self, run_id: str, tenant: str | None) -> int:
         """The seq of the run's first waiting approval, or an error that says why there is none."""
@@ -194,32 +195,17 @@ class Client:
         )
 
     def decide_approval(
-        self,
-        approval: str,
-        *,
-        approved: bool,
-        reviewer: str,
-        reason: str = "",
-        arguments: str | None = None,
-        tenant: str | None = None,
+        self, approval: str, decision: ApprovalDecision, *, tenant: str | None = None
     ) -> Decided:
-        """Approve or reject one approval by id; enqueue the run's next steps when it was the
-        last one open.
+        """Record a decision on one approval by id; enqueue the run's next steps when it was
+        the last one open.
 
         Raises:
             ApprovalNotFound: no such approval for that tenant.
             ApprovalConflict: decided already (with the first decision), or the run has ended.
             ApprovalError: edited arguments the tool refuses.
         """
-        decided, plan = decide_approval(
-            self.runtime,
-            approval,
-            approved=approved,
-            reviewer=reviewer,
-            reason=reason,
-            arguments=arguments,
-            tenant=tenant,
-        )
+        decided, plan = decide_approval(self.runtime, approval, decision, tenant=tenant)
         if plan is not None and not plan.empty:
             canvas.dispatch(self.app, plan)
         return decided

@@ -35,7 +35,7 @@ def rt(journal: Journal, tmp_path: Path) -> Runtime:
 def test_two_approvals_of_one_turn_wait_together_and_are_decided_in_any_order(
     rt: Runtime,
 ) -> None:
-    run = rt.create_run("toolbox", TWO)
+    run = rt.create_run("gatekeeper", TWO)
     drain(rt, run.id)
     assert rt.journal.get_run(run.id).status == RunStatus.WAITING_FOR_APPROVAL
     first, second = list_approvals(rt.journal, tenant=run.tenant, run_id=run.id)
@@ -44,11 +44,13 @@ def test_two_approvals_of_one_turn_wait_together_and_are_decided_in_any_order(
 
     # The second is rejected first: the run keeps waiting for the other one.
     plan = loop.decide_approval(
-        rt, second.id, approved=False, reviewer="bob", reason="not this one"
+        rt, second.id, ApprovalDecision(approved=False, reviewer="bob", reason="not this one")
     )
     assert plan == (plan[0], None) and not plan[0].resumed
     assert rt.journal.get_run(run.id).status == RunStatus.WAITING_FOR_APPROVAL
-    decided, resumed = loop.decide_approval(rt, first.id, approved=True, reviewer="ann")
+    decided, resumed = loop.decide_approval(
+        rt, first.id, ApprovalDecision(approved=True, reviewer="ann")
+    )
     assert decided.resumed and resumed is not None
     assert [kind for kind, _ in resumed.serial] == [StepKind.TOOL, StepKind.TOOL]
     drain(rt, run.id, resumed)
@@ -63,52 +65,62 @@ def test_two_approvals_of_one_turn_wait_together_and_are_decided_in_any_order(
 
 
 def test_deciding_twice_answers_with_the_first_decision(rt: Runtime) -> None:
-    run = rt.create_run("toolbox", 'CALL guarded_effect {"label": "once"}')
+    run = rt.create_run("gatekeeper", 'CALL guarded_effect {"label": "once"}')
     drain(rt, run.id)
     (waiting,) = list_approvals(rt.journal, tenant=None, run_id=run.id)
-    loop.decide_approval(rt, waiting.id, approved=True, reviewer="ann")
+    loop.decide_approval(rt, waiting.id, ApprovalDecision(approved=True, reviewer="ann"))
     with pytest.raises(ApprovalConflict, match="already approved by ann") as caught:
-        loop.decide_approval(rt, waiting.id, approved=False, reviewer="bob", reason="late")
+        loop.decide_approval(
+            rt, waiting.id, ApprovalDecision(approved=False, reviewer="bob", reason="late")
+        )
     assert isinstance(caught.value.decision, ApprovalDecision)
     assert caught.value.decision.reviewer == "ann"
 
 
 def test_deciding_on_a_cancelled_run_says_it_ended(rt: Runtime) -> None:
-    run = rt.create_run("toolbox", 'CALL guarded_effect {"label": "never"}')
+    run = rt.create_run("gatekeeper", 'CALL guarded_effect {"label": "never"}')
     drain(rt, run.id)
     (waiting,) = list_approvals(rt.journal, tenant=None, run_id=run.id)
     rt.journal.finish_run(run.id, RunStatus.CANCELLED, error="cancelled")
     assert list_approvals(rt.journal, tenant=None, run_id=run.id) == []
     with pytest.raises(ApprovalConflict, match="its run is cancelled"):
-        loop.decide_approval(rt, waiting.id, approved=True, reviewer="ann")
+        loop.decide_approval(rt, waiting.id, ApprovalDecision(approved=True, reviewer="ann"))
     assert count_effects(rt.settings.journal_url, run.id) == 0
 
 
 def test_another_tenants_approval_is_not_found(rt: Runtime) -> None:
-    run = rt.create_run("toolbox", 'CALL guarded_effect {"label": "x"}', tenant="acme")
+    run = rt.create_run("gatekeeper", 'CALL guarded_effect {"label": "x"}', tenant="acme")
     drain(rt, run.id)
     (waiting,) = list_approvals(rt.journal, tenant="acme", run_id=run.id)
     assert list_approvals(rt.journal, tenant="globex") == []
     with pytest.raises(ApprovalNotFound):
         get_approval(rt.journal, waiting.id, "globex")
     with pytest.raises(ApprovalNotFound):
-        loop.decide_approval(rt, waiting.id, approved=True, reviewer="eve", tenant="globex")
+        loop.decide_approval(
+            rt, waiting.id, ApprovalDecision(approved=True, reviewer="eve"), tenant="globex"
+        )
     with pytest.raises(ApprovalNotFound):
         get_approval(rt.journal, "not-an-id", None)
 
 
 def test_edited_arguments_are_checked_against_the_tool(rt: Runtime) -> None:
     run = rt.create_run(
-        "toolbox", 'CALL guarded_effect {"label": "asked"}\nCALL strict_effect {"label": "s"}'
+        "gatekeeper", 'CALL guarded_effect {"label": "asked"}\nCALL strict_effect {"label": "s"}'
     )
     drain(rt, run.id)
     guarded, strict = list_approvals(rt.journal, tenant=None, run_id=run.id)
     with pytest.raises(ApprovalError, match="label"):
-        loop.decide_approval(rt, guarded.id, approved=True, reviewer="a", arguments='{"x": 1}')
+        loop.decide_approval(
+            rt, guarded.id, ApprovalDecision(approved=True, reviewer="a", arguments='{"x": 1}')
+        )
     with pytest.raises(ApprovalError, match="does not allow edited arguments"):
-        loop.decide_approval(rt, strict.id, approved=True, reviewer="a", arguments='{"label": "t"}')
-    loop.decide_approval(rt, guarded.id, approved=True, reviewer="a", arguments='{"label": "ed"}')
-    _, plan = loop.decide_approval(rt, strict.id, approved=True, reviewer="a")
+        loop.decide_approval(
+            rt, strict.id, ApprovalDecision(approved=True, reviewer="a", arguments='{"label": "t"}')
+        )
+    loop.decide_approval(
+        rt, guarded.id, ApprovalDecision(approved=True, reviewer="a", arguments='{"label": "ed"}')
+    )
+    _, plan = loop.decide_approval(rt, strict.id, ApprovalDecision(approved=True, reviewer="a"))
     drain(rt, run.id, plan)
     assert count_effects(rt.settings.journal_url, run.id, "ed") == 1
     assert count_effects(rt.settings.journal_url, run.id, "asked") == 0
@@ -128,7 +140,7 @@ def _sweep_until(
 
 
 def test_an_approval_past_its_timeout_is_rejected_by_the_sweeper(rt: Runtime) -> None:
-    run = rt.create_run("toolbox", 'CALL hasty_effect {"label": "late"}')
+    run = rt.create_run("gatekeeper", 'CALL hasty_effect {"label": "late"}')
     drain(rt, run.id)
     (waiting,) = list_approvals(rt.journal, tenant=None, run_id=run.id)
     (plan,) = _sweep_until(rt, run.id, bool)
@@ -140,7 +152,7 @@ def test_an_approval_past_its_timeout_is_rejected_by_the_sweeper(rt: Runtime) ->
 
 
 def test_an_approval_past_a_fail_timeout_fails_the_run(rt: Runtime) -> None:
-    run = rt.create_run("toolbox", 'CALL strict_effect {"label": "late"}')
+    run = rt.create_run("gatekeeper", 'CALL strict_effect {"label": "late"}')
     drain(rt, run.id)
     (waiting,) = list_approvals(rt.journal, tenant=None, run_id=run.id)
     _sweep_until(rt, run.id, lambda _: rt.journal.get_run(run.id).status.terminal)
@@ -149,4 +161,4 @@ def test_an_approval_past_a_fail_timeout_fails_the_run(rt: Runtime) -> None:
     assert ended.error is not None and "approval_timeout=fail" in ended.error
     assert rt.journal.step(run.id, waiting.seq).status == StepStatus.FAILED
     with pytest.raises(ApprovalConflict, match="its run is failed"):
-        loop.decide_approval(rt, waiting.id, approved=True, reviewer="ann")
+        loop.decide_approval(rt, waiting.id, ApprovalDecision(approved=True, reviewer="ann"))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from orchestration.api.auth import Caller
 from orchestration.api.context import context_of
 from orchestration.api.schemas import ApprovalOut, ApprovalPage, DecisionIn, problems
-from orchestration.journal.approvals import list_approvals
+from orchestration.journal.approvals import ApprovalDecision, list_approvals
 
 __all__ = ["router"]
 
@@ -51,12 +51,11 @@ def decide(
     with the first decision; deciding on an ended run answers 409 saying so.
     """
     client = context_of(request).client
-    decided = client.decide_approval(
-        approval_id,
+    verdict = ApprovalDecision(
         approved=body.decision == "approve",
         reviewer=principal.key_name,
         reason=body.reason,
         arguments=None if body.arguments is None else json.dumps(body.arguments),
-        tenant=principal.tenant,
     )
+    decided = client.decide_approval(approval_id, verdict, tenant=principal.tenant)
     return ApprovalOut.of(decided.approval)

@@ -55,12 +55,15 @@ def approvals(as_json: bool, run_id: str | None, tenant: str | None, status: str
 
 
 def _decide(target: str, seq: int | None, **how: Any) -> None:
+    from orchestration.journal.approvals import ApprovalDecision
+
+    verdict = ApprovalDecision(**how)
     client = open_client()
     if seq is None and _APPROVAL_ID.match(target):
-        decided = client.decide_approval(target, **how)
+        decided = client.decide_approval(target, verdict)
     else:
-        decided = client.decide(target, seq=seq, **how)
-    verb = "approved" if how["approved"] else "rejected"
+        decided = client.decide(target, seq=seq, **verdict.model_dump(exclude={"decided_at"}))
+    verb = "approved" if verdict.approved else "rejected"
     approval = decided.approval
     if decided.resumed:
         console.print(f"{verb} {approval.id}; run {approval.run_id} continues")
@@ -90,8 +93,9 @@ def approve(
     reviewer: str,
 ) -> None:  # fmt: skip
     """Approve the approval ID (or a run's first waiting one, given a run id)."""
-    _decide(target, seq, approved=not rejected, reviewer=reviewer, reason=reason,
-            arguments=arguments)  # fmt: skip
+    _decide(
+        target, seq, approved=not rejected, reviewer=reviewer, reason=reason, arguments=arguments
+    )
 
 
 @main.command()

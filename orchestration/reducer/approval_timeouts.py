@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from orchestration.errors import ApprovalError, ChordlineError
-from orchestration.journal.approvals import ApprovalView, waiting_since
+from orchestration.journal.approvals import ApprovalDecision, ApprovalView, waiting_since
 from orchestration.journal.tables import RunStatus, Step, StepStatus, utcnow
 from orchestration.reducer.loop import Dispatch, decide_approval
 from orchestration.runtime import Runtime
@@ -67,9 +67,8 @@ def _expire(rt: Runtime, approval: ApprovalView, *, seconds: float, policy: str)
     reason = f"no decision within {seconds:g}s (approval_timeout={policy})"
     if policy == "reject":
         log.info("approval %s timed out: rejected", approval.id)
-        _, plan = decide_approval(
-            rt, approval.id, approved=False, reviewer=TIMEOUT_REVIEWER, reason=reason
-        )
+        verdict = ApprovalDecision(approved=False, reviewer=TIMEOUT_REVIEWER, reason=reason)
+        _, plan = decide_approval(rt, approval.id, verdict)
         return plan
     with rt.journal.engine.execution_options(chordline_writes=True).begin() as connection:
         closed = connection.execute(

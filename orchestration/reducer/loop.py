@@ -320,37 +320,22 @@ def decide(
     Returns:
         The run's next steps when this decision was its last one open, else None.
     """
-    _, plan = decide_approval(
-        rt,
-        approval_id(run_id, seq),
-        approved=approved,
-        reviewer=reviewer,
-        reason=reason,
-        arguments=arguments,
-        tenant=tenant,
+    verdict = ApprovalDecision(
+        approved=approved, reviewer=reviewer, reason=reason, arguments=arguments
     )
-    return plan
+    return decide_approval(rt, approval_id(run_id, seq), verdict, tenant=tenant)[1]
 
 
 def decide_approval(
-    rt: Runtime,
-    approval: str,
-    *,
-    approved: bool,
-    reviewer: str,
-    reason: str = "",
-    arguments: str | None = None,
-    tenant: str | None = None,
+    rt: Runtime, approval: str, decision: ApprovalDecision, *, tenant: str | None = None
 ) -> tuple[Decided, Dispatch | None]:
     """Record a person's decision on one waiting tool call and say what to enqueue next.
 
     Args:
         rt: the runtime.
         approval: the approval's id (``<run_id>.<seq>``).
-        approved: approve (True) or reject (False).
-        reviewer: who decided (recorded).
-        reason: why, shown to the model on a rejection.
-        arguments: edited JSON arguments to run instead of the model's.
+        decision: approve or reject, who, why, and any edited JSON arguments; it is recorded
+            with the time it is recorded at (edited arguments only on an approval).
         tenant: when given, the run must belong to it.
 
     Returns:
@@ -362,25 +347,24 @@ def decide_approval(
         ApprovalError: edited arguments the tool refuses or that fail its schema.
     """
     view = get_approval(rt.journal, approval, tenant)
-    if arguments is not None and approved:
-        run = rt.journal.get_run(view.run_id)
-        tool = rt.registry.get(run.agent).tool(view.tool)
-        if tool is not None and not tool.allow_edits:
-            raise ApprovalError(
-                f"tool {tool.name} does not allow edited arguments. Fix: approve the call as "
-                "asked, or reject it with a reason the model can act on."
-            )
-        try:
-            if tool is not None:
-                tool.validate(arguments)
-        except ToolError as exc:
-            raise ApprovalError(f"arguments: edited arguments rejected: {exc}") from None
-    decision = ApprovalDecision(
-        approved=approved,
-        reviewer=reviewer,
-        decided_at=utcnow(),
-        reason=reason,
-        arguments=arguments if approved else None,
-    )
-    decided = record_decision(rt.journal, approval, decision, tenant)
+    edited = decision.arguments if decision.approved else None
+    if edited is not None:
+        _check_edit(rt, view.run_id, view.tool, edited)
+    stamped = decision.model_copy(update={"decided_at": utcnow(), "arguments": edited})
+    decided = record_decision(rt.journal, approval, stamped, tenant)
     return decided, redrive_plan(rt, view.run_id) if decided.resumed else None
+
+
+def _check_edit(rt: Runtime, run_id: str, tool_name: str, arguments: str) -> None:
+    tool = rt.registry.get(rt.journal.get_run(run_id).agent).tool(tool_name)
+    if tool is None:
+        return  # an unknown tool fails when it runs, whatever the arguments
+    if not tool.allow_edits:
+        raise ApprovalError(
+            f"tool {tool.name} does not allow edited arguments. Fix: approve the call as "
+            "asked, or reject it with a reason the model can act on."
+        )
+    try:
+        tool.validate(arguments)
+    except ToolError as exc:
+        raise ApprovalError(f"arguments: edited arguments rejected: {exc}") from None

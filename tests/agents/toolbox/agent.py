@@ -21,8 +21,6 @@ agent = Agent.from_files(
         tools.record_effect,
         tools.keyed_effect,
         tools.guarded_effect,
-        tools.hasty_effect,
-        tools.strict_effect,
     ],
     max_steps=40,
 )

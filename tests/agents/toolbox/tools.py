@@ -118,22 +118,3 @@ def keyed_effect(args: Label, ctx: ToolContext) -> dict[str, object]:
 def guarded_effect(args: Label, ctx: ToolContext) -> dict[str, object]:
     """Insert a keyed row, after a person approves."""
     return _record(args, ctx, ctx.idempotency_key)
-
-
-@tool(requires_approval=True, timeout_s=10, approval_timeout_s=0.5, approval_timeout="reject")
-def hasty_effect(args: Label, ctx: ToolContext) -> dict[str, object]:
-    """Insert a keyed row after approval; rejected when nobody decides within 0.5 s."""
-    return _record(args, ctx, ctx.idempotency_key)
-
-
-@tool(
-    requires_approval=True,
-    timeout_s=10,
-    approval_timeout_s=0.5,
-    approval_timeout="fail",
-    allow_edits=False,
-)
-def strict_effect(args: Label, ctx: ToolContext) -> dict[str, object]:
-    """Insert a keyed row after approval as asked (no edits); the run fails when nobody decides
-    within 0.5 s."""
-    return _record(args, ctx, ctx.idempotency_key)
