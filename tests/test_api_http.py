@@ -211,14 +211,18 @@ def test_api_starts_in_under_two_seconds(service_env: dict[str, str], tmp_path: 
     assert statistics.median(timings) < 2.0, timings
 
 
-def test_readyz_names_what_is_unreachable(service_env: dict[str, str], tmp_path: Path) -> None:
+def test_readyz_names_what_is_unreachable_and_huge_headers_are_refused(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
     from tests.services import free_port
 
     env = {**service_env, "CHORDLINE_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
     server = start_api(env, tmp_path / "api")
     try:
         answer = httpx.get(f"{server.url}/readyz", timeout=30)
+        huge = httpx.get(f"{server.url}/healthz", headers={"X-Padding": "a" * 100_000})
     finally:
         server.stop()
+    assert 400 <= huge.status_code < 500
     assert answer.status_code == 503
     assert set(answer.json()["failures"]) == {"broker"}
