@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError, OperationalError
 
 from orchestration.api import approvals, events, health, runs
 from orchestration.api.context import ApiContext
+from orchestration.api.headers import HeaderLimit
 from orchestration.api.limits import TenantLimits
 from orchestration.api.schemas import DecisionOut
 from orchestration.client import Client
@@ -138,4 +139,5 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.add_exception_handler(OperationalError, _journal_down)
     for router in (health.router, runs.router, events.router, approvals.router):
         app.include_router(router)
+    app.add_middleware(HeaderLimit)
     return app

@@ -55,5 +55,4 @@ def api(host: str | None, port: int | None) -> None:
         log_level=settings.log_level.lower(),
         # Headers (and so keys) are never logged; the access log shows method, path and status.
         access_log=True,
-        h11_max_incomplete_event_size=16 * 1024,
     )
