@@ -91,3 +91,20 @@ def test_the_port_comes_from_the_settings_then_port_then_8000(
     monkeypatch.setenv("PORT", "eighty")
     with pytest.raises(ConfigError, match="PORT='eighty' is invalid"):
         api_port(sqlite_settings)
+
+
+def test_a_tenant_at_its_daily_cap_is_refused_until_midnight(sqlite_settings: Settings) -> None:
+    settings = load_settings(
+        **{**sqlite_settings.model_dump(), "tenant_daily_usd_overrides": "capped=0"}
+    )
+    app = create_app(settings)
+    journal = app.state.chordline.client.runtime.journal
+    capped = create_key(journal, tenant="capped", name="c").secret
+    free = create_key(journal, tenant="free", name="f").secret
+    with TestClient(app) as client:
+        body = {"agent": "toolbox", "input": "hi"}
+        refused = client.post("/v1/runs", json=body, headers={"Authorization": f"Bearer {capped}"})
+        allowed = client.post("/v1/runs", json=body, headers={"Authorization": f"Bearer {free}"})
+    assert refused.status_code == 429 and "daily budget" in refused.json()["detail"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 86_401
+    assert allowed.status_code == 201

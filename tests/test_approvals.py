@@ -162,3 +162,19 @@ def test_an_approval_past_a_fail_timeout_fails_the_run(rt: Runtime) -> None:
     assert rt.journal.step(run.id, waiting.seq).status == StepStatus.FAILED
     with pytest.raises(ApprovalConflict, match="its run is failed"):
         loop.decide_approval(rt, waiting.id, ApprovalDecision(approved=True, reviewer="ann"))
+
+
+def test_read_only_calls_of_the_turn_do_not_wait_for_the_person(rt: Runtime) -> None:
+    script = 'CALL sleep_read {"seconds": 0}\nCALL guarded_effect {"label": "g"}'
+    run = rt.create_run("gatekeeper", script)
+    first = loop.run_turn(rt, run.id, 1, "t")
+    assert first.dispatch is not None
+    assert first.dispatch.parallel == (2,) and first.dispatch.next_turn is None
+    assert first.dispatch.serial == ((StepKind.APPROVAL, 3),)
+    drain(rt, run.id, first.dispatch)
+    assert rt.journal.step(run.id, 2).status == StepStatus.SUCCEEDED
+    (waiting,) = list_approvals(rt.journal, tenant=None, run_id=run.id)
+    _, plan = loop.decide_approval(rt, waiting.id, ApprovalDecision(approved=True, reviewer="a"))
+    assert plan is not None and plan.parallel == () and plan.serial == ((StepKind.TOOL, 4),)
+    drain(rt, run.id, plan)
+    assert rt.journal.get_run(run.id).status == RunStatus.SUCCEEDED

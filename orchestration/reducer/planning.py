@@ -70,17 +70,24 @@ def plan_dispatch(agent: Agent, run_id: str, turn_steps: Sequence[StepRecord]) -
         turn_steps: the steps the turn created, in seq order, ending with the next LLM turn.
 
     Returns:
-        The dispatch: while any approval of the turn is undecided, only the approvals (each
-        parks at once, to be decided on its own) and nothing else; once every one is decided,
-        read-only calls together, the rest in order, then the next turn.
+        The dispatch: while any approval of the turn is undecided, the read-only calls
+        together and every approval (each parks, to be decided on its own), nothing else; once
+        every one is decided, the read-only calls not yet done, the rest in order, then the
+        next turn.
     """
     approvals = [s for s in turn_steps if s.kind == StepKind.APPROVAL and not s.status.final]
     if approvals:
-        # Parking holds no worker; a waiting one is parked already and needs no task.
+        # Parking holds no worker; a waiting one is parked already and needs no task. Reads
+        # change nothing, so they need not wait for a person.
         parks = tuple(
             (StepKind.APPROVAL, s.seq) for s in approvals if s.status != StepStatus.WAITING
         )
-        return Dispatch(run_id, serial=parks)
+        reads = tuple(
+            s.seq
+            for s in turn_steps
+            if s.kind == StepKind.TOOL and not s.status.final and _parallel_safe(agent, s)
+        )
+        return Dispatch(run_id, parallel=reads, serial=parks)
     parallel: list[int] = []
     serial: list[tuple[StepKind, int]] = []
     next_turn: int | None = None

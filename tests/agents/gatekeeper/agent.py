@@ -6,7 +6,7 @@ Its model is the scripted one, so tests script exact calls with ``CALL name {jso
 from pathlib import Path
 
 from orchestration import Agent, ToolContext, tool
-from tests.agents.toolbox.tools import Label, _record, guarded_effect
+from tests.agents.toolbox.tools import Label, _record, guarded_effect, sleep_read
 
 
 @tool(requires_approval=True, timeout_s=10, approval_timeout_s=0.5, approval_timeout="reject")
@@ -33,6 +33,6 @@ agent = Agent.from_files(
     description="Scripted calls that wait for approval, some with timeouts.",
     directory=Path(__file__).parent,
     model="scripted:planner-1",
-    tools=[guarded_effect, hasty_effect, strict_effect],
+    tools=[guarded_effect, hasty_effect, strict_effect, sleep_read],
     max_steps=20,
 )
