@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from celery import Celery
 
 __all__ = ["Client", "RunView", "WaitTimeout"]
+
+log = logging.getLogger("chordline.client")
 
 
 class WaitTimeout(ChordlineError):
@@ -207,5 +210,11 @@ class Client:
         """
         decided, plan = decide_approval(self.runtime, approval, decision, tenant=tenant)
         if plan is not None and not plan.empty:
-            canvas.dispatch(self.app, plan)
+            try:
+                canvas.dispatch(self.app, plan)
+            except Exception as exc:  # kombu raises transport-specific errors
+                # The decision is journaled: the sweeper enqueues the run's next steps once the
+                # broker answers again (a live run with queued work and no activity).
+                log.warning("run %s decided but not enqueued (%s); the sweeper will move it on",
+                            decided.approval.run_id, type(exc).__name__)  # fmt: skip
         return decided

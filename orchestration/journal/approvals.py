@@ -48,7 +48,7 @@ class ApprovalDecision(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     approved: bool
-    reviewer: str
+    reviewer: str = ""
     decided_at: datetime | None = None
     reason: str = ""
     arguments: str | None = None
