@@ -24,6 +24,7 @@ from orchestration.reducer.sweeper import sweep
 from orchestration.runtime import Runtime
 
 __all__ = [
+    "CELERY_DEFAULT_QUEUE",
     "EMBEDDED_BACKEND",
     "EMBEDDED_TRANSPORT",
     "PRIORITY_RECOVERY",
@@ -56,6 +57,10 @@ PRIORITY_ROUTINE = 3
 PRIORITY_RECOVERY = 0
 
 QUEUES = ("agents", "tools", "admin")
+
+# Celery's own default queue: a bare Celery app's ``send_task("chordline.agent.run", ...)`` that
+# names no queue lands here, so the agents workers consume it too (``chordline worker``).
+CELERY_DEFAULT_QUEUE = "celery"
 
 ROUTES = {
     "chordline.agent.*": {"queue": "agents"},
@@ -105,7 +110,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
-        "task_queues": [Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
+        "task_queues": [
+            Queue(name, Exchange(name), routing_key=name)
+            for name in (*QUEUES, CELERY_DEFAULT_QUEUE)
+        ],
         "task_default_queue": "agents",
         # Below the priority of re-drives, on brokers that have them.
         "task_default_priority": PRIORITY_ROUTINE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,16 +10,24 @@ from typing import TYPE_CHECKING
 
 from orchestration import canvas
 from orchestration.config import Settings, current_settings
-from orchestration.errors import ChordlineError
-from orchestration.journal.records import ApprovalDecision, RunRecord, StepRecord
+from orchestration.errors import ApprovalNotFound, ChordlineError
+from orchestration.journal.approvals import (
+    ApprovalDecision,
+    Decided,
+    approval_id,
+    list_approvals,
+)
+from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus
-from orchestration.reducer.loop import decide
+from orchestration.reducer.loop import decide_approval
 from orchestration.runtime import Limits, Runtime
 
 if TYPE_CHECKING:
     from celery import Celery
 
 __all__ = ["Client", "RunView", "WaitTimeout"]
+
+log = logging.getLogger("chordline.client")
 
 
 class WaitTimeout(ChordlineError):
@@ -159,16 +168,53 @@ class Client:
         arguments: str | None = None,
         seq: int | None = None,
         tenant: str | None = None,
-    ) -> None:
-        """Approve or reject a waiting tool call (the first waiting one unless ``seq``).
+    ) -> Decided:
+        """Approve or reject a waiting tool call of a run (the first waiting one unless ``seq``).
 
         Raises:
-            ApprovalError: nothing waits for a decision.
+            ApprovalNotFound: the run has no approval waiting.
+            ApprovalConflict: the approval was decided already, or the run has ended.
         """
         if seq is None:
-            waiting = self.runtime.journal.waiting_approvals(run_id)
-            seq = waiting[0].seq if waiting else 0
-        decision = ApprovalDecision(approved, reviewer, reason, arguments)
-        plan = decide(self.runtime, run_id, seq, decision, tenant=tenant)
+            seq = self._first_open_approval(run_id, tenant)
+        verdict = ApprovalDecision(
+            approved=approved, reviewer=reviewer, reason=reason, arguments=arguments
+        )
+        return self.decide_approval(approval_id(run_id, seq), verdict, tenant=tenant)
+
+    def _first_open_approval(self, run_id: str, tenant: str | None) -> int:
+        """The seq of the run's first waiting approval, or an error that says why there is none."""
+        run = self.runtime.journal.get_run(run_id, tenant)
+        waiting = list_approvals(self.runtime.journal, tenant=tenant, state=None, run_id=run_id)
+        for approval in waiting:
+            if approval.state == "pending":
+                return approval.seq
+        if waiting:
+            # Deciding it again explains itself: decided already, or the run has ended.
+            return waiting[-1].seq
+        raise ApprovalNotFound(
+            f"run {run_id} ({run.status.value}) has no approval waiting. Fix: check "
+            f"`chordline status {run_id}` or list them with `chordline approvals`."
+        )
+
+    def decide_approval(
+        self, approval: str, decision: ApprovalDecision, *, tenant: str | None = None
+    ) -> Decided:
+        """Record a decision on one approval by id; enqueue the run's next steps when it was
+        the last one open.
+
+        Raises:
+            ApprovalNotFound: no such approval for that tenant.
+            ApprovalConflict: decided already (with the first decision), or the run has ended.
+            ApprovalError: edited arguments the tool refuses.
+        """
+        decided, plan = decide_approval(self.runtime, approval, decision, tenant=tenant)
         if plan is not None and not plan.empty:
-            canvas.dispatch(self.app, plan)
+            try:
+                canvas.dispatch(self.app, plan)
+            except Exception as exc:  # kombu raises transport-specific errors
+                # The decision is journaled: the sweeper enqueues the run's next steps once the
+                # broker answers again (a live run with queued work and no activity).
+                log.warning("run %s decided but not enqueued (%s); the sweeper will move it on",
+                            decided.approval.run_id, type(exc).__name__)  # fmt: skip
+        return decided

@@ -177,6 +177,25 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="one of DEBUG, INFO, WARNING, ERROR"
     )
+    # -- the HTTP API and the run-request contract (issue 9) --
+    api_host: str = Field(
+        "127.0.0.1", min_length=1, description="the address `chordline api` binds, e.g. 0.0.0.0"
+    )
+    api_port: int | None = Field(
+        None, ge=1, le=65535, description="a TCP port 1-65535; empty: $PORT, else 8000"
+    )
+    api_rate_limit_per_minute: int = Field(
+        600, ge=1, description="requests per tenant per minute across API processes (>= 1)"
+    )
+    api_max_concurrent_runs: int = Field(
+        50, ge=1, description="live runs per tenant that the API accepts at once (>= 1)"
+    )
+    run_input_max_bytes: int = Field(
+        65536, ge=1, description="the largest run input in bytes of UTF-8 (>= 1)"
+    )
+    run_metadata_max_bytes: int = Field(
+        4096, ge=2, description="the largest run metadata object in bytes of JSON (>= 2)"
+    )
 
     @field_validator("broker_url")
     @classmethod

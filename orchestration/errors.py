@@ -9,7 +9,9 @@ from __future__ import annotations
 __all__ = [
     "AgentError",
     "AgentNotFound",
+    "ApprovalConflict",
     "ApprovalError",
+    "ApprovalNotFound",
     "BackendUnreachable",
     "BudgetError",
     "BudgetExceeded",
@@ -21,6 +23,8 @@ __all__ = [
     "ProviderRejected",
     "ProviderUnavailable",
     "RunNotFound",
+    "RunRequestError",
+    "RunRequestTooLarge",
     "ToolError",
 ]
 
@@ -125,3 +129,35 @@ class BudgetExceeded(BudgetError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ApprovalNotFound(ApprovalError):
+    """No approval with that id is visible to the caller."""
+
+
+class ApprovalConflict(ApprovalError):
+    """The approval cannot be decided now: it was decided already, or its run has ended.
+
+    Attributes:
+        decision: the first decision, as recorded, when there was one.
+    """
+
+    def __init__(self, message: str, *, decision: object | None = None) -> None:
+        super().__init__(message)
+        self.decision = decision
+
+
+class RunRequestError(ChordlineError):
+    """A request to start a run is invalid; the message names the field and the fix.
+
+    Attributes:
+        field: the offending field of the request.
+    """
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class RunRequestTooLarge(RunRequestError):
+    """A run's input or metadata is over the configured size."""

@@ -11,6 +11,7 @@ import functools
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from orchestration.agents import AgentRegistry, load_registry
 from orchestration.config import Settings
@@ -97,16 +98,43 @@ class Runtime:
         tenant: str | None = None,
         limits: Limits | None = None,
         run_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        idempotency: tuple[str, str] | None = None,
     ) -> RunRecord:
         """Journal a new run of ``agent_name`` (idempotent on ``run_id``).
 
+        The request is validated with the one run-request contract first, so nothing invalid
+        is stored whichever door it came through.
+
+        Args:
+            agent_name: the agent.
+            text: the run's input.
+            tenant: the run's tenant (None: the default one).
+            limits: overrides of the agent's budgets.
+            run_id: the run's id (a task id for send_task); a new uuid by default.
+            metadata: a small JSON object stored with the run.
+            idempotency: the caller's Idempotency-Key and the hash of its request body.
+
         Raises:
+            RunRequestError: a field is invalid (named, with the fix).
             AgentNotFound: no such agent.
             ConfigError: its model pin or a fallback is a floating alias the settings refuse.
         """
+        from orchestration.run_request import parse_run_request
+
+        limits = limits or Limits()
+        fields = {
+            "agent": agent_name,
+            "input": text,
+            "tenant": tenant,
+            "max_steps": limits.max_steps,
+            "max_tokens": limits.max_tokens,
+            "max_usd": limits.max_usd,
+            "metadata": metadata,
+        }
+        parse_run_request({k: v for k, v in fields.items() if v is not None}, self.settings)
         agent = self.registry.get(agent_name)
         resolve_chain(agent, self.settings)
-        limits = limits or Limits()
         return self.journal.create_run(
             NewRun(
                 run_id=run_id or str(uuid.uuid4()),
@@ -120,6 +148,9 @@ class Runtime:
                 max_steps=limits.max_steps or agent.max_steps,
                 max_tokens=limits.max_tokens if limits.max_tokens is not None else agent.max_tokens,
                 max_usd=limits.max_usd if limits.max_usd is not None else agent.max_usd,
+                metadata=metadata,
+                idempotency_key=idempotency[0] if idempotency else None,
+                request_hash=idempotency[1] if idempotency else None,
             )
         )
 

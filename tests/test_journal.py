@@ -13,8 +13,8 @@ from sqlalchemy import event
 
 from orchestration.errors import ApprovalError, RunNotFound
 from orchestration.journal import Journal, LeaseLost, StepOutcome, TurnResult
+from orchestration.journal.approvals import ApprovalDecision
 from orchestration.journal.records import (
-    ApprovalDecision,
     Busy,
     Claimed,
     Done,
@@ -151,12 +151,14 @@ def test_approval_parks_the_run_until_decided(journal: Journal) -> None:
     assert journal.get_run("run-1").status == RunStatus.WAITING_FOR_APPROVAL
     assert isinstance(journal.claim("run-1", 2, "other", lease_s=30), Done)
     with pytest.raises(ApprovalError):
-        journal.decide_approval("run-1", 3, ApprovalDecision(True, "ann"))
-    run = journal.decide_approval("run-1", 2, ApprovalDecision(True, "ann"))
+        journal.decide_approval("run-1", 3, ApprovalDecision(approved=True, reviewer="ann"))
+    run = journal.decide_approval("run-1", 2, ApprovalDecision(approved=True, reviewer="ann"))
     assert run.status == RunStatus.RUNNING
-    assert ApprovalDecision.of(journal.step("run-1", 2).result) == ApprovalDecision(True, "ann")
+    assert ApprovalDecision.of(journal.step("run-1", 2).result) == ApprovalDecision(
+        approved=True, reviewer="ann"
+    )
     with pytest.raises(ApprovalError):
-        journal.decide_approval("run-1", 2, ApprovalDecision(False, "ann"))
+        journal.decide_approval("run-1", 2, ApprovalDecision(approved=False, reviewer="ann"))
 
 
 def test_complete_step_records_outcome_only_for_the_lease_holder(journal: Journal) -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from orchestration.config import load_settings
 from orchestration.journal import Journal
-from orchestration.journal.records import ApprovalDecision
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.reducer import loop
 from orchestration.runtime import Limits, Runtime
@@ -47,7 +46,7 @@ def test_approval_resumes_and_the_refund_lands_once(rt: Runtime) -> None:
     run = rt.create_run("toolbox", 'CALL guarded_effect {"label": "refund"}')
     drain(rt, run.id)
     (waiting,) = rt.journal.waiting_approvals(run.id)
-    plan = loop.decide(rt, run.id, waiting.seq, ApprovalDecision(True, "ann"))
+    plan = loop.decide(rt, run.id, waiting.seq, approved=True, reviewer="ann")
     assert plan is not None and plan.serial == ((StepKind.TOOL, waiting.seq + 1),)
     for kind, seq in plan.serial:
         assert kind == StepKind.TOOL
@@ -64,7 +63,7 @@ def test_rejection_goes_back_to_the_model_and_nothing_happens(rt: Runtime) -> No
     run = rt.create_run("toolbox", 'CALL guarded_effect {"label": "refund"}')
     drain(rt, run.id)
     (waiting,) = rt.journal.waiting_approvals(run.id)
-    plan = loop.decide(rt, run.id, waiting.seq, ApprovalDecision(False, "ann", "too big"))
+    plan = loop.decide(rt, run.id, waiting.seq, approved=False, reviewer="ann", reason="too big")
     assert plan is not None
     loop.run_tool(rt, run.id, waiting.seq + 1, "t")
     step = rt.journal.step(run.id, waiting.seq + 1)

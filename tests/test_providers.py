@@ -15,7 +15,7 @@ import pytest
 from orchestration.config import load_settings
 from orchestration.errors import ConfigError
 from orchestration.journal import Journal
-from orchestration.journal.records import ApprovalDecision, RunRecord, StepRecord
+from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.reducer import loop
 from orchestration.runtime import Limits, Runtime
@@ -67,7 +67,7 @@ def test_example_agents_complete_through_the_official_sdk(
     triage = rt.create_run("support-triage", REFUND)
     drain(rt, triage.id)
     (waiting,) = rt.journal.waiting_approvals(triage.id)
-    drain(rt, triage.id, loop.decide(rt, triage.id, waiting.seq, ApprovalDecision(True, "t")))
+    drain(rt, triage.id, loop.decide(rt, triage.id, waiting.seq, approved=True, reviewer="t"))
     triage = rt.journal.get_run(triage.id)
     assert triage.status == RunStatus.SUCCEEDED, triage.error
     assert "refund of $1249.00 for ORD-1042 issued" in (triage.output or "")

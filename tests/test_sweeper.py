@@ -18,7 +18,6 @@ from agents.support_triage.tools import refunds, refunds_engine
 from orchestration.agents.tools import ToolContext
 from orchestration.config import load_settings
 from orchestration.journal import Journal
-from orchestration.journal.records import ApprovalDecision
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.reducer import loop
 from orchestration.reducer.sweeper import sweep
@@ -106,7 +105,7 @@ def test_a_refund_whose_worker_died_after_the_effect_is_not_issued_twice(rt: Run
     run = rt.create_run("support-triage", "jane.doe@example.com: ORD-1042 arrived cracked, refund")
     drain(rt, run.id)
     (waiting,) = rt.journal.waiting_approvals(run.id)
-    plan = loop.decide(rt, run.id, waiting.seq, ApprovalDecision(True, "ann"))
+    plan = loop.decide(rt, run.id, waiting.seq, approved=True, reviewer="ann")
     assert plan is not None and plan.serial == ((StepKind.TOOL, waiting.seq + 1),)
     refund_seq = waiting.seq + 1
     # A worker claims the refund, issues it, and dies before recording the outcome.

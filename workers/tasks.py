@@ -9,7 +9,6 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,11 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from orchestration import canvas
 from orchestration.config import current_settings
+from orchestration.errors import ChordlineError
 from orchestration.journal import open_journal
 from orchestration.reducer import loop
 from orchestration.reducer.lifecycle import StartupChecks, SweeperMiddleware
+from orchestration.run_request import parse_run_request
 from orchestration.runtime import Limits, Runtime
 from workers.app import app, shutdown_plan
 
@@ -106,20 +107,31 @@ def await_approval(self: Task[Any, Any], run_id: str, seq: int) -> dict[str, Any
     return _run_step(self, loop.run_approval, run_id, seq)
 
 
-@app.task(name=canvas.TASK_RUN, bind=True)
+@app.task(name=canvas.TASK_RUN, bind=True, throws=(ChordlineError,))
 def run_agent(
     self: Task[Any, Any],
-    agent: str,
-    input: str,
-    *,
-    tenant: str | None = None,
-    max_steps: int | None = None,
-    max_tokens: int | None = None,
-    max_usd: str | None = None,
+    /,
+    agent: object = None,
+    input: object = None,
+    **fields: object,
 ) -> dict[str, Any]:
-    """Start a run from a plain ``send_task``; the task id becomes the run id (idempotent)."""
-    limits = Limits(max_steps, max_tokens, Decimal(max_usd) if max_usd else None)
-    run = runtime().create_run(agent, input, tenant=tenant, limits=limits, run_id=self.request.id)
+    """Start a run from a plain ``send_task``; the task id becomes the run id (idempotent).
+
+    The arguments are checked with the one run-request contract before anything is stored; a
+    bad one fails the task with a message naming the field and the fix (``throws`` makes the
+    worker log it as one line, without a traceback).
+    """
+    rt = runtime()
+    request = parse_run_request({"agent": agent, "input": input, **fields}, rt.settings)
+    limits = Limits(request.max_steps, request.max_tokens, request.max_usd)
+    run = rt.create_run(
+        request.agent,
+        request.input,
+        tenant=request.tenant,
+        limits=limits,
+        run_id=self.request.id,
+        metadata=request.metadata,
+    )
     canvas.start_run(app, run.id)
     return {"run_id": run.id, "status": run.status.value}
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ValidationError
 
@@ -69,6 +69,11 @@ class Tool:
         requires_approval: True when a person must approve each call before it runs.
         timeout_s: seconds before a call is abandoned and reported to the model as timed out.
         keywords: words the offline scripted model matches against the input to pick this tool.
+        approval_timeout_s: seconds a call may wait for a person before ``approval_timeout``
+            decides for them (None: it waits for ever).
+        approval_timeout: what a timed-out approval does: ``reject`` (the model reads the
+            rejection) or ``fail`` (the run fails).
+        allow_edits: True when a reviewer may approve the call with edited arguments.
     """
 
     name: str
@@ -79,6 +84,9 @@ class Tool:
     requires_approval: bool = False
     timeout_s: float = 30.0
     keywords: tuple[str, ...] = ()
+    approval_timeout_s: float | None = None
+    approval_timeout: Literal["reject", "fail"] = "reject"
+    allow_edits: bool = True
 
     def schema(self) -> dict[str, Any]:
         """The provider-neutral schema sent to the model."""
@@ -148,6 +156,9 @@ def tool(
     timeout_s: float = 30.0,
     keywords: tuple[str, ...] = (),
     name: str | None = None,
+    approval_timeout_s: float | None = None,
+    approval_timeout: Literal["reject", "fail"] = "reject",
+    allow_edits: bool = True,
 ) -> Callable[[ToolFunction], Tool]:
     """Turn ``fn(args: SomeModel, ctx: ToolContext)`` into a :class:`Tool`.
 
@@ -176,6 +187,16 @@ def tool(
             )
         if timeout_s <= 0:
             raise AgentError(f"tool {fn.__name__}: timeout_s must be > 0, got {timeout_s}")
+        if approval_timeout_s is not None and approval_timeout_s <= 0:
+            raise AgentError(
+                f"tool {fn.__name__}: approval_timeout_s must be > 0 or None (wait for ever), "
+                f"got {approval_timeout_s}"
+            )
+        if approval_timeout not in ("reject", "fail"):
+            raise AgentError(
+                f"tool {fn.__name__}: approval_timeout must be 'reject' or 'fail', "
+                f"got {approval_timeout!r}"
+            )
         return Tool(
             name=name or fn.__name__,
             description=inspect.cleandoc(fn.__doc__ or fn.__name__),
@@ -185,6 +206,9 @@ def tool(
             requires_approval=requires_approval,
             timeout_s=timeout_s,
             keywords=keywords,
+            approval_timeout_s=approval_timeout_s,
+            approval_timeout=approval_timeout,
+            allow_edits=allow_edits,
         )
 
     return wrap

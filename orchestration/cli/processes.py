@@ -30,13 +30,18 @@ def worker(
     celery_args: tuple[str, ...],
 ) -> None:
     """Run a worker on QUEUES (agents, tools, admin); extra arguments go to Celery."""
-    from orchestration.canvas import QUEUES
+    from orchestration.canvas import CELERY_DEFAULT_QUEUE, QUEUES
     from orchestration.client import Client
 
     settings = load_cli_settings()
-    unknown = [q for q in queues.split(",") if q not in QUEUES]
+    names = [q for q in queues.split(",") if q != CELERY_DEFAULT_QUEUE]
+    unknown = [q for q in names if q not in QUEUES]
     if unknown:
         raise ConfigError(f"unknown queue(s) {unknown}. Fix: use a subset of {', '.join(QUEUES)}.")
+    if "agents" in names:
+        # Run starts sent by a bare Celery app that names no queue land on Celery's default.
+        names.append(CELERY_DEFAULT_QUEUE)
+    queues = ",".join(names)
     client = Client(settings)
     client.ping_broker()
     # Mingle (syncing revoked ids with every other worker) costs a second at each start and

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import click
@@ -14,19 +12,10 @@ from orchestration.cli.base import console, main, open_client
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunStatus
 
-__all__ = ["agents", "approve", "cancel", "runs", "show_run", "status", "submit", "sweep"]
+__all__ = ["agents", "cancel", "runs", "show_run", "status", "submit", "sweep"]
 
 
 # -- runs -----------------------------------------------------------------------------------
-
-
-def _decimal(value: str | None) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise click.BadParameter(f"{value!r} is not a number of dollars") from None
 
 
 def exit_for(run: RunRecord) -> None:
@@ -41,8 +30,8 @@ def exit_for(run: RunRecord) -> None:
 @click.option("--wait", is_flag=True, help="wait for the run to finish and show it")
 @click.option("--timeout", type=float, default=300.0, show_default=True)
 @click.option("--tenant", default=None)
-@click.option("--max-steps", type=click.IntRange(min=1), default=None)
-@click.option("--max-tokens", type=click.IntRange(min=1), default=None)
+@click.option("--max-steps", type=int, default=None)
+@click.option("--max-tokens", type=int, default=None)
 @click.option("--max-usd", default=None)
 def submit(
     *,
@@ -56,10 +45,15 @@ def submit(
     max_usd: str | None,
 ) -> None:
     """Start AGENT on TEXT; prints the run id (or, with --wait, the finished run)."""
+    from orchestration.run_request import parse_run_request
     from orchestration.runtime import Limits
 
     client = open_client()
-    limits = Limits(max_steps, max_tokens, _decimal(max_usd))
+    # The one run-request contract, as HTTP and send_task apply it.
+    fields = {"agent": agent, "input": text, "tenant": tenant, "max_steps": max_steps,
+              "max_tokens": max_tokens, "max_usd": max_usd}  # fmt: skip
+    request = parse_run_request({k: v for k, v in fields.items() if v is not None}, client.settings)
+    limits = Limits(request.max_steps, request.max_tokens, request.max_usd)
     run = client.submit(agent, text, tenant=tenant, limits=limits)
     if not wait:
         console.print(run.id)
@@ -85,7 +79,7 @@ def show_run(client: Any, run_id: str, tenant: str | None = None) -> None:
         if step.status == "waiting":
             console.print(
                 f"[magenta]waiting for approval:[/] step {step.seq} {step.name} "
-                f"{step.arguments}  (approve: chordline approve {view.run.id})"
+                f"{step.arguments}  (approve: chordline approve {view.run.id}.{step.seq})"
             )
 
 
@@ -208,25 +202,6 @@ def agents(as_json: bool) -> None:
     console.print("* requires approval")
     for line in broken_lines(registry):
         console.print(line, soft_wrap=True)
-
-
-@main.command()
-@click.argument("run_id")
-@click.option("--seq", type=int, default=None, help="the approval step (default: first waiting)")
-@click.option("--reject", is_flag=True, help="reject instead of approving")
-@click.option("--reason", default="", help="why (the model sees it on a rejection)")
-@click.option("--arguments", default=None, help="edited JSON arguments to run instead")
-@click.option("--reviewer", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
-def approve(
-    *, run_id: str, seq: int | None, reject: bool, reason: str, arguments: str | None, reviewer: str
-) -> None:
-    """Approve (or --reject) a tool call that waits for a person."""
-    client = open_client()
-    run_id = _full_id(client, run_id)
-    client.decide(
-        run_id, approved=not reject, reviewer=reviewer, reason=reason, arguments=arguments, seq=seq
-    )
-    console.print(f"{'rejected' if reject else 'approved'}; run {run_id} continues")
 
 
 @main.command()

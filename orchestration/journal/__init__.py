@@ -19,11 +19,11 @@ from decimal import Decimal
 from typing import Any
 
 from orchestration.journal import approvals, history, recovery, runs, schema
+from orchestration.journal.approvals import ApprovalDecision
 from orchestration.journal.engine import connect_engine, is_postgres
 from orchestration.journal.leases import LeaseLost, PortableLeases
 from orchestration.journal.leases_pg import PostgresLeases
 from orchestration.journal.records import (
-    ApprovalDecision,
     ClaimOutcome,
     ContextEntry,
     NewRun,
@@ -132,8 +132,10 @@ class Journal:
     def decide_approval(
         self, run_id: str, seq: int, decision: ApprovalDecision, tenant: str | None = None
     ) -> RunRecord:
-        """Record a person's decision on a waiting approval step and wake its run."""
-        return approvals.decide_approval(self.engine, run_id, seq, decision, tenant)
+        """Record a person's decision on approval step ``seq``; the run wakes once every
+        approval of its turn is decided (see :mod:`orchestration.journal.approvals`)."""
+        approvals.record_decision(self, approvals.approval_id(run_id, seq), decision, tenant)
+        return self.get_run(run_id)
 
     def waiting_approvals(self, run_id: str) -> list[StepRecord]:
         """The approval steps of a run that wait for a person."""

@@ -12,7 +12,6 @@ from sqlalchemy import Row
 from orchestration.journal.tables import Run, RunStatus, Step, StepKind, StepStatus
 
 __all__ = [
-    "ApprovalDecision",
     "Busy",
     "ClaimOutcome",
     "Claimed",
@@ -44,6 +43,9 @@ class NewRun:
     max_tokens: int | None
     max_usd: Decimal | None
     trace_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    idempotency_key: str | None = None
+    request_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -280,43 +282,3 @@ class Busy:
 
 
 ClaimOutcome = Claimed | Done | Busy
-
-
-@dataclass(frozen=True)
-class ApprovalDecision:
-    """A person's decision on a tool call, recorded as the approval step's result.
-
-    Attributes:
-        approved: approve (True) or reject (False).
-        reviewer: who decided.
-        reason: why; the model sees it on a rejection.
-        arguments: edited JSON arguments to run instead of the model's (None: the model's).
-    """
-
-    approved: bool
-    reviewer: str
-    reason: str = ""
-    arguments: str | None = None
-
-    def as_result(self) -> dict[str, Any]:
-        """The step result that records the decision."""
-        record: dict[str, Any] = {
-            "approved": self.approved,
-            "reviewer": self.reviewer,
-            "reason": self.reason,
-        }
-        if self.arguments is not None:
-            record["arguments"] = self.arguments
-        return record
-
-    @classmethod
-    def of(cls, result: dict[str, Any] | None) -> ApprovalDecision:
-        """Read a decision back from an approval step's result (none recorded: a rejection)."""
-        if not result:
-            return cls(approved=False, reviewer="", reason="no decision recorded")
-        return cls(
-            approved=bool(result.get("approved")),
-            reviewer=str(result.get("reviewer") or ""),
-            reason=str(result.get("reason") or ""),
-            arguments=result.get("arguments"),
-        )

@@ -53,6 +53,9 @@ def create_run(engine: Engine, new: NewRun) -> RunRecord:
                     output_tokens=0,
                     cost_usd=Decimal(0),
                     trace_id=new.trace_id,
+                    run_metadata=new.metadata,
+                    idempotency_key=new.idempotency_key,
+                    request_hash=new.request_hash,
                     created_at=now,
                     updated_at=now,
                 )

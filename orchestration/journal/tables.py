@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Run", "RunStatus", "Step", "StepKind", "StepStatus", "utcnow"]
+__all__ = ["ApiKey", "Base", "Run", "RunStatus", "Step", "StepKind", "StepStatus", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -138,8 +138,16 @@ class Run(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]
     redriven_at: Mapped[datetime | None]
+    # The HTTP API's: a caller's small JSON object, and the Idempotency-Key with its body's hash.
+    run_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_runs_status_updated", "status", "updated_at"),)
+    __table_args__ = (
+        Index("ix_runs_status_updated", "status", "updated_at"),
+        Index("ix_runs_tenant_created", "tenant", "created_at"),
+        UniqueConstraint("tenant", "idempotency_key", name="uq_runs_tenant_idempotency"),
+    )
 
 
 class Step(Base):
@@ -178,3 +186,17 @@ class Step(Base):
         Index("ix_steps_request_hash", "request_hash"),
         Index("ix_steps_finished_at", "finished_at"),
     )
+
+
+class ApiKey(Base):
+    """A tenant's API key: only its SHA-256 is stored; the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]

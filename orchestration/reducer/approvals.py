@@ -1,16 +1,27 @@
-"""Approval steps: park the run with no worker waiting; record a person's decision."""
+"""Approval steps: park the run with no worker waiting; record a person's decision.
+
+Every approval a turn asks for waits at once and is decided on its own; the decision that
+leaves none open wakes the run (see :mod:`orchestration.journal.approvals`).
+"""
 
 from __future__ import annotations
 
 from orchestration.errors import ApprovalError, ToolError
-from orchestration.journal.records import ApprovalDecision
+from orchestration.journal.approvals import (
+    ApprovalDecision,
+    Decided,
+    approval_id,
+    get_approval,
+    record_decision,
+)
+from orchestration.journal.tables import utcnow
 from orchestration.reducer.claims import run_claimed
 from orchestration.reducer.middleware import StepInput
 from orchestration.reducer.planning import Dispatch, Progress
 from orchestration.reducer.recovery import redrive_plan
 from orchestration.runtime import Runtime
 
-__all__ = ["decide", "run_approval"]
+__all__ = ["decide", "decide_approval", "run_approval"]
 
 
 def run_approval(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
@@ -27,30 +38,63 @@ def decide(
     rt: Runtime,
     run_id: str,
     seq: int,
-    decision: ApprovalDecision,
     *,
+    approved: bool,
+    reviewer: str,
+    reason: str = "",
+    arguments: str | None = None,
     tenant: str | None = None,
 ) -> Dispatch | None:
-    """Record a person's decision on a waiting tool call and say what to enqueue next.
+    """Decide the approval step ``seq`` of ``run_id`` (see :func:`decide_approval`).
+
+    Returns:
+        The run's next steps when this decision was its last one open, else None.
+    """
+    verdict = ApprovalDecision(
+        approved=approved, reviewer=reviewer, reason=reason, arguments=arguments
+    )
+    return decide_approval(rt, approval_id(run_id, seq), verdict, tenant=tenant)[1]
+
+
+def decide_approval(
+    rt: Runtime, approval: str, decision: ApprovalDecision, *, tenant: str | None = None
+) -> tuple[Decided, Dispatch | None]:
+    """Record a person's decision on one waiting tool call and say what to enqueue next.
 
     Args:
         rt: the runtime.
-        run_id: the run.
-        seq: the waiting approval step.
-        decision: what the person decided (edited arguments are checked against the tool).
+        approval: the approval's id (``<run_id>.<seq>``).
+        decision: approve or reject, who, why, and any edited JSON arguments; it is recorded
+            with the time it is recorded at (edited arguments only on an approval).
         tenant: when given, the run must belong to it.
 
+    Returns:
+        What was recorded, and the run's next steps when this decision was its last one open.
+
     Raises:
-        ApprovalError: no such waiting approval, or edited arguments that fail the schema.
+        ApprovalNotFound: no such approval for that tenant.
+        ApprovalConflict: decided already, or its run has ended.
+        ApprovalError: edited arguments the tool refuses or that fail its schema.
     """
-    run = rt.journal.get_run(run_id, tenant)
-    if decision.arguments is not None:
-        step = rt.journal.step(run_id, seq)
-        tool = rt.registry.get(run.agent).tool(step.name)
-        try:
-            if tool is not None:
-                tool.validate(decision.arguments)
-        except ToolError as exc:
-            raise ApprovalError(f"edited arguments rejected: {exc}") from None
-    rt.journal.decide_approval(run_id, seq, decision, tenant)
-    return redrive_plan(rt, run_id)
+    view = get_approval(rt.journal, approval, tenant)
+    edited = decision.arguments if decision.approved else None
+    if edited is not None:
+        _check_edit(rt, view.run_id, view.tool, edited)
+    stamped = decision.model_copy(update={"decided_at": utcnow(), "arguments": edited})
+    decided = record_decision(rt.journal, approval, stamped, tenant)
+    return decided, redrive_plan(rt, view.run_id) if decided.resumed else None
+
+
+def _check_edit(rt: Runtime, run_id: str, tool_name: str, arguments: str) -> None:
+    tool = rt.registry.get(rt.journal.get_run(run_id).agent).tool(tool_name)
+    if tool is None:
+        return  # an unknown tool fails when it runs, whatever the arguments
+    if not tool.allow_edits:
+        raise ApprovalError(
+            f"tool {tool.name} does not allow edited arguments. Fix: approve the call as "
+            "asked, or reject it with a reason the model can act on."
+        )
+    try:
+        tool.validate(arguments)
+    except ToolError as exc:
+        raise ApprovalError(f"arguments: edited arguments rejected: {exc}") from None

@@ -21,7 +21,7 @@ from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.llm import pricing
 from orchestration.llm.fallbacks import ChainOutcome, ask_chain
 from orchestration.llm.providers import ModelReply
-from orchestration.reducer.approvals import decide, run_approval
+from orchestration.reducer.approvals import decide, decide_approval, run_approval
 from orchestration.reducer.claims import end_run, run_claimed
 from orchestration.reducer.middleware import ModelCall, StepInput
 from orchestration.reducer.planning import Dispatch, Progress, plan_dispatch, steps_for_calls
@@ -34,6 +34,7 @@ __all__ = [
     "Dispatch",
     "Progress",
     "decide",
+    "decide_approval",
     "plan_dispatch",
     "redrive_plan",
     "run_approval",

@@ -24,7 +24,7 @@ class Dispatch:
         parallel: read-only tool steps, run concurrently (a chord header).
         serial: state-modifying tool steps and approval gates, in the model's order.
         next_turn: the LLM step to run once all of the above finished; None while an approval
-            gate holds the run.
+            of the turn is undecided.
     """
 
     run_id: str
@@ -107,24 +107,35 @@ def plan_dispatch(agent: Agent | None, run_id: str, turn_steps: Sequence[Planned
         turn_steps: the steps the turn created, in seq order, ending with the next LLM turn.
 
     Returns:
-        The dispatch: read-only calls together, the rest in order, an approval gate stopping
-        the line until a person decides.
+        The dispatch: while any approval of the turn is undecided, the read-only calls
+        together and every approval (each parks, to be decided on its own), nothing else; once
+        every one is decided, the read-only calls not yet done, the rest in order, then the
+        next turn.
     """
+    approvals = [s for s in turn_steps if s.kind == StepKind.APPROVAL and not s.status.final]
+    if approvals:
+        # Parking holds no worker; a waiting one is parked already and needs no task. Reads
+        # change nothing, so they need not wait for a person.
+        parks = tuple(
+            (StepKind.APPROVAL, s.seq) for s in approvals if s.status != StepStatus.WAITING
+        )
+        reads = tuple(
+            s.seq
+            for s in turn_steps
+            if s.kind == StepKind.TOOL and not s.status.final and _parallel_safe(agent, s)
+        )
+        return Dispatch(run_id, parallel=reads, serial=parks)
     parallel: list[int] = []
     serial: list[tuple[StepKind, int]] = []
-    gated = False
     next_turn: int | None = None
     for step in turn_steps:
         if step.kind == StepKind.LLM:
             next_turn = step.seq
             continue
-        if step.status.final or gated:
+        if step.status.final or step.kind == StepKind.APPROVAL:
             continue
-        if step.kind == StepKind.APPROVAL:
-            serial.append((StepKind.APPROVAL, step.seq))
-            gated = True
-        elif _parallel_safe(agent, step):
+        if _parallel_safe(agent, step):
             parallel.append(step.seq)
         else:
             serial.append((StepKind.TOOL, step.seq))
-    return Dispatch(run_id, tuple(parallel), tuple(serial), None if gated else next_turn)
+    return Dispatch(run_id, tuple(parallel), tuple(serial), next_turn)

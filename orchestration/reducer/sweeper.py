@@ -29,4 +29,7 @@ def sweep(rt: Runtime, limit: int = 100) -> list[Dispatch]:
         plan = redrive_plan(rt, run_id)
         if plan is not None and not plan.empty:
             plans.append(plan)
-    return plans
+    # Approvals left waiting past their tool's approval_timeout follow its policy.
+    from orchestration.reducer.approval_timeouts import expire_approvals
+
+    return plans + expire_approvals(rt)

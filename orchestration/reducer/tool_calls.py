@@ -9,7 +9,7 @@ from __future__ import annotations
 from orchestration.agents import Tool, ToolContext
 from orchestration.errors import ToolError
 from orchestration.journal import LeaseLost, StepOutcome
-from orchestration.journal.records import ApprovalDecision
+from orchestration.journal.approvals import ApprovalDecision
 from orchestration.journal.tables import StepKind, StepStatus
 from orchestration.reducer.claims import run_claimed
 from orchestration.reducer.middleware import StepInput, ToolInvocation

@@ -1,0 +1,143 @@
+"""The FastAPI app: the routers, and one error mapping so nothing a client sends is a 500.
+
+The API process only reads and writes the journal and enqueues; it never runs a step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, OperationalError
+
+from orchestration.api import approvals, events, health, runs
+from orchestration.api.context import ApiContext
+from orchestration.api.headers import HeaderLimit
+from orchestration.api.limits import TenantLimits
+from orchestration.api.schemas import DecisionOut
+from orchestration.client import Client
+from orchestration.config import Settings
+from orchestration.errors import (
+    AgentNotFound,
+    ApprovalConflict,
+    ApprovalError,
+    ApprovalNotFound,
+    BackendUnreachable,
+    ChordlineError,
+    RunNotFound,
+    RunRequestError,
+    RunRequestTooLarge,
+)
+from orchestration.journal.approvals import ApprovalDecision
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("chordline.api")
+
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+
+def _status_of(exc: ChordlineError) -> int:
+    """The HTTP status of each of our errors (most specific first)."""
+    table: tuple[tuple[type[ChordlineError], int], ...] = (
+        (RunNotFound, 404),
+        (ApprovalNotFound, 404),
+        (AgentNotFound, 404),
+        (ApprovalConflict, 409),
+        (RunRequestTooLarge, 413),
+        (RunRequestError, 422),
+        (ApprovalError, 422),
+        (BackendUnreachable, 503),
+    )
+    return next((status for kind, status in table if isinstance(exc, kind)), 400)
+
+
+def _chordline_error(settings_agents: Callable[[], list[str]]) -> Handler:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, ChordlineError):
+            raise exc
+        status = _status_of(exc)
+        body: dict[str, object] = {"detail": str(exc)}
+        if isinstance(exc, AgentNotFound):
+            known = ", ".join(settings_agents()) or "none"
+            body["detail"] = f"agent: unknown agent. Fix: use one of the known agents: {known}."
+            body["known_agents"] = settings_agents()
+        if isinstance(exc, ApprovalConflict) and isinstance(exc.decision, ApprovalDecision):
+            body["decision"] = DecisionOut.of(exc.decision).model_dump(mode="json")
+        if status >= 500:
+            log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(body, status_code=status)
+
+    return handle
+
+
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming each field (``input``, ``max_usd``, ``Idempotency-Key``) and what it takes."""
+    if not isinstance(exc, RequestValidationError):
+        raise exc
+    errors = [
+        {
+            "field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
+            "msg": e["msg"],
+            "type": e["type"],
+        }
+        for e in exc.errors()
+    ]
+    listed = "; ".join(f"{e['field']}: {e['msg']}" for e in errors)
+    return JSONResponse(
+        {
+            "detail": f"invalid request: {listed}. Fix: send each field as /docs describes it.",
+            "errors": errors,
+        },
+        status_code=422,
+    )
+
+
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    # A value the database refuses (a NUL byte, a string over a column's size): the client's.
+    log.info("%s %s: value refused by the journal (%s)", request.method, request.url.path,
+             type(exc).__name__)  # fmt: skip
+    return JSONResponse(
+        {"detail": "a value in the request cannot be stored. Fix: send plain text values."},
+        status_code=422,
+    )
+
+
+async def _journal_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("%s %s: journal unreachable", request.method, request.url.path)
+    return JSONResponse(
+        {"detail": "the journal database is unreachable. Fix: retry shortly."},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
+    """The HTTP API over the journal named by ``settings``.
+
+    Args:
+        settings: the settings (journal, broker, limits).
+        client: a client to use (tests); one is opened from ``settings`` by default.
+
+    Raises:
+        BackendUnreachable: the journal does not answer.
+        JournalError: the journal's schema is behind (run ``chordline db upgrade``).
+    """
+    client = client or Client(settings)
+    app = FastAPI(
+        title="Chordline",
+        version="1",
+        description="Start, watch, approve and cancel agent runs. Keys: `chordline keys create`.",
+    )
+    app.state.chordline = ApiContext(client=client, limits=TenantLimits(settings))
+    app.add_exception_handler(ChordlineError, _chordline_error(client.runtime.registry.names))
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(OperationalError, _journal_down)
+    for router in (health.router, runs.router, events.router, approvals.router):
+        app.include_router(router)
+    app.add_middleware(HeaderLimit)
+    return app

@@ -1,0 +1,58 @@
+"""`chordline api`: the HTTP API on uvicorn (host and port from the settings, ``PORT`` honoured)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import click
+
+from orchestration.cli.base import load_cli_settings, main
+from orchestration.config import Settings
+from orchestration.errors import ConfigError
+
+__all__ = ["api", "api_port"]
+
+
+def api_port(settings: Settings) -> int:
+    """CHORDLINE_API_PORT, else the platform's PORT, else 8000.
+
+    Raises:
+        ConfigError: PORT is set but is not a port number.
+    """
+    if settings.api_port is not None:
+        return settings.api_port
+    raw = os.environ.get("PORT", "").strip()
+    if not raw:
+        return 8000
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(
+            f"PORT={raw!r} is invalid: not a TCP port. Fix: set PORT (or CHORDLINE_API_PORT) "
+            "to a number from 1 to 65535."
+        )
+    return int(raw)
+
+
+@main.command()
+@click.option("--host", default=None, help="bind address [default: CHORDLINE_API_HOST]")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="port [default: CHORDLINE_API_PORT, else $PORT, else 8000]")  # fmt: skip
+def api(host: str | None, port: int | None) -> None:
+    """Serve the HTTP API: runs, events, approvals (OpenAPI at /openapi.json, docs at /docs)."""
+    for module in ("fastapi", "uvicorn"):
+        if importlib.util.find_spec(module) is None:
+            raise ConfigError(f"{module} is not installed. Fix: pip install 'chordline[api]'.")
+    import uvicorn
+
+    from orchestration.api import create_app
+
+    settings = load_cli_settings()
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=host or settings.api_host,
+        port=port or api_port(settings),
+        log_level=settings.log_level.lower(),
+        # Headers (and so keys) are never logged; the access log shows method, path and status.
+        access_log=True,
+    )
