@@ -14,11 +14,14 @@ __all__ = [
     "BudgetError",
     "ChordlineError",
     "ConfigError",
+    "DatasetError",
+    "EvalError",
     "FallbacksExhausted",
     "JournalError",
     "ProviderError",
     "ProviderRejected",
     "ProviderUnavailable",
+    "ReleaseRefused",
     "RunNotFound",
     "ToolError",
 ]
@@ -112,3 +115,15 @@ class BudgetError(ChordlineError):
 
 class ApprovalError(ChordlineError):
     """An approval decision was invalid (no such pending approval, or already decided)."""
+
+
+class EvalError(ChordlineError):
+    """The eval harness could not evaluate, store or compare (a dataset, a result, a baseline)."""
+
+
+class DatasetError(EvalError):
+    """An eval dataset is invalid; the message names the file, the line and the field."""
+
+
+class ReleaseRefused(EvalError):
+    """A release record was refused: a gate failed or an eval is older than its agent."""
