@@ -19,8 +19,13 @@ __all__ = ["Limits", "Runtime", "standard_middleware"]
 def standard_middleware(settings: Settings, journal: Journal) -> list[Middleware]:
     """The middleware every worker runs, outermost first."""
     from orchestration.reducer.heartbeat import HeartbeatMiddleware, LeaseKeeper
+    from orchestration.reducer.response_cache import ResponseCacheMiddleware
 
-    return [HeartbeatMiddleware(LeaseKeeper(journal, settings.lease_seconds))]
+    chain: list[Middleware] = [HeartbeatMiddleware(LeaseKeeper(journal, settings.lease_seconds))]
+    if settings.llm_cache:
+        ttl, cap = settings.llm_cache_ttl_seconds, settings.llm_max_output_tokens
+        chain.append(ResponseCacheMiddleware(journal, ttl, cap))
+    return chain
 
 
 @dataclass(frozen=True)

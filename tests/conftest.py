@@ -77,7 +77,7 @@ def pg_url() -> Iterator[str]:
 def _emptied(journal: Journal) -> Journal:
     journal.upgrade()
     with journal.engine.begin() as connection:
-        for table in ("steps", "runs"):
+        for table in ("steps", "runs", "eval_results", "releases", "llm_response_cache"):
             connection.execute(text(f"DELETE FROM {table}"))
         if journal.engine.dialect.has_table(connection, "support_refunds"):
             connection.execute(text("DELETE FROM support_refunds"))
