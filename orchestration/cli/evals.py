@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -38,7 +39,7 @@ def _summary(record: EvalRecord) -> Table:
     for column in METRIC_COLUMNS:
         table.add_column(column.replace("^k", f"^{record.k}"), justify="right")
     for name, metrics in record.by_category.items():
-        table.add_row(name, *metric_row(metrics))
+        table.add_row(escape(name), *metric_row(metrics))
     table.add_row("[bold]all[/]", *metric_row(record.overall), end_section=True)
     return table
 
@@ -127,6 +128,7 @@ def eval_run(
                 f"     {check.check}: expected {check.expected!r}, got {check.actual!r}",
                 highlight=False,
                 soft_wrap=True,
+                markup=False,
             )
     console.print(f"stored eval {record.id}; {json_path} and {md_path}", highlight=False)
 
@@ -219,11 +221,12 @@ def eval_gate(
     for breach in breaches:
         value = "unknown" if breach.value is None else f"{breach.value:.4g}"
         table.add_row(
-            breach.metric, value, f"{breach.limit:.4g}", f"{breach.delta:+.4g}", breach.reason
-        )
+            escape(breach.metric), value, f"{breach.limit:.4g}", f"{breach.delta:+.4g}",
+            escape(breach.reason),
+        )  # fmt: skip
     console.print(table)
     for breach in breaches:
-        errors.print(f"gate failed: {breach}", highlight=False, soft_wrap=True)
+        errors.print(f"gate failed: {breach}", highlight=False, soft_wrap=True, markup=False)
     sys.exit(1)
 
 
