@@ -1,5 +1,6 @@
-"""The nightly eval on Celery Beat: two Beat processes on real Redis schedule it once, and it
-runs on the admin queue's worker, never on the agents' one."""
+"""Evals on real services: two Beat processes on real Redis schedule the nightly eval once, and
+it runs on the admin queue's worker, never on the agents' one; with a broker configured, an
+eval's trials run on the workers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import redis
 from sqlalchemy import text
 
 from beat_schedule import REDBEAT_PREFIX
-from orchestration.journal import Journal
+from orchestration.config import Settings
+from orchestration.evals.runner import EvalOptions, run_eval
+from orchestration.journal import Journal, open_journal
 from tests.support import ROOT, WorkerPool
 
 EVAL_TASK = "chordline.admin.nightly_eval"
@@ -65,3 +68,20 @@ def test_two_beats_schedule_the_nightly_eval_once_on_the_admin_queue(
             text("SELECT tenant, count(*) FROM runs WHERE agent = 'research-report' GROUP BY 1")
         ).all()
     assert [(t, n) for t, n in tenants] == [("admin", 22)]
+
+
+@pytest.mark.slow
+def test_an_eval_runs_its_trials_on_the_workers_when_a_broker_is_configured(
+    service_env: dict[str, str], service_settings: Settings, workers: WorkerPool
+) -> None:
+    workers.start(service_env | {"SUPPORT_TRIAGE_LATENCY_S": "0"}, queues="agents,tools")
+    settings = service_settings.model_copy(update={"evals_dir": ROOT / "evals"})
+    cases = ("refund-cracked-laptop", "must-fail-refund-over-total", "order-in-transit")
+    options = EvalOptions(k=2, concurrency=3, case_ids=cases)
+    record = run_eval(settings, "support-triage", options)
+    assert record.overall.trials == 6 and record.overall.pass_hat_k == 1.0
+    journal = open_journal(settings.journal_url)
+    for trial in record.trials:
+        owners = {s.lease_owner or "" for s in journal.steps(trial.run_id)}
+        # Every step was claimed by a worker process (host:pid:task), none by this process.
+        assert all(o.count(":") == 2 and not o.startswith("eval:") for o in owners), owners
