@@ -14,6 +14,7 @@ from celery.schedules import crontab
 
 from orchestration.canvas import PRIORITY_RECOVERY, TASK_CLEANUP, TASK_NIGHTLY_EVAL, TASK_SWEEP
 from orchestration.config import Settings, current_settings
+from orchestration.errors import ConfigError
 
 __all__ = ["REDBEAT_PREFIX", "beat_config", "parse_crontab", "schedule"]
 
@@ -24,16 +25,26 @@ _MAX_LOOP_S = 5
 _LOCK_TIMEOUT_S = 30
 
 
-def parse_crontab(text: str) -> crontab:
-    """``minute hour day-of-month month day-of-week`` as a Celery crontab (UTC)."""
+def parse_crontab(text: str, variable: str) -> crontab:
+    """``minute hour day-of-month month day-of-week`` as a Celery crontab (UTC).
+
+    Raises:
+        ConfigError: naming ``variable``, its value and the fix.
+    """
     minute, hour, day_of_month, month, day_of_week = text.split()
-    return crontab(
-        minute=minute,
-        hour=hour,
-        day_of_month=day_of_month,
-        month_of_year=month,
-        day_of_week=day_of_week,
-    )
+    try:
+        return crontab(
+            minute=minute,
+            hour=hour,
+            day_of_month=day_of_month,
+            month_of_year=month,
+            day_of_week=day_of_week,
+        )
+    except ValueError as exc:
+        raise ConfigError(
+            f"{variable}={text!r} is not a crontab ({exc}). Fix: set {variable} to five "
+            "fields 'minute hour day-of-month month day-of-week', e.g. '0 2 * * *'."
+        ) from None
 
 
 def schedule() -> dict[str, dict[str, Any]]:
@@ -53,12 +64,12 @@ def schedule() -> dict[str, dict[str, Any]]:
         },
         "nightly-eval": {
             "task": TASK_NIGHTLY_EVAL,
-            "schedule": parse_crontab(settings.nightly_eval_cron),
+            "schedule": parse_crontab(settings.nightly_eval_cron, "CHORDLINE_NIGHTLY_EVAL_CRON"),
             "options": {"queue": "admin"},
         },
         "cleanup": {
             "task": TASK_CLEANUP,
-            "schedule": parse_crontab(settings.cleanup_cron),
+            "schedule": parse_crontab(settings.cleanup_cron, "CHORDLINE_CLEANUP_CRON"),
             "options": {"queue": "admin"},
         },
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +27,8 @@ ENV_PREFIX = "CHORDLINE_"
 
 _BROKER_SCHEMES = ("filesystem", "redis", "rediss", "amqp", "pyamqp", "amqps")
 _DATABASE_DRIVERS = ("sqlite", "postgresql", "postgresql+psycopg")
+_CRON_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 
 
 class Settings(BaseSettings):
@@ -239,8 +242,14 @@ class Settings(BaseSettings):
     @field_validator("nightly_eval_cron", "cleanup_cron")
     @classmethod
     def _crontab(cls, value: str) -> str:
-        if len(value.split()) != 5:
+        fields = value.split()
+        if len(fields) != 5:
             raise ValueError("a crontab needs five fields separated by spaces")
+        for name, field, (low, high) in zip(_CRON_FIELDS, fields, _CRON_RANGES, strict=True):
+            # Numbers must be in range; names (mon-fri, jan) are left to Celery.
+            for number in re.findall(r"(?<![/\d])\d+", field):
+                if not low <= int(number) <= high:
+                    raise ValueError(f"{name} {number} is outside {low}-{high}")
         return value
 
     @field_validator("broker_url")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.config import Settings, load_settings
-from orchestration.errors import DatasetError
+from orchestration.errors import ConfigError, DatasetError
 from orchestration.evals import store
 from orchestration.evals.checks import ToolUse, TrialFacts, evaluate_case
 from orchestration.evals.dataset import Case, load_dataset
@@ -240,3 +240,25 @@ def test_the_gate_names_the_metric_and_the_delta(
         "p95 latency s"
     )
     assert check_gate(record, GateThresholds(min_pass_rate=0.5, tolerance=0.5), baseline) == []
+
+
+def test_a_trial_past_its_timeout_is_cancelled_and_fails(
+    eval_settings: Settings, journal: Journal
+) -> None:
+    settings = eval_settings.model_copy(update={"eval_run_timeout_seconds": 1e-6})
+    options = EvalOptions(k=1, mode="inprocess", case_ids=("heat-pumps",))
+    (trial,) = run_eval(settings, "research-report", options).trials
+    assert not trial.passed
+    status = trial.checks[0]
+    assert status.check == "status" and status.actual.startswith("cancelled (cancelled: the eval")
+    assert journal.get_run(trial.run_id).status.value == "cancelled"
+
+
+def test_schedule_settings_are_crontabs_checked_at_start_up() -> None:
+    with pytest.raises(
+        ConfigError, match=r"CHORDLINE_NIGHTLY_EVAL_CRON=99 2 \* \* \* is invalid: minute 99"
+    ):
+        load_settings(nightly_eval_cron="99 2 * * *")
+    with pytest.raises(ConfigError, match=r"CHORDLINE_CLEANUP_CRON=.*five fields"):
+        load_settings(cleanup_cron="daily")
+    assert load_settings(nightly_eval_cron="*/15 1-5 * * mon-fri").nightly_eval_cron

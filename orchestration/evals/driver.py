@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from orchestration.errors import EvalError
+from orchestration.client import Client, WaitTimeout
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunStatus, StepKind
 from orchestration.reducer import loop
 from orchestration.runtime import Runtime
-
-if TYPE_CHECKING:
-    from orchestration.client import Client
 
 __all__ = ["Driver", "InProcessDriver", "WorkerDriver"]
 
@@ -56,7 +53,10 @@ class WorkerDriver:
         deadline = time.monotonic() + self.timeout_s
         while True:
             left = max(0.1, deadline - time.monotonic())
-            settled = self.client.wait(run.id, left, poll_s=0.05)
+            try:
+                settled = self.client.wait(run.id, left, poll_s=0.05)
+            except WaitTimeout:
+                return _give_up(self.client.runtime, run.id, self.timeout_s)
             if settled.status != RunStatus.WAITING_FOR_APPROVAL:
                 return settled
             for step in self.client.runtime.journal.waiting_approvals(run.id):
@@ -90,7 +90,8 @@ class InProcessDriver:
         deadline = time.monotonic() + self.timeout_s
         queue: deque[tuple[StepKind, int]] = deque([(StepKind.LLM, 1)])
         while True:
-            self._drain(run.id, queue, owner, deadline)
+            if not self._drain(run.id, queue, owner, deadline):
+                return _give_up(rt, run.id, self.timeout_s)
             current = rt.journal.get_run(run.id)
             if current.status != RunStatus.WAITING_FOR_APPROVAL:
                 return current
@@ -101,13 +102,11 @@ class InProcessDriver:
 
     def _drain(
         self, run_id: str, queue: deque[tuple[StepKind, int]], owner: str, deadline: float
-    ) -> None:
+    ) -> bool:
+        """Run the queued steps; False when the deadline passed first."""
         while queue:
             if time.monotonic() > deadline:
-                raise EvalError(
-                    f"run {run_id} did not end within {self.timeout_s:g}s. Fix: raise "
-                    f"CHORDLINE_EVAL_RUN_TIMEOUT_SECONDS, or see `chordline status {run_id}`."
-                )
+                return False
             kind, seq = queue.popleft()
             progress = _RUNNERS[kind](self.rt, run_id, seq, owner)
             if progress.status in ("not_ready", "busy"):
@@ -118,6 +117,17 @@ class InProcessDriver:
                 continue
             if progress.dispatch is not None:
                 _enqueue(queue, progress.dispatch)
+        return True
+
+
+def _give_up(rt: Runtime, run_id: str, timeout_s: float) -> RunRecord:
+    """Cancel a trial's run that outlived its timeout; the trial fails on its status check."""
+    reason = (
+        f"cancelled: the eval trial did not end within {timeout_s:g}s "
+        "(CHORDLINE_EVAL_RUN_TIMEOUT_SECONDS)"
+    )
+    rt.journal.finish_run(run_id, RunStatus.CANCELLED, error=reason)
+    return rt.journal.get_run(run_id)
 
 
 def _enqueue(queue: deque[tuple[StepKind, int]], plan: loop.Dispatch) -> None:
