@@ -15,11 +15,13 @@ from orchestration.evals import store
 from orchestration.evals.checks import ToolUse, TrialFacts, evaluate_case
 from orchestration.evals.dataset import Case, load_dataset
 from orchestration.evals.gate import GateThresholds, baseline_json, check_gate, load_baseline
-from orchestration.evals.judge import offline_score
+from orchestration.evals.judge import JUDGE_SYSTEM, make_judge, offline_score
 from orchestration.evals.metrics import pass_hat_k, percentile
 from orchestration.evals.runner import EvalOptions, run_eval
 from orchestration.journal import Journal
+from orchestration.llm.providers import ModelReply
 from tests.conftest import AGENT_DIRS
+from tests.llm_server import FakeLLM
 from tests.support import ROOT
 
 
@@ -262,3 +264,23 @@ def test_schedule_settings_are_crontabs_checked_at_start_up() -> None:
     with pytest.raises(ConfigError, match=r"CHORDLINE_CLEANUP_CRON=.*five fields"):
         load_settings(cleanup_cron="daily")
     assert load_settings(nightly_eval_cron="*/15 1-5 * * mon-fri").nightly_eval_cron
+
+
+def test_a_pinned_judge_model_answers_through_the_official_sdk(fake_llm: FakeLLM) -> None:
+    env = {k.removeprefix("CHORDLINE_").lower(): v for k, v in fake_llm.env().items()}
+    settings = load_settings(**env, eval_judge_model="openai:gpt-5-mini-2025-08-07")
+    verdicts = iter(['{"score": 0.8, "reason": "cites the article"}', "I think it is fine"])
+    fake_llm.brain = lambda request: ModelReply(text=next(verdicts))
+    judge = make_judge(settings)
+    assert judge("refund ORD-1042", "Refunded (KB-101).", "cites KB-101") == (
+        0.8,
+        "cites the article",
+    )
+    score, reason = judge("refund ORD-1042", "Refunded.", "cites KB-101")
+    assert score == 0.0 and reason.startswith("the judge's answer is not a verdict")
+    (first, _) = fake_llm.calls("openai")
+    assert first.body["model"] == "gpt-5-mini-2025-08-07"
+    assert first.body["messages"][0]["content"] == JUDGE_SYSTEM
+    assert "Rubric:\ncites KB-101" in first.body["messages"][1]["content"]
+    with pytest.raises(ConfigError, match="openai:gpt-5-mini is an alias"):
+        make_judge(load_settings(**env, eval_judge_model="openai:gpt-5-mini"))
