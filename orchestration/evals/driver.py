@@ -6,7 +6,8 @@ reviewer when the run waits for an approval, and return the run once it has ende
 * :class:`WorkerDriver` submits through :class:`~orchestration.client.Client`: the run's steps
   are Celery tasks on the ``agents`` and ``tools`` workers (a broker is configured).
 * :class:`InProcessDriver` runs each step in this process through the same loop functions the
-  tasks call, in the order the dispatches say, with no broker: the embedded quick start, and
+  tasks call, in the order the dispatches say (a turn's read-only calls side by side), with no
+  broker: the embedded quick start, and
   the admin worker's nightly eval, which must not take capacity from the agents' workers.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from orchestration.client import Client, WaitTimeout
@@ -25,6 +27,9 @@ from orchestration.runtime import Runtime
 __all__ = ["Driver", "InProcessDriver", "WorkerDriver"]
 
 _REVIEWER = "chordline-eval"
+_NOT_NOW = ("not_ready", "busy")
+# Steps run together: a turn's read-only calls (a chord on workers), else one step.
+_Batch = tuple[tuple[StepKind, int], ...]
 
 
 class Driver(Protocol):
@@ -88,7 +93,7 @@ class InProcessDriver:
         run = rt.create_run(agent, text, tenant=tenant)
         owner = f"eval:{run.id}"
         deadline = time.monotonic() + self.timeout_s
-        queue: deque[tuple[StepKind, int]] = deque([(StepKind.LLM, 1)])
+        queue: deque[_Batch] = deque([((StepKind.LLM, 1),)])
         while True:
             if not self._drain(run.id, queue, owner, deadline):
                 return _give_up(rt, run.id, self.timeout_s)
@@ -100,23 +105,30 @@ class InProcessDriver:
                 if plan is not None:
                     _enqueue(queue, plan)
 
-    def _drain(
-        self, run_id: str, queue: deque[tuple[StepKind, int]], owner: str, deadline: float
-    ) -> bool:
-        """Run the queued steps; False when the deadline passed first."""
+    def _drain(self, run_id: str, queue: deque[_Batch], owner: str, deadline: float) -> bool:
+        """Run the queued batches in order; False when the deadline passed first."""
         while queue:
             if time.monotonic() > deadline:
                 return False
-            kind, seq = queue.popleft()
-            progress = _RUNNERS[kind](self.rt, run_id, seq, owner)
-            if progress.status in ("not_ready", "busy"):
+            batch = queue.popleft()
+            if len(batch) == 1:
+                done = [_RUNNERS[batch[0][0]](self.rt, run_id, batch[0][1], owner)]
+            else:
+                # A turn's read-only calls run side by side, as their chord does on workers.
+                with ThreadPoolExecutor(len(batch), thread_name_prefix="eval-tool") as pool:
+                    done = list(
+                        pool.map(lambda item: _RUNNERS[item[0]](self.rt, run_id, item[1], owner),
+                                 batch)
+                    )  # fmt: skip
+            again = tuple(i for i, p in zip(batch, done, strict=True) if p.status in _NOT_NOW)
+            for progress in done:
+                if progress.dispatch is not None:
+                    _enqueue(queue, progress.dispatch)
+            if again:
                 # A step of the same turn is still running (or its lease has not lapsed):
-                # come back to this one after the others.
-                queue.append((kind, seq))
-                time.sleep(min(progress.retry_in_s, 0.05))
-                continue
-            if progress.dispatch is not None:
-                _enqueue(queue, progress.dispatch)
+                # come back to these after the others.
+                queue.append(again)
+                time.sleep(min(max(p.retry_in_s for p in done), 0.05))
         return True
 
 
@@ -130,8 +142,9 @@ def _give_up(rt: Runtime, run_id: str, timeout_s: float) -> RunRecord:
     return rt.journal.get_run(run_id)
 
 
-def _enqueue(queue: deque[tuple[StepKind, int]], plan: loop.Dispatch) -> None:
-    queue.extend((StepKind.TOOL, seq) for seq in plan.parallel)
-    queue.extend(plan.serial)
+def _enqueue(queue: deque[_Batch], plan: loop.Dispatch) -> None:
+    if plan.parallel:
+        queue.append(tuple((StepKind.TOOL, seq) for seq in plan.parallel))
+    queue.extend((item,) for item in plan.serial)
     if plan.next_turn is not None:
-        queue.append((StepKind.LLM, plan.next_turn))
+        queue.append(((StepKind.LLM, plan.next_turn),))
