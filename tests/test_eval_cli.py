@@ -186,3 +186,18 @@ def test_nightly_eval_by_hand_exits_0_and_alerts_on_a_regression(
             text("SELECT regression FROM eval_results WHERE regression IS NOT NULL")
         ).scalars()
         assert [m.split(":")[0] for m in marked] == ["pass@1 = 0.9565"]
+
+
+def test_lock_check_covers_the_eval_datasets(env: dict[str, str], tmp_path: Path) -> None:
+    evals = tmp_path / "evals"
+    shutil.copytree(ROOT / "evals", evals)
+    local = env | {"CHORDLINE_EVALS_DIR": str(evals)}
+    lock = str(tmp_path / "chordline.lock")
+    assert chordline(local, "lock", "--file", lock).returncode == 0
+    assert chordline(local, "lock", "--check", "--file", lock).returncode == 0
+    with (evals / "research-report" / "cases.jsonl").open("a") as cases:
+        cases.write('{"id": "new-case", "input": "Research report: tidal power"}\n')
+    changed = chordline(local, "lock", "--check", "--file", lock)
+    assert changed.returncode == 2
+    assert "research-report: eval_dataset is '" in changed.stderr
+    assert "support-triage" not in changed.stderr
