@@ -1,14 +1,17 @@
 """The LLM response cache: a step middleware answering identical requests once, through the
-official SDK against the local provider server; errors are never cached; it can be turned off."""
+official SDK against the local provider server; errors are never cached; it can be turned off;
+an eval's trials keep samples of their own and a repeated eval pays nothing."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from orchestration.config import load_settings
+from orchestration.evals.runner import EvalOptions, run_eval
 from orchestration.journal import Journal
 from orchestration.journal.tables import LLMCacheEntry, RunStatus, StepKind
 from orchestration.reducer.response_cache import ResponseCacheMiddleware
@@ -92,3 +95,24 @@ def test_the_cache_can_be_turned_off(journal: Journal, tmp_path: Path, fake_llm:
     assert len(fake_llm.calls("openai")) == len(first) + len(again)
     assert all(s.cost_usd and s.cost_usd > 0 for s in again)
     assert _entries(journal) == 0
+
+
+def test_trials_of_one_eval_stay_independent_and_a_repeated_eval_is_free(
+    journal: Journal, tmp_path: Path, fake_llm: FakeLLM
+) -> None:
+    evals = tmp_path / "evals" / "research-report"
+    evals.mkdir(parents=True)
+    case = {"id": "heat", "input": REPORT, "output": {"contains": ["Energy & Buildings"]}}
+    (evals / "cases.jsonl").write_text(json.dumps(case) + "\n")
+    rt = _runtime(journal, tmp_path, fake_llm, evals_dir=tmp_path / "evals")
+    options = EvalOptions(k=2, concurrency=2, mode="inprocess")
+    first = run_eval(rt.settings, "research-report", options)
+    asked = len(fake_llm.calls("openai"))
+    turns = [[s for s in journal.steps(t.run_id) if s.kind == StepKind.LLM] for t in first.trials]
+    # Each trial asked the provider itself: two samples, not one answer twice.
+    assert asked == sum(len(t) for t in turns) and all(turns)
+    assert [journal.get_run(t.run_id).tenant for t in first.trials] == ["evals", "evals~2"]
+    assert first.overall.pass_hat_k == 1.0 and first.overall.cost_per_case
+    again = run_eval(rt.settings, "research-report", options)
+    assert len(fake_llm.calls("openai")) == asked  # the repeat paid nothing
+    assert again.overall.pass_hat_k == 1.0 and again.overall.cost_per_case == 0.0

@@ -3,6 +3,11 @@
 Each trial is a journaled run (tenant ``CHORDLINE_EVAL_TENANT``, or the admin tenant for admin
 evals), driven on the workers when a broker is configured and in this process otherwise (see
 :mod:`orchestration.evals.driver`). Its checks are read from the journal once it has ended.
+
+Trial i > 1 of a case runs under the tenant ``<tenant>~<i>``. The LLM response cache is keyed
+by tenant, so each trial keeps a sample of its own: the k trials of one eval stay independent
+(pass^k measures consistency, which k copies of one answer would fake), while a repeated eval
+of an unchanged agent replays trial i's answers for trial i and pays nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from orchestration.journal.tables import StepKind, utcnow
 from orchestration.llm.deployments import resolve_chain
 from orchestration.runtime import Runtime
 
-__all__ = ["EvalOptions", "Mode", "read_facts", "run_eval"]
+__all__ = ["EvalOptions", "Mode", "read_facts", "run_eval", "trial_tenant"]
 
 Mode = Literal["auto", "workers", "inprocess"]
 
@@ -84,6 +89,14 @@ def read_facts(journal: Journal, run: RunRecord) -> TrialFacts:
     )
 
 
+def trial_tenant(tenant: str, trial: int) -> str:
+    """The tenant of trial ``trial`` (from 1): ``tenant``, then ``tenant~2``, ``tenant~3``..."""
+    if trial == 1:
+        return tenant
+    suffix = f"~{trial}"
+    return tenant[: 64 - len(suffix)] + suffix
+
+
 def _driver(settings: Settings, rt: Runtime, mode: Mode) -> Driver:
     use_workers = mode == "workers" or (mode == "auto" and not settings.embedded)
     if use_workers:
@@ -107,7 +120,10 @@ def _trial(
 ) -> TrialOutcome:
     started = time.monotonic()
     run = driver.run(
-        dataset.agent, case.input, tenant=tenant, approve=case.approval.decision == "approve"
+        dataset.agent,
+        case.input,
+        tenant=trial_tenant(tenant, trial),
+        approve=case.approval.decision == "approve",
     )
     latency = time.monotonic() - started
     facts = read_facts(rt.journal, run)
