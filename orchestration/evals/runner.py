@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from orchestration.config import Settings
+from orchestration.errors import DatasetError
 from orchestration.evals.checks import (
     JudgeFn,
     ToolUse,
@@ -174,6 +175,12 @@ def run_eval(
     rt.journal.ensure_schema(upgrade=rt.journal.engine.dialect.name == "sqlite")
     agent = rt.registry.get(agent_name)
     dataset = load_dataset(settings.evals_dir, agent.name)
+    unknown = sorted(set(options.case_ids) - {c.id for c in dataset.cases})
+    if unknown:
+        raise DatasetError(
+            f"no case {', '.join(unknown)} in the {agent.name} dataset ({', '.join(dataset.files)}"
+            "). Fix: pass ids of its cases, or no --case for all of them."
+        )
     cases = [c for c in dataset.cases if not options.case_ids or c.id in options.case_ids]
     judge = make_judge(settings) if any(c.judge for c in cases) else None
     driver = _driver(settings, rt, options.mode)
