@@ -1,13 +1,50 @@
-"""The Celery Beat schedule: the sweeper on the agents queue, admin jobs on their own queue."""
+"""The Celery Beat schedule: the sweeper on the agents queue, admin jobs on their own queue.
+
+The admin jobs' times are crontabs from the settings (UTC): the nightly eval of every agent
+(``CHORDLINE_NIGHTLY_EVAL_CRON``) and the cleanup of old runs and eval results
+(``CHORDLINE_CLEANUP_CRON``). With Redis attached, Beat runs celery-redbeat's scheduler, whose
+lock in Redis lets one Beat process schedule while any other started by mistake waits for it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from orchestration.canvas import PRIORITY_RECOVERY
-from orchestration.config import current_settings
+from celery.schedules import crontab
 
-__all__ = ["schedule"]
+from orchestration.canvas import PRIORITY_RECOVERY, TASK_CLEANUP, TASK_NIGHTLY_EVAL, TASK_SWEEP
+from orchestration.config import Settings, current_settings
+from orchestration.errors import ConfigError
+
+__all__ = ["REDBEAT_PREFIX", "beat_config", "parse_crontab", "schedule"]
+
+REDBEAT_PREFIX = "chordline:redbeat"
+# Beat wakes at least this often; redbeat renews its lock each time. A standby Beat takes over
+# once the lock lapses (_LOCK_TIMEOUT_S) after the active one died.
+_MAX_LOOP_S = 5
+_LOCK_TIMEOUT_S = 30
+
+
+def parse_crontab(text: str, variable: str) -> crontab:
+    """``minute hour day-of-month month day-of-week`` as a Celery crontab (UTC).
+
+    Raises:
+        ConfigError: naming ``variable``, its value and the fix.
+    """
+    minute, hour, day_of_month, month, day_of_week = text.split()
+    try:
+        return crontab(
+            minute=minute,
+            hour=hour,
+            day_of_month=day_of_month,
+            month_of_year=month,
+            day_of_week=day_of_week,
+        )
+    except ValueError as exc:
+        raise ConfigError(
+            f"{variable}={text!r} is not a crontab ({exc}). Fix: set {variable} to five "
+            "fields 'minute hour day-of-month month day-of-week', e.g. '0 2 * * *'."
+        ) from None
 
 
 def schedule() -> dict[str, dict[str, Any]]:
@@ -15,7 +52,7 @@ def schedule() -> dict[str, dict[str, Any]]:
     settings = current_settings()
     return {
         "sweep-stuck-runs": {
-            "task": "chordline.runs.sweep",
+            "task": TASK_SWEEP,
             "schedule": settings.sweep_interval_seconds,
             # Ahead of routine steps (a backlog must not delay recovery), and dropped when stale
             # so that sweeps never pile up while no worker is free.
@@ -25,4 +62,29 @@ def schedule() -> dict[str, dict[str, Any]]:
                 "priority": PRIORITY_RECOVERY,
             },
         },
+        "nightly-eval": {
+            "task": TASK_NIGHTLY_EVAL,
+            "schedule": parse_crontab(settings.nightly_eval_cron, "CHORDLINE_NIGHTLY_EVAL_CRON"),
+            "options": {"queue": "admin"},
+        },
+        "cleanup": {
+            "task": TASK_CLEANUP,
+            "schedule": parse_crontab(settings.cleanup_cron, "CHORDLINE_CLEANUP_CRON"),
+            "options": {"queue": "admin"},
+        },
+    }
+
+
+def beat_config(settings: Settings) -> dict[str, Any]:
+    """Beat's scheduler: redbeat (schedule and lock in Redis) when Redis is attached, else
+    Celery's file-based default (one process, the embedded quick start)."""
+    if settings.redis_url is None:
+        return {}
+    return {
+        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "redbeat_redis_url": settings.redis_url,
+        "redbeat_key_prefix": REDBEAT_PREFIX,
+        "redbeat_lock_key": f"{REDBEAT_PREFIX}:lock",
+        "redbeat_lock_timeout": _LOCK_TIMEOUT_S,
+        "beat_max_loop_interval": _MAX_LOOP_S,
     }

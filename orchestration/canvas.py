@@ -32,6 +32,8 @@ __all__ = [
     "QUEUES",
     "ROUTES",
     "TASK_APPROVAL",
+    "TASK_CLEANUP",
+    "TASK_NIGHTLY_EVAL",
     "TASK_RUN",
     "TASK_SWEEP",
     "TASK_TOOL",
@@ -49,6 +51,9 @@ TASK_TURN = "chordline.agent.turn"
 TASK_TOOL = "chordline.tool.call"
 TASK_APPROVAL = "chordline.agent.await_approval"
 TASK_SWEEP = "chordline.runs.sweep"
+# Admin jobs (routed to the admin queue by ``chordline.admin.*``).
+TASK_NIGHTLY_EVAL = "chordline.admin.nightly_eval"
+TASK_CLEANUP = "chordline.admin.cleanup"
 
 # Redis serves priority 0 first (kombu's buckets 0, 3, 6, 9). Routine steps ride at 3 so that a
 # re-driven run is not queued behind every run started since its worker died. Brokers without

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,6 +27,8 @@ ENV_PREFIX = "CHORDLINE_"
 
 _BROKER_SCHEMES = ("filesystem", "redis", "rediss", "amqp", "pyamqp", "amqps")
 _DATABASE_DRIVERS = ("sqlite", "postgresql", "postgresql+psycopg")
+_CRON_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 
 
 class Settings(BaseSettings):
@@ -196,6 +199,84 @@ class Settings(BaseSettings):
     run_metadata_max_bytes: int = Field(
         4096, ge=2, description="the largest run metadata object in bytes of JSON (>= 2)"
     )
+
+    # -- evals, releases and the admin schedule (issue 11) ----------------------------------
+    evals_dir: Path = Field(
+        Path("evals"), description="the directory holding eval datasets, one folder per agent"
+    )
+    eval_output_dir: Path | None = Field(
+        None,
+        description="a directory for eval results as JSON and Markdown; "
+        "empty means CHORDLINE_DATA_DIR/evals",
+    )
+    releases_dir: Path = Field(
+        Path("releases"), description="the directory release records are written to"
+    )
+    eval_tenant: str = Field(
+        "evals", min_length=1, max_length=64, description="the tenant of eval runs (1-64 chars)"
+    )
+    admin_tenant: str = Field(
+        "admin",
+        min_length=1,
+        max_length=64,
+        description="the tenant marking admin runs (nightly evals) in the journal (1-64 chars)",
+    )
+    eval_concurrency: int = Field(4, ge=1, le=64, description="eval trials running at once (1-64)")
+    eval_run_timeout_seconds: float = Field(
+        120.0, gt=0, le=3600, description="seconds one eval trial may take (0-3600)"
+    )
+    eval_judge_model: str = Field(
+        "scripted:judge-1",
+        description="the pinned provider:model of the LLM judge (scripted:judge-1 offline)",
+    )
+    eval_min_pass_rate: float = Field(
+        0.85, ge=0, le=1, description="the gate's lowest pass@1, between 0 and 1"
+    )
+    eval_max_p95_latency_s: float = Field(
+        30.0, gt=0, description="the gate's highest p95 latency of a trial in seconds (> 0)"
+    )
+    eval_max_cost_per_case: float = Field(
+        0.05, ge=0, description="the gate's highest mean cost of a case in dollars (>= 0)"
+    )
+    eval_tolerance: float = Field(
+        0.05, ge=0, le=1, description="how far a metric may fall below its baseline (0-1)"
+    )
+    llm_cache: bool = Field(
+        True, description="true or false: answer identical LLM requests from the response cache"
+    )
+    llm_cache_ttl_seconds: int = Field(
+        7 * 24 * 3600, ge=1, description="seconds a cached LLM answer stays valid (>= 1)"
+    )
+    nightly_eval_cron: str = Field(
+        "0 2 * * *",
+        description="a crontab 'minute hour day-of-month month day-of-week' (UTC) for the "
+        "nightly eval",
+    )
+    nightly_eval_agents: str = Field(
+        "",
+        description="comma-separated agents the nightly eval runs; empty means every agent "
+        "with a dataset",
+    )
+    nightly_eval_k: int = Field(1, ge=1, le=20, description="trials per case in the nightly eval")
+    cleanup_cron: str = Field(
+        "30 3 * * *", description="a crontab (UTC) for the cleanup of old runs and eval results"
+    )
+    retention_days: float = Field(
+        30.0, gt=0, description="days finished runs and eval results are kept (> 0)"
+    )
+
+    @field_validator("nightly_eval_cron", "cleanup_cron")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 5:
+            raise ValueError("a crontab needs five fields separated by spaces")
+        for name, field, (low, high) in zip(_CRON_FIELDS, fields, _CRON_RANGES, strict=True):
+            # Numbers must be in range; names (mon-fri, jan) are left to Celery.
+            for number in re.findall(r"(?<![/\d])\d+", field):
+                if not low <= int(number) <= high:
+                    raise ValueError(f"{name} {number} is outside {low}-{high}")
+        return value
 
     @field_validator("broker_url")
     @classmethod

@@ -17,11 +17,14 @@ __all__ = [
     "BudgetExceeded",
     "ChordlineError",
     "ConfigError",
+    "DatasetError",
+    "EvalError",
     "FallbacksExhausted",
     "JournalError",
     "ProviderError",
     "ProviderRejected",
     "ProviderUnavailable",
+    "ReleaseRefused",
     "RunNotFound",
     "RunRequestError",
     "RunRequestTooLarge",
@@ -161,3 +164,15 @@ class RunRequestError(ChordlineError):
 
 class RunRequestTooLarge(RunRequestError):
     """A run's input or metadata is over the configured size."""
+
+
+class EvalError(ChordlineError):
+    """The eval harness could not evaluate, store or compare (a dataset, a result, a baseline)."""
+
+
+class DatasetError(EvalError):
+    """An eval dataset is invalid; the message names the file, the line and the field."""
+
+
+class ReleaseRefused(EvalError):
+    """A release record was refused: a gate failed or an eval is older than its agent."""

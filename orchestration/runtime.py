@@ -157,13 +157,15 @@ class Runtime:
 
 def standard_middleware(settings: Settings, journal: Journal, ledger: Ledger) -> list[Middleware]:
     """The middleware every worker runs, outermost first: the tenant's day (whose reservation
-    lives until the step's outcome is journaled), the run's budgets, then the lease heartbeat
-    around the call itself."""
+    lives until the step's outcome is journaled), the run's budgets, the LLM response cache
+    when ``CHORDLINE_LLM_CACHE`` is on, then the lease heartbeat around the call itself."""
     from orchestration.reducer.guards import RunBudget, TenantDayBudget
     from orchestration.reducer.heartbeat import HeartbeatMiddleware, LeaseKeeper
+    from orchestration.reducer.response_cache import ResponseCacheMiddleware
 
-    return [
-        TenantDayBudget(settings, journal, ledger),
-        RunBudget(),
-        HeartbeatMiddleware(LeaseKeeper(journal, settings.lease_seconds)),
-    ]
+    chain: list[Middleware] = [TenantDayBudget(settings, journal, ledger), RunBudget()]
+    if settings.llm_cache:
+        ttl, cap = settings.llm_cache_ttl_seconds, settings.llm_max_output_tokens
+        chain.append(ResponseCacheMiddleware(journal, ttl, cap))
+    chain.append(HeartbeatMiddleware(LeaseKeeper(journal, settings.lease_seconds)))
+    return chain

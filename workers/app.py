@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from celery import Celery
 
-from beat_schedule import schedule
+from beat_schedule import beat_config, schedule
 from orchestration import canvas
 from orchestration.config import Settings, current_settings
 
@@ -46,7 +46,7 @@ def create_app(settings: Settings) -> Celery:
     included (``worker_enable_soft_shutdown_on_idle``).
     """
     celery = canvas.producer(settings)
-    celery.conf.include = ["workers.tasks"]
+    celery.conf.include = ["workers.tasks", "workers.admin_eval_tasks"]
     celery.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> Celery:
         worker_redirect_stdouts=False,
         beat_schedule=schedule(),
     )
+    celery.conf.update(beat_config(settings))
     return celery
 
 

@@ -2,8 +2,9 @@
 
 ``chordline lock`` refuses floating aliases (unless ``CHORDLINE_ALLOW_MODEL_ALIASES``) and writes,
 per agent, its version (the hash of prompt, tool schemas and pins), its chain of deployments and
-whether each has a price, with the price table's version. ``chordline lock --check`` fails when
-the agents no longer match the file, so a changed prompt, tool or pin is a reviewed change.
+whether each has a price, with the price table's version, and the content hash of its eval dataset
+(``evals/<agent>/*.jsonl``). ``chordline lock --check`` fails when the agents or their datasets no
+longer match the file, so a changed prompt, tool, pin or eval case is a reviewed change.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from orchestration.agents.definition import AgentRegistry
 from orchestration.config import Settings
 from orchestration.errors import ConfigError
+from orchestration.evals.dataset import dataset_hash
 from orchestration.llm import pricing
 from orchestration.llm.deployments import alias_problem, parse
 
@@ -61,6 +63,7 @@ def build_lock(registry: AgentRegistry, settings: Settings) -> LockReport:
             "tool_schemas_hash": agent.tool_schemas_hash,
             "model": agent.model,
             "fallbacks": list(agent.fallbacks),
+            "eval_dataset": dataset_hash(settings.evals_dir, name),
         }
     content = {"prices_version": pricing.PRICES_VERSION, "agents": agents}
     return LockReport(content, tuple(refused), tuple(unpriced))
@@ -114,7 +117,7 @@ def compare_lock(current: dict[str, Any], path: Path) -> list[str]:
         elif name not in before:
             problems.append(f"{name}: defined but not locked")
         else:
-            for field in ("model", "fallbacks", "version"):
+            for field in ("model", "fallbacks", "version", "eval_dataset"):
                 was, is_ = before[name].get(field), now[name][field]
                 if was != is_:
                     problems.append(f"{name}: {field} is {is_!r}, locked {was!r}")

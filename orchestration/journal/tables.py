@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -26,7 +27,19 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ApiKey", "Base", "Run", "RunStatus", "Step", "StepKind", "StepStatus", "utcnow"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "EvalResult",
+    "LLMCacheEntry",
+    "Release",
+    "Run",
+    "RunStatus",
+    "Step",
+    "StepKind",
+    "StepStatus",
+    "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -200,3 +213,54 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+# -- evals, releases and the LLM response cache (migration ``evals``) ------------------------
+
+
+class EvalResult(Base):
+    """One eval of an agent: what was evaluated (version, dataset, pins) and what it scored."""
+
+    __tablename__ = "eval_results"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(128))
+    agent_version: Mapped[str] = mapped_column(String(64))
+    dataset_hash: Mapped[str] = mapped_column(String(64))
+    models: Mapped[dict[str, Any]]
+    k: Mapped[int] = mapped_column(Integer)
+    tenant: Mapped[str] = mapped_column(String(64))
+    # True for the nightly eval and other admin runs (their runs carry the admin tenant).
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    metrics: Mapped[dict[str, Any]]
+    cases: Mapped[dict[str, Any]]
+    regression: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_eval_results_agent_created", "agent", "created_at"),)
+
+
+class Release(Base):
+    """A release record: the commit, the lock's hash, and each agent's version and eval."""
+
+    __tablename__ = "releases"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    git_commit: Mapped[str] = mapped_column(String(64))
+    lock_hash: Mapped[str] = mapped_column(String(64))
+    agents: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LLMCacheEntry(Base):
+    """An LLM answer to one full request (deployments, messages, tools, params) of a tenant."""
+
+    __tablename__ = "llm_response_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    deployment: Mapped[str] = mapped_column(String(160))
+    reply: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_llm_response_cache_created", "created_at"),)

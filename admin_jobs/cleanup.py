@@ -1,0 +1,74 @@
+"""The cleanup: finished runs, eval results and cached LLM answers past their retention.
+
+Beat schedules it (``chordline.admin.cleanup`` on the admin queue, at
+``CHORDLINE_CLEANUP_CRON``); ``chordline admin run cleanup`` runs it once. Runs that ended more
+than ``CHORDLINE_RETENTION_DAYS`` ago go with their steps, and so do eval results stored before
+then; cached answers go after ``CHORDLINE_LLM_CACHE_TTL_SECONDS``. Live runs are never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import click
+from sqlalchemy import delete, select
+
+from admin_jobs.commands import jobs
+from orchestration.config import Settings, current_settings
+from orchestration.evals import store
+from orchestration.journal import open_journal
+from orchestration.journal.tables import Run, RunStatus, Step, utcnow
+from orchestration.reducer.response_cache import purge_expired
+
+__all__ = ["CleanupReport", "cleanup"]
+
+log = logging.getLogger("chordline.admin")
+
+_ENDED = [s.value for s in RunStatus if s.terminal]
+
+
+@dataclass(frozen=True)
+class CleanupReport:
+    """How many rows the cleanup deleted."""
+
+    runs: int
+    steps: int
+    eval_results: int
+    cached_answers: int
+
+
+def cleanup(settings: Settings) -> CleanupReport:
+    """Delete what is past its retention.
+
+    Args:
+        settings: retention days, cache TTL and the journal.
+
+    Returns:
+        The counts deleted.
+    """
+    journal = open_journal(settings.journal_url)
+    cutoff = utcnow() - timedelta(days=settings.retention_days)
+    old_runs = select(Run.id).where(Run.status.in_(_ENDED), Run.finished_at < cutoff)
+    with journal.engine.execution_options(chordline_writes=True).begin() as connection:
+        steps = connection.execute(delete(Step).where(Step.run_id.in_(old_runs))).rowcount
+        runs = connection.execute(delete(Run).where(Run.id.in_(old_runs))).rowcount
+    report = CleanupReport(
+        runs=int(runs or 0),
+        steps=int(steps or 0),
+        eval_results=store.delete_before(journal, cutoff),
+        cached_answers=purge_expired(journal, settings.llm_cache_ttl_seconds),
+    )
+    log.info("cleanup: %s", report)
+    return report
+
+
+@jobs.command("cleanup")
+def cleanup_command() -> None:
+    """Delete runs and eval results past CHORDLINE_RETENTION_DAYS, and expired cached answers."""
+    report = cleanup(current_settings())
+    click.echo(
+        f"deleted {report.runs} runs ({report.steps} steps), {report.eval_results} eval "
+        f"results, {report.cached_answers} cached answers"
+    )

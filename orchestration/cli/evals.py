@@ -1,0 +1,290 @@
+"""Evals and releases: `eval run|gate|baseline` and `release`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from orchestration.cli.base import console, errors, load_cli_settings, main
+from orchestration.config import Settings
+from orchestration.errors import EvalError
+from orchestration.evals.results import EvalRecord, TrialOutcome
+from orchestration.journal import Journal, open_journal
+
+__all__ = ["eval_group", "release"]
+
+
+def _journal(settings: Settings) -> Journal:
+    journal = open_journal(settings.journal_url)
+    journal.ping()
+    journal.ensure_schema(upgrade=journal.engine.dialect.name == "sqlite")
+    return journal
+
+
+def _summary(record: EvalRecord) -> Table:
+    from orchestration.evals.report import METRIC_COLUMNS, metric_row
+
+    table = Table(
+        title=f"{record.agent} {record.agent_version[:12]}: k={record.k}, "
+        f"{record.overall.cases} cases, {record.overall.trials} trials",
+        header_style="bold",
+    )
+    table.add_column("category")
+    for column in METRIC_COLUMNS:
+        table.add_column(column.replace("^k", f"^{record.k}"), justify="right")
+    for name, metrics in record.by_category.items():
+        table.add_row(escape(name), *metric_row(metrics))
+    table.add_row("[bold]all[/]", *metric_row(record.overall), end_section=True)
+    return table
+
+
+@main.group("eval")
+def eval_group() -> None:
+    """Evaluate agents on their datasets (evals/AGENT/*.jsonl); gates and baselines."""
+
+
+@eval_group.command("run")
+@click.argument("agent")
+@click.option(
+    "-k",
+    "k",
+    type=click.IntRange(1, 50),
+    default=1,
+    show_default=True,
+    help="trials per case (pass^k)",
+)
+@click.option(
+    "-c",
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="trials at once [default: CHORDLINE_EVAL_CONCURRENCY]",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "workers", "inprocess"]),
+    default="auto",
+    show_default=True,
+    help="workers (through the broker) or in this process",
+)
+@click.option("--case", "case_ids", multiple=True, help="only this case id (repeatable)")
+def eval_run(
+    agent: str, k: int, concurrency: int | None, mode: str, case_ids: tuple[str, ...]
+) -> None:
+    """Run AGENT's dataset k times per case as real runs; store and print the result."""
+    from orchestration.evals import store
+    from orchestration.evals.runner import EvalOptions, Mode, run_eval
+
+    settings = load_cli_settings()
+    journal = _journal(settings)
+    chosen: Mode = (
+        "workers" if mode == "workers" else "inprocess" if mode == "inprocess" else "auto"
+    )
+    options = EvalOptions(
+        k=k,
+        concurrency=concurrency or settings.eval_concurrency,
+        mode=chosen,
+        case_ids=case_ids,
+    )
+    columns = (
+        TextColumn("[bold]eval {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[green]{task.fields[passed]} passed[/] [red]{task.fields[failed]} failed[/]"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(agent, total=None, passed=0, failed=0)
+        counts = {"passed": 0, "failed": 0}
+
+        def on_trial(trial: TrialOutcome) -> None:
+            counts["passed" if trial.passed else "failed"] += 1
+            progress.update(task, advance=1, passed=counts["passed"], failed=counts["failed"])
+
+        record = run_eval(
+            settings,
+            agent,
+            options,
+            on_trial=on_trial,
+            on_start=lambda total: progress.update(task, total=total),
+        )
+    json_path, md_path = store.save(journal, record, store.output_dir(settings))
+    console.print(_summary(record))
+    failing = [t for t in record.trials if not t.passed]
+    for trial in failing:
+        console.print(
+            f"[red]FAIL[/] {trial.case_id} (trial {trial.trial}) run {trial.run_id} "
+            f"— open with `chordline status {trial.run_id}`",
+            highlight=False,
+        )
+        for check in trial.failed_checks:
+            console.print(
+                f"     {check.check}: expected {check.expected!r}, got {check.actual!r}",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
+    console.print(f"stored eval {record.id}; {json_path} and {md_path}", highlight=False)
+
+
+@eval_group.command("gate")
+@click.argument("agent")
+@click.option(
+    "--min-pass-rate",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="lowest pass@1 [default: CHORDLINE_EVAL_MIN_PASS_RATE]",
+)
+@click.option(
+    "--max-p95-latency-s",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="highest p95 latency [default: CHORDLINE_EVAL_MAX_P95_LATENCY_S]",
+)
+@click.option(
+    "--max-cost-per-case",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="highest $ per case [default: CHORDLINE_EVAL_MAX_COST_PER_CASE]",
+)
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="baseline file [default: evals/AGENT/baseline.json when it exists]",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="allowed fall below the baseline [default: CHORDLINE_EVAL_TOLERANCE]",
+)
+def eval_gate(
+    agent: str,
+    *,
+    min_pass_rate: float | None,
+    max_p95_latency_s: float | None,
+    max_cost_per_case: float | None,
+    baseline_path: Path | None,
+    tolerance: float | None,
+) -> None:
+    """Exit 1 when AGENT's latest eval breaks a threshold or regressed from the baseline."""
+    from dataclasses import replace
+
+    from orchestration.agents.definition import load_registry
+    from orchestration.evals import store
+    from orchestration.evals.dataset import dataset_dir
+    from orchestration.evals.gate import check_gate, load_baseline
+    from orchestration.evals.release import thresholds_of
+
+    settings = load_cli_settings()
+    current = load_registry(settings.agent_dirs).get(agent)
+    record = store.latest(_journal(settings), current.name)
+    if record is None:
+        raise EvalError(f"no eval of {agent} is stored. Fix: `chordline eval run {agent}`.")
+    defaults = thresholds_of(settings)
+    thresholds = replace(
+        defaults,
+        min_pass_rate=defaults.min_pass_rate if min_pass_rate is None else min_pass_rate,
+        max_p95_latency_s=max_p95_latency_s or defaults.max_p95_latency_s,
+        max_cost_per_case=(
+            defaults.max_cost_per_case if max_cost_per_case is None else max_cost_per_case
+        ),
+        tolerance=defaults.tolerance if tolerance is None else tolerance,
+    )
+    path = baseline_path or dataset_dir(settings.evals_dir, current.name) / "baseline.json"
+    baseline = load_baseline(path) if baseline_path is not None or path.is_file() else None
+    console.print(_summary(record))
+    if record.agent_version != current.version:
+        errors.print(
+            f"[red]gate failed:[/] the latest eval ({record.id[:8]}) is of version "
+            f"{record.agent_version[:12]}, {agent} is now {current.version[:12]}. "
+            f"Fix: `chordline eval run {agent}`.",
+            highlight=False,
+        )
+        sys.exit(1)
+    breaches = check_gate(record, thresholds, baseline)
+    if not breaches:
+        against = f" and baseline {path}" if baseline is not None else ""
+        console.print(f"[green]gate passed[/] (eval {record.id[:8]}{against})", highlight=False)
+        return
+    table = Table(title=f"gate failed: {agent}", header_style="bold red")
+    for column in ("metric", "value", "limit", "delta", "why"):
+        table.add_column(column)
+    for breach in breaches:
+        value = "unknown" if breach.value is None else f"{breach.value:.4g}"
+        table.add_row(
+            escape(breach.metric), value, f"{breach.limit:.4g}", f"{breach.delta:+.4g}",
+            escape(breach.reason),
+        )  # fmt: skip
+    console.print(table)
+    for breach in breaches:
+        errors.print(f"gate failed: {breach}", highlight=False, soft_wrap=True, markup=False)
+    sys.exit(1)
+
+
+@eval_group.command("baseline")
+@click.argument("agent")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="where to write [default: evals/AGENT/baseline.json]",
+)
+def eval_baseline(agent: str, output: Path | None) -> None:
+    """Write AGENT's baseline from its latest stored eval."""
+    from orchestration.evals import store
+    from orchestration.evals.dataset import dataset_dir
+    from orchestration.evals.gate import baseline_json
+
+    settings = load_cli_settings()
+    record = store.latest(_journal(settings), agent)
+    if record is None:
+        raise EvalError(f"no eval of {agent} is stored. Fix: `chordline eval run {agent}`.")
+    target = output or dataset_dir(settings.evals_dir, agent) / "baseline.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(baseline_json(record), indent=2) + "\n", encoding="utf-8")
+    console.print(f"wrote {target} from eval {record.id}", highlight=False)
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="where release files go [default: CHORDLINE_RELEASES_DIR]",
+)
+def release(directory: Path | None) -> None:
+    """Write a release record (commit, lock hash, agents' versions and eval figures)."""
+    from orchestration.agents.definition import load_registry
+    from orchestration.evals import release as releases
+
+    settings = load_cli_settings()
+    journal = _journal(settings)
+    registry = load_registry(settings.agent_dirs)
+    record = releases.prepare_release(journal, registry, settings, root=Path.cwd())
+    path = releases.write(journal, record, directory or settings.releases_dir)
+    table = Table(title=f"release {record.id[:8]} at {record.git_commit[:12]}", header_style="bold")
+    for column in ("agent", "version", "eval", "pass@1", "pass^k", "$/case"):
+        table.add_column(column)
+    for name, entry in record.agents.items():
+        metrics = entry["metrics"]
+        cost = metrics.get("cost_per_case")
+        table.add_row(
+            name,
+            entry["version"][:12],
+            entry["eval_id"][:8],
+            f"{metrics['pass_at_1']:.3f}",
+            f"{metrics['pass_hat_k']:.3f}",
+            "-" if cost is None else f"{cost:.4f}",
+        )
+    console.print(table)
+    console.print(f"lock {record.lock_hash[:16]}; wrote {path}", highlight=False)
