@@ -139,12 +139,23 @@ def producer(settings: Settings, *, main: str = "chordline") -> Celery:
 
 
 def _step(
-    app: Celery, kind: StepKind, run_id: str, seq: int, priority: int = PRIORITY_ROUTINE
+    app: Celery,
+    kind: StepKind,
+    run_id: str,
+    seq: int,
+    priority: int = PRIORITY_ROUTINE,
+    *,
+    chord_part: bool = False,
 ) -> Signature:
     # The journal is the result store of steps: nothing reads a step task's Celery result, so
-    # the workers do not write one (chords still count their parts).
+    # the workers do not write one. A chord's parts keep theirs: a result backend without a
+    # native join (the embedded one) learns that the parts are done by polling their results.
     return app.signature(
-        _BY_KIND[kind], args=(run_id, seq), immutable=True, priority=priority, ignore_result=True
+        _BY_KIND[kind],
+        args=(run_id, seq),
+        immutable=True,
+        priority=priority,
+        ignore_result=not chord_part,
     )
 
 
@@ -161,8 +172,12 @@ def dispatch(app: Celery, plan: Dispatch, *, recovery: bool = False) -> None:
     tail = [_step(app, kind, plan.run_id, seq, priority) for kind, seq in plan.serial]
     if plan.next_turn is not None:
         tail.append(_step(app, StepKind.LLM, plan.run_id, plan.next_turn, priority))
-    heads = [_step(app, StepKind.TOOL, plan.run_id, seq, priority) for seq in plan.parallel]
-    if len(heads) > 1 and tail:
+    in_chord = len(plan.parallel) > 1 and bool(tail)
+    heads = [
+        _step(app, StepKind.TOOL, plan.run_id, seq, priority, chord_part=in_chord)
+        for seq in plan.parallel
+    ]
+    if in_chord:
         body = tail[0] if len(tail) == 1 else chain(*tail)
         chord(group(heads), body).apply_async()
     elif len(heads) > 1:

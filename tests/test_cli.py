@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
 from tests.support import ROOT
 
 
@@ -30,6 +32,14 @@ def test_demo_runs_end_to_end_with_no_server(tmp_path: Path) -> None:
         assert name in done.stdout
     assert "Timeline" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+    # The lookups' chord joined on the embedded result store: the run moved on by itself, never
+    # by a sweeper's re-drive (which would mean a lost join).
+    journal = create_engine(f"sqlite:///{tmp_path / 'data' / 'journal.sqlite3'}")
+    with journal.connect() as connection:
+        redriven = connection.execute(text("SELECT redriven_at FROM runs")).scalars().all()
+    assert redriven == [None]
+    worker_log = (tmp_path / "data" / "demo-worker.log").read_text()
+    assert "Chord raised" not in worker_log
 
 
 def _assert_clean_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:
