@@ -25,4 +25,13 @@ def schedule() -> dict[str, dict[str, Any]]:
                 "priority": PRIORITY_RECOVERY,
             },
         },
+        "sweep-stuck-workflows": {
+            "task": "chordline.workflow.sweep",
+            "schedule": settings.sweep_interval_seconds,
+            "options": {
+                "queue": "agents",
+                "expires": settings.sweep_interval_seconds,
+                "priority": PRIORITY_RECOVERY,
+            },
+        },
     }

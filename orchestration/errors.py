@@ -17,11 +17,14 @@ __all__ = [
     "ConfigError",
     "FallbacksExhausted",
     "JournalError",
+    "MemoryStoreError",
     "ProviderError",
     "ProviderRejected",
     "ProviderUnavailable",
     "RunNotFound",
     "ToolError",
+    "WorkflowError",
+    "WorkflowNotFound",
 ]
 
 
@@ -125,3 +128,15 @@ class BudgetExceeded(BudgetError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class WorkflowError(ChordlineError):
+    """A workflow definition or a workflow run is invalid."""
+
+
+class WorkflowNotFound(WorkflowError):
+    """No workflow has the name asked for."""
+
+
+class MemoryStoreError(ChordlineError):
+    """A session's memory could not be read, written or deleted."""

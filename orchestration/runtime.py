@@ -97,8 +97,12 @@ class Runtime:
         tenant: str | None = None,
         limits: Limits | None = None,
         run_id: str | None = None,
+        session: str | None = None,
+        parent_id: str | None = None,
+        stage: str | None = None,
     ) -> RunRecord:
-        """Journal a new run of ``agent_name`` (idempotent on ``run_id``).
+        """Journal a new run of ``agent_name`` (idempotent on ``run_id``), in ``session`` when
+        given; ``parent_id`` and ``stage`` place it in a workflow run.
 
         Raises:
             AgentNotFound: no such agent.
@@ -120,19 +124,27 @@ class Runtime:
                 max_steps=limits.max_steps or agent.max_steps,
                 max_tokens=limits.max_tokens if limits.max_tokens is not None else agent.max_tokens,
                 max_usd=limits.max_usd if limits.max_usd is not None else agent.max_usd,
+                parent_id=parent_id,
+                stage=stage,
+                session=session,
             )
         )
 
 
 def standard_middleware(settings: Settings, journal: Journal, ledger: Ledger) -> list[Middleware]:
-    """The middleware every worker runs, outermost first: the tenant's day (whose reservation
-    lives until the step's outcome is journaled), the run's budgets, then the lease heartbeat
-    around the call itself."""
+    """The middleware every worker runs, outermost first: the session's memory (added to the
+    request, so the budgets see it; recorded on the run), the tenant's day (whose reservation
+    lives until the step's outcome is journaled), the run's budgets, its workflow's budgets,
+    then the lease heartbeat around the call itself."""
+    from orchestration.memory.middleware import MemoryMiddleware
     from orchestration.reducer.guards import RunBudget, TenantDayBudget
     from orchestration.reducer.heartbeat import HeartbeatMiddleware, LeaseKeeper
+    from orchestration.workflows.middleware import WorkflowBudget
 
     return [
+        MemoryMiddleware(settings, journal),
         TenantDayBudget(settings, journal, ledger),
         RunBudget(),
+        WorkflowBudget(journal),
         HeartbeatMiddleware(LeaseKeeper(journal, settings.lease_seconds)),
     ]

@@ -44,6 +44,10 @@ class NewRun:
     max_tokens: int | None
     max_usd: Decimal | None
     trace_id: str | None = None
+    kind: str = "agent"
+    parent_id: str | None = None
+    stage: str | None = None
+    session: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,10 @@ class RunRecord:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    kind: str = "agent"
+    parent_id: str | None = None
+    stage: str | None = None
+    session: str | None = None
 
     @classmethod
     def of(cls, row: Run | Row[Any]) -> RunRecord:
@@ -101,6 +109,10 @@ class RunRecord:
             created_at=row.created_at,
             updated_at=row.updated_at,
             finished_at=row.finished_at,
+            kind=row.kind,
+            parent_id=row.parent_id,
+            stage=row.stage,
+            session=row.session,
         )
 
 

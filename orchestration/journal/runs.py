@@ -52,6 +52,10 @@ def create_run(engine: Engine, new: NewRun) -> RunRecord:
                     output_tokens=0,
                     cost_usd=Decimal(0),
                     trace_id=new.trace_id,
+                    kind=new.kind,
+                    parent_id=new.parent_id,
+                    stage=new.stage,
+                    session=new.session,
                     created_at=now,
                     updated_at=now,
                 )

@@ -26,7 +26,17 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Run", "RunStatus", "Step", "StepKind", "StepStatus", "utcnow"]
+__all__ = [
+    "Base",
+    "MemoryFact",
+    "Run",
+    "RunKind",
+    "RunStatus",
+    "Step",
+    "StepKind",
+    "StepStatus",
+    "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -138,6 +148,13 @@ class Run(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]
     redriven_at: Mapped[datetime | None]
+    # Workflows and sessions (migration "workflows"): a workflow run is a parent whose children
+    # are agent runs, each at one stage of it; a session groups the runs of one conversation.
+    kind: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
+    parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    stage: Mapped[str | None] = mapped_column(String(64))
+    session: Mapped[str | None] = mapped_column(String(128), index=True)
+    memory: Mapped[dict[str, Any] | None]
 
     __table_args__ = (Index("ix_runs_status_updated", "status", "updated_at"),)
 
@@ -178,3 +195,25 @@ class Step(Base):
         Index("ix_steps_request_hash", "request_hash"),
         Index("ix_steps_finished_at", "finished_at"),
     )
+
+
+class RunKind(enum.StrEnum):
+    """What a run is: one agent's run, or a workflow's parent run over agent runs."""
+
+    AGENT = "agent"
+    WORKFLOW = "workflow"
+
+
+class MemoryFact(Base):
+    """A fact an agent chose to remember for a session (long-term memory, the journal store)."""
+
+    __tablename__ = "memory_facts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    session: Mapped[str] = mapped_column(String(128))
+    fact: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_memory_facts_session", "tenant", "session"),)
