@@ -44,6 +44,7 @@ def exit_for(run: RunRecord) -> None:
 @click.option("--max-steps", type=click.IntRange(min=1), default=None)
 @click.option("--max-tokens", type=click.IntRange(min=1), default=None)
 @click.option("--max-usd", default=None)
+@click.option("--session", default=None, help="the session the run belongs to (its memory)")
 def submit(
     *,
     agent: str,
@@ -54,13 +55,15 @@ def submit(
     max_steps: int | None,
     max_tokens: int | None,
     max_usd: str | None,
+    session: str | None,
 ) -> None:
-    """Start AGENT on TEXT; prints the run id (or, with --wait, the finished run)."""
+    """Start AGENT (an agent or a workflow) on TEXT; prints the run id (or, with --wait, the
+    finished run)."""
     from orchestration.runtime import Limits
 
     client = open_client()
     limits = Limits(max_steps, max_tokens, _decimal(max_usd))
-    run = client.submit(agent, text, tenant=tenant, limits=limits)
+    run = client.submit(agent, text, tenant=tenant, limits=limits, session=session)
     if not wait:
         console.print(run.id)
         return
@@ -78,9 +81,16 @@ def submit(
 
 def show_run(client: Any, run_id: str, tenant: str | None = None) -> None:
     from orchestration.cli.display import run_panel
+    from orchestration.cli.workflows import children_table, memory_table
+    from orchestration.memory.context import read_recorded
 
     view = client.get(run_id, tenant)
     console.print(run_panel(view.run, view.steps))
+    if view.children:
+        console.print(children_table(view.run, view.children))
+    loaded = read_recorded(client.runtime.journal.engine, run_id)
+    if loaded is not None:
+        console.print(memory_table(loaded.record))
     for step in view.steps:
         if step.status == "waiting":
             console.print(
