@@ -27,9 +27,9 @@ from orchestration.workflows import (
     plan,
     sequence,
     start_workflow,
+    store,
     workflow_dirs,
 )
-from orchestration.workflows import store
 from tests.conftest import AGENT_DIRS
 from tests.support import ROOT, drain
 
