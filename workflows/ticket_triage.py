@@ -9,8 +9,8 @@ workflow = Workflow(
         agent("triage-urgency", label="urgency"),
         agent("triage-category", label="category"),
         # A ticket still gets triaged when no resolution could be proposed.
-        agent("triage-resolution", label="resolution", on_failure="continue"),
-        synthesis=agent("triage-synthesis", label="synthesis"),
+        agent("triage-resolver", label="resolution", on_failure="continue"),
+        synthesis=agent("triage-summary", label="synthesis"),
     ),
     max_steps=30,
     max_tokens=80_000,

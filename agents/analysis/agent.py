@@ -8,10 +8,10 @@ from . import tools
 
 agent = Agent.from_files(
     name="analysis",
-    description="Weigh a research report's findings and sources (research-pipeline stage 2).",
+    description="Weigh a report's findings (research-pipeline).",
     directory=Path(__file__).parent,
     model="scripted:planner-1",
-    tools=[tools.analyse_findings],
+    tools=[tools.analyse],
     max_steps=6,
     max_tokens=30_000,
     max_usd="0.20",

@@ -21,7 +21,7 @@ class Findings(BaseModel):
 
 
 @tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
-def analyse_findings(args: Findings, ctx: ToolContext) -> dict[str, Any]:
+def analyse(args: Findings, ctx: ToolContext) -> dict[str, Any]:
     """Weigh a research report: its findings, their sources, and claims resting on one source."""
     # The whole report, not the model's excerpt of it: the run's input is the report.
     report = open_journal(ctx.database_url).get_run(ctx.run_id).input

@@ -8,10 +8,10 @@ from . import tools
 
 agent = Agent.from_files(
     name="report-writer",
-    description="Write an analysis up as a short report (research-pipeline stage 3).",
+    description="Write an analysis up (research-pipeline).",
     directory=Path(__file__).parent,
     model="scripted:planner-1",
-    tools=[tools.draft_report],
+    tools=[tools.draft],
     max_steps=6,
     max_tokens=30_000,
     max_usd="0.20",

@@ -18,7 +18,7 @@ class Draft(BaseModel):
 
 
 @tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
-def draft_report(args: Draft, ctx: ToolContext) -> dict[str, Any]:
+def draft(args: Draft, ctx: ToolContext) -> dict[str, Any]:
     """Lay an analysis out as a report: conclusion, evidence, open questions."""
     analysis = open_journal(ctx.database_url).get_run(ctx.run_id).input
     lines = [line.strip() for line in analysis.splitlines() if line.strip()]

@@ -8,10 +8,10 @@ from . import tools
 
 agent = Agent.from_files(
     name="triage-category",
-    description="Categorise a support ticket (ticket-triage branch).",
+    description="Ticket category (ticket-triage).",
     directory=Path(__file__).parent,
     model="scripted:planner-1",
-    tools=[tools.classify_category],
+    tools=[tools.categorise],
     max_steps=6,
     max_tokens=20_000,
     max_usd="0.10",

@@ -22,7 +22,7 @@ class Ticket(BaseModel):
 
 
 @tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
-def classify_category(args: Ticket, ctx: ToolContext) -> dict[str, Any]:
+def categorise(args: Ticket, ctx: ToolContext) -> dict[str, Any]:
     """Put the ticket in one category: billing, technical, account or other."""
     text = args.text.lower()
     scores = [(sum(word in text for word in words), name) for name, words in _CATEGORIES]

@@ -8,7 +8,7 @@ from . import tools
 
 agent = Agent.from_files(
     name="triage-urgency",
-    description="Rate a support ticket's urgency (ticket-triage branch).",
+    description="Ticket urgency (ticket-triage).",
     directory=Path(__file__).parent,
     model="scripted:planner-1",
     tools=[tools.rate_urgency],

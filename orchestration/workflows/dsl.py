@@ -7,8 +7,8 @@ A workflow lives in ``workflows/<name>.py`` as ``workflow = Workflow(name=..., r
         root=parallel(
             agent("triage-urgency", label="urgency"),
             agent("triage-category", label="category"),
-            agent("triage-resolution", label="resolution", on_failure="continue"),
-            synthesis=agent("triage-synthesis"),
+            agent("triage-resolver", label="resolution", on_failure="continue"),
+            synthesis=agent("triage-summary"),
         ),
         max_steps=40,
     )

@@ -22,7 +22,7 @@ class Ticket(BaseModel):
 
 
 @tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
-def propose_resolution(args: Ticket, ctx: ToolContext) -> dict[str, Any]:
+def resolve(args: Ticket, ctx: ToolContext) -> dict[str, Any]:
     """Propose the next action that resolves the ticket."""
     text = args.text.lower()
     action = next(

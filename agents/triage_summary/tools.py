@@ -13,7 +13,7 @@ from orchestration.journal import open_journal
 # A synthesis input always lists "the parallel branches" (orchestration.workflows.plan).
 KEYWORDS = ("branches", "triagers")
 # A triager's tool outcome, as its answer lists it: "rate_urgency: urgency high (...)".
-_OBSERVATION = re.compile(r"^(\w+_\w+): (.*)$")
+_OBSERVATION = re.compile(r"^(\w+): (.*)$")
 
 
 class Combine(BaseModel):
@@ -32,7 +32,7 @@ def _sections(text: str) -> dict[str, list[str]]:
 
 
 @tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
-def combine_triage(args: Combine, ctx: ToolContext) -> dict[str, Any]:
+def combine(args: Combine, ctx: ToolContext) -> dict[str, Any]:
     """Combine the triagers' answers into one triage, naming any that is missing."""
     # The whole input: the model's argument is cut short, the branches come after the ticket.
     merged = open_journal(ctx.database_url).get_run(ctx.run_id).input

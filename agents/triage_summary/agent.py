@@ -1,4 +1,4 @@
-"""triage-synthesis: part of the ticket-triage workflow."""
+"""triage-summary: part of the ticket-triage workflow."""
 
 from pathlib import Path
 
@@ -7,11 +7,11 @@ from orchestration import Agent
 from . import tools
 
 agent = Agent.from_files(
-    name="triage-synthesis",
-    description="Combine the ticket-triage branches into one triage.",
+    name="triage-summary",
+    description="Combine the triage (ticket-triage).",
     directory=Path(__file__).parent,
     model="scripted:planner-1",
-    tools=[tools.combine_triage],
+    tools=[tools.combine],
     max_steps=6,
     max_tokens=20_000,
     max_usd="0.10",
