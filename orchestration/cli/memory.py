@@ -5,13 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine
 
 from orchestration.cli.base import console, main, open_client
 from orchestration.journal.tables import utcnow
 from orchestration.memory import JournalFactStore, delete_session, export_session
-from orchestration.memory.working import open_working_memory
+from orchestration.memory.working import WorkingMemory, open_working_memory
 
 __all__ = ["delete", "export", "memory"]
+
+
+def _tiers(tenant: str | None) -> tuple[Engine, WorkingMemory, JournalFactStore, str]:
+    """The journal, working memory, the fact store and the tenant (the default when None)."""
+    client = open_client()
+    engine = client.runtime.journal.engine
+    settings = client.settings
+    working = open_working_memory(settings)
+    return engine, working, JournalFactStore(engine), tenant or settings.default_tenant
 
 
 @main.group()
@@ -25,17 +35,8 @@ def memory() -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def export(session: str, tenant: str | None, output: Path | None) -> None:
     """Print (or write to --output) everything the memory holds of a session, as JSON."""
-    client = open_client()
-    settings = client.settings
-    engine = client.runtime.journal.engine
-    found = export_session(
-        engine,
-        open_working_memory(settings),
-        JournalFactStore(engine),
-        tenant=tenant or settings.default_tenant,
-        session=session,
-        now=utcnow(),
-    )
+    engine, working, facts, owner = _tiers(tenant)
+    found = export_session(engine, working, facts, tenant=owner, session=session, now=utcnow())
     if output is None:
         click.echo(found.to_json())
     else:
@@ -51,16 +52,8 @@ def delete(session: str, tenant: str | None, yes: bool) -> None:
     """Delete a session from every memory tier (the runs stay, emptied, for the audit)."""
     if not yes:
         click.confirm(f"delete every memory of session {session!r}?", abort=True)
-    client = open_client()
-    settings = client.settings
-    engine = client.runtime.journal.engine
-    gone = delete_session(
-        engine,
-        open_working_memory(settings),
-        JournalFactStore(engine),
-        tenant=tenant or settings.default_tenant,
-        session=session,
-    )
+    engine, working, facts, owner = _tiers(tenant)
+    gone = delete_session(engine, working, facts, tenant=owner, session=session)
     console.print(
         f"session {session} deleted: {gone.working_turns} working-memory turn(s), "
         f"{gone.runs_scrubbed} run(s) emptied, {gone.facts} fact(s)"

@@ -10,15 +10,15 @@ parent racing compute the same move; nothing runs twice.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from orchestration.errors import ChordlineError
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunKind, RunStatus
-from orchestration.reducer.budget import check_before_call
 from orchestration.runtime import Limits, Runtime
 from orchestration.workflows import store
+from orchestration.workflows.budget import check_workflow
 from orchestration.workflows.dsl import Workflow
 from orchestration.workflows.plan import Finish, plan
 from orchestration.workflows.registry import WorkflowRegistry
@@ -86,17 +86,10 @@ def remaining_limits(rt: Runtime, parent_id: str, agent_name: str) -> Limits | s
     Returns:
         The limits, or the reason the workflow's budget is spent.
     """
-    parent = rt.journal.get_run(parent_id)
-    spent = store.totals(rt.journal.engine, parent_id)
-    as_run = replace(
-        parent,
-        input_tokens=spent.input_tokens,
-        output_tokens=spent.output_tokens,
-        cost_usd=spent.cost_usd,
-    )
-    verdict = check_before_call(as_run, spent.steps + 1, 0, None)
-    if verdict.reason is not None:
-        return f"workflow budget: {verdict.reason}"
+    check = check_workflow(rt.journal, parent_id, extra_steps=1)  # the child's first step
+    if check.reason is not None:
+        return f"workflow budget: {check.reason}"
+    parent, spent = check.parent, check.spent
     agent = rt.registry.get(agent_name)
     steps = min(agent.max_steps, parent.max_steps - spent.steps)
     tokens = agent.max_tokens

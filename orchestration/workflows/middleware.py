@@ -9,16 +9,14 @@ is the worker's (it enqueues ``chordline.workflow.advance``), so this module nee
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from orchestration.errors import BudgetExceeded
 from orchestration.journal import Journal
 from orchestration.llm.fallbacks import ChainOutcome
-from orchestration.reducer.budget import check_before_call
 from orchestration.reducer.endings import ends_run
 from orchestration.reducer.middleware import Middleware, ModelCall, ModelNext, StepInput, StepNext
 from orchestration.reducer.planning import Progress
-from orchestration.workflows import store
+from orchestration.workflows.budget import check_workflow
 
 __all__ = ["WakeParent", "WorkflowBudget"]
 
@@ -38,17 +36,12 @@ class WorkflowBudget(Middleware):
         parent_id = call.at.run.parent_id
         if parent_id is None:
             return call_next(call)
-        parent = self.journal.get_run(parent_id)
-        spent = store.totals(self.journal.engine, parent_id)
-        as_run = replace(
-            parent,
-            input_tokens=spent.input_tokens,
-            output_tokens=spent.output_tokens,
-            cost_usd=spent.cost_usd,
-        )
-        verdict = check_before_call(as_run, spent.steps, call.prompt_tokens, call.estimated_usd)
-        if verdict.reason is not None:
-            raise BudgetExceeded(f"workflow {parent.agent} budget: {verdict.reason}")
+        check = check_workflow(
+            self.journal, parent_id, extra_steps=0,
+            prompt_tokens=call.prompt_tokens, estimated_usd=call.estimated_usd,
+        )  # fmt: skip
+        if check.reason is not None:
+            raise BudgetExceeded(f"workflow {check.parent.agent} budget: {check.reason}")
         return call_next(call)
 
 
