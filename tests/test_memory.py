@@ -36,8 +36,10 @@ from orchestration.memory.context import read_recorded
 from orchestration.memory.working import working_key
 from orchestration.reducer.middleware import Middleware, MiddlewareChain, ModelCall, ModelNext
 from orchestration.runtime import Runtime
+from orchestration.workflows import load_workflows, start_workflow, workflow_dirs
 from tests.conftest import AGENT_DIRS
 from tests.support import ROOT, drain
+from tests.test_workflows import WORKFLOW_DIRS, by_stage, run_to_end
 
 FACT = "Remember that my favourite colour is teal"
 
@@ -237,3 +239,28 @@ def test_the_cli_exports_and_deletes_a_session(
     missing = _chordline("memory", "delete", "--tenant", "acme", env=env)
     assert missing.returncode != 0 and "--session" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_a_session_workflow_is_one_turn_and_its_agents_see_the_memory(
+    world: World, settings: Settings, journal: Journal
+) -> None:
+    first = world.run(FACT)
+    flows = load_workflows(workflow_dirs(WORKFLOW_DIRS))
+    ticket = "My March invoice is wrong, please refund the extra charge"
+    parent_id = start_workflow(
+        world.rt, flows.get("ticket-triage"), ticket, tenant="acme", session="s1"
+    )
+    run_to_end(world.rt, flows, parent_id)
+    assert journal.get_run(parent_id).status == RunStatus.SUCCEEDED
+    kids = by_stage(world.rt, parent_id)
+    assert all(FACT in world.system(kid) for kid in kids.values())
+    turns = open_working_memory(settings).recent("acme", "s1", utcnow())
+    assert [t.run_id for t in turns] == [first.id, parent_id]  # the workflow is one turn
+    world.clock.offset = timedelta(days=1)
+    later = world.run("Anything about me?")
+    episodic = world.loaded(later)["episodic"]
+    assert episodic == {"full": [first.id, parent_id], "summarised": [], "dropped": 0}
+    working, facts = open_working_memory(settings), JournalFactStore(journal.engine)
+    gone = delete_session(journal.engine, working, facts, tenant="acme", session="s1")
+    assert gone.runs_scrubbed == 3 + len(kids)  # first, the workflow, its agents, the later run
+    assert "March invoice" not in _everything(journal)

@@ -101,6 +101,8 @@ def episodes(
         .where(
             Run.tenant == tenant,
             Run.session == session,
+            # A workflow is one episode (its parent run), not one per agent it ran.
+            Run.parent_id.is_(None),
             Run.status == RunStatus.SUCCEEDED,
             Run.created_at >= since,
             Run.created_at < before,

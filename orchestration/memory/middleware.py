@@ -8,25 +8,25 @@ the loop built is unchanged and the budgets further in see the larger prompt.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
-
-from redis import RedisError
 
 from orchestration.config import Settings
 from orchestration.journal import Journal
-from orchestration.journal.tables import RunStatus, utcnow
+from orchestration.journal.tables import utcnow
 from orchestration.llm.fallbacks import ChainOutcome
 from orchestration.memory.context import MemoryContext, load_context, read_recorded, record_once
 from orchestration.memory.facts import FactStore, JournalFactStore
-from orchestration.memory.working import Clock, Turn, WorkingMemory, open_working_memory
+from orchestration.memory.working import (
+    Clock,
+    WorkingMemory,
+    open_working_memory,
+    record_run,
+)
 from orchestration.reducer.endings import ends_run
 from orchestration.reducer.middleware import Middleware, ModelCall, ModelNext, StepInput, StepNext
 from orchestration.reducer.planning import Progress
 
 __all__ = ["MemoryMiddleware", "estimate_tokens"]
-
-log = logging.getLogger("chordline.memory")
 
 
 def estimate_tokens(text: str) -> int:
@@ -90,11 +90,6 @@ class MemoryMiddleware(Middleware):
         session = item.run.session
         if session is None or not ends_run(item, progress):
             return progress
-        run = self.journal.get_run(item.run.id)
-        if run.status == RunStatus.SUCCEEDED:
-            try:
-                turn = Turn(run.id, run.input, run.output or "", self.clock().timestamp())
-                self.working.record(run.tenant, session, turn)
-            except RedisError as exc:  # Redis down: episodic memory still has the run
-                log.warning("working memory not updated for run %s: %s", run.id, exc)
+        if item.run.parent_id is None:  # a workflow's children: the workflow is the turn
+            record_run(self.working, self.journal.get_run(item.run.id), self.clock())
         return progress

@@ -65,7 +65,7 @@ def _session_runs(engine: Engine, tenant: str, session: str) -> list[str]:
         if ids:
             children = select(Run.id).where(Run.parent_id.in_(ids))
             ids += [row[0] for row in connection.execute(children)]
-    return ids
+    return list(dict.fromkeys(ids))  # a child of the session's workflow is in it too
 
 
 def export_session(

@@ -18,6 +18,8 @@ from typing import Protocol, cast
 import redis
 
 from orchestration.config import Settings
+from orchestration.journal.records import RunRecord
+from orchestration.journal.tables import RunStatus
 
 __all__ = [
     "Clock",
@@ -26,6 +28,7 @@ __all__ = [
     "Turn",
     "WorkingMemory",
     "open_working_memory",
+    "record_run",
     "working_key",
 ]
 
@@ -138,3 +141,18 @@ def open_working_memory(settings: Settings) -> WorkingMemory:
     return RedisWorkingMemory(
         url, settings.memory_working_turns, settings.memory_working_ttl_seconds
     )
+
+
+def record_run(working: WorkingMemory, run: RunRecord, now: datetime) -> bool:
+    """Add a finished session run to working memory: an agent run of its own or a workflow run,
+    not a workflow's child (its workflow is the turn). False when nothing was recorded; a Redis
+    that does not answer is logged, as episodic memory still has the run."""
+    if run.session is None or run.parent_id is not None or run.status != RunStatus.SUCCEEDED:
+        return False
+    try:
+        working.record(run.tenant, run.session, Turn(run.id, run.input, run.output or "",
+                                                     now.timestamp()))  # fmt: skip
+    except redis.RedisError as exc:
+        log.warning("working memory not updated for run %s: %s", run.id, exc)
+        return False
+    return True

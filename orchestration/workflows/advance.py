@@ -15,7 +15,8 @@ from decimal import Decimal
 
 from orchestration.errors import ChordlineError
 from orchestration.journal.records import RunRecord
-from orchestration.journal.tables import RunKind, RunStatus
+from orchestration.journal.tables import RunKind, RunStatus, utcnow
+from orchestration.memory.working import open_working_memory, record_run
 from orchestration.runtime import Limits, Runtime
 from orchestration.workflows import store
 from orchestration.workflows.budget import check_workflow
@@ -162,6 +163,8 @@ def _move(rt: Runtime, workflow: Workflow, parent: RunRecord) -> Advanced:
             run_id=child_run_id(parent.id, start.stage),
             parent_id=parent.id,
             stage=start.stage,
+            # Each agent of a session's workflow is given the session's memory.
+            session=parent.session,
         )
         started.append(child.id)
     return Advanced(parent.id, started=tuple(started))
@@ -172,4 +175,9 @@ def _end(rt: Runtime, parent_id: str, finish: Finish) -> Advanced:
     ended = store.finish_workflow(engine, parent_id, finish, store.totals(engine, parent_id))
     if finish.status != RunStatus.SUCCEEDED:
         store.cancel_children(engine, parent_id, f"workflow {finish.status.value}")
+    elif ended:
+        # A session's workflow is one turn of its conversation.
+        parent = rt.journal.get_run(parent_id)
+        if parent.session is not None:
+            record_run(open_working_memory(rt.settings), parent, utcnow())
     return Advanced(parent_id, finished=finish.status if ended else None)
