@@ -12,6 +12,7 @@ from orchestration.config import Settings, current_settings
 from orchestration.errors import ChordlineError
 from orchestration.journal.records import ApprovalDecision, RunRecord, StepRecord
 from orchestration.journal.tables import RunKind, RunStatus
+from orchestration.memory.sessions import check_session
 from orchestration.reducer.loop import decide
 from orchestration.runtime import Limits, Runtime
 from orchestration.workflows import (
@@ -102,7 +103,9 @@ class Client:
         Raises:
             AgentNotFound: no such agent (or a workflow's stage names none).
             BackendUnreachable: the broker is down (nothing is journaled then).
+            MemoryStoreError: the session name does not fit (naming the fix).
         """
+        check_session(session)
         if agent in self.workflows:
             workflow = self.workflows.check_agents(agent, self.runtime.registry)
             self.ping_broker()

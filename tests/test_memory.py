@@ -16,7 +16,9 @@ import redis
 from sqlalchemy import text
 
 from orchestration.agents import load_registry
+from orchestration.client import Client
 from orchestration.config import Settings, load_settings
+from orchestration.errors import MemoryStoreError
 from orchestration.journal import Journal
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunStatus, utcnow
@@ -38,7 +40,7 @@ from orchestration.reducer.middleware import Middleware, MiddlewareChain, ModelC
 from orchestration.runtime import Runtime
 from orchestration.workflows import load_workflows, start_workflow, workflow_dirs
 from tests.conftest import AGENT_DIRS
-from tests.support import ROOT, drain
+from tests.support import ROOT, WorkerPool, drain
 from tests.test_workflows import WORKFLOW_DIRS, by_stage, run_to_end
 
 FACT = "Remember that my favourite colour is teal"
@@ -264,3 +266,19 @@ def test_a_session_workflow_is_one_turn_and_its_agents_see_the_memory(
     gone = delete_session(journal.engine, working, facts, tenant="acme", session="s1")
     assert gone.runs_scrubbed == 3 + len(kids)  # first, the workflow, its agents, the later run
     assert "March invoice" not in _everything(journal)
+
+
+def test_sessions_work_through_workers(
+    service_env: dict[str, str], service_settings: Settings, workers: WorkerPool
+) -> None:
+    workers.start(service_env, concurrency=2)
+    client = Client(service_settings)
+    first = client.wait(client.submit("memo", FACT, session="w1").id, timeout_s=60)
+    assert first.status == RunStatus.SUCCEEDED, first.error
+    second = client.wait(client.submit("memo", "What colour?", session="w1").id, timeout_s=60)
+    assert second.status == RunStatus.SUCCEEDED, second.error
+    loaded = read_recorded(client.runtime.journal.engine, second.id)
+    assert loaded is not None and FACT in loaded.text
+    assert [t["run_id"] for t in loaded.record["working"]] == [first.id]
+    with pytest.raises(MemoryStoreError, match="1 to 128 characters"):
+        client.submit("memo", "x", session="s" * 200)

@@ -16,14 +16,37 @@ from typing import Any
 
 from sqlalchemy import Engine, null, select, update
 
+from orchestration.errors import MemoryStoreError
 from orchestration.journal.engine import write
 from orchestration.journal.tables import Run, Step
 from orchestration.memory.facts import FactStore
 from orchestration.memory.working import WorkingMemory
 
-__all__ = ["DELETED", "Deleted", "SessionExport", "delete_session", "export_session"]
+__all__ = [
+    "DELETED",
+    "Deleted",
+    "SessionExport",
+    "check_session",
+    "delete_session",
+    "export_session",
+]
 
 DELETED = "[deleted]"
+_MAX_SESSION = 128
+
+
+def check_session(session: str | None) -> str | None:
+    """A session name as given, once it fits the journal.
+
+    Raises:
+        MemoryStoreError: it is empty or longer than 128 characters, naming the fix.
+    """
+    if session is not None and not 0 < len(session) <= _MAX_SESSION:
+        raise MemoryStoreError(
+            f"session {session[:40]!r} is {len(session)} characters long. Fix: pass --session "
+            f"(session=) with 1 to {_MAX_SESSION} characters, e.g. a user or conversation id."
+        )
+    return session
 
 
 @dataclass(frozen=True)
