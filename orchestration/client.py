@@ -107,7 +107,7 @@ class Client:
         """
         check_session(session)
         if agent in self.workflows:
-            workflow = self.workflows.check_agents(agent, self.runtime.registry)
+            workflow = self.workflows.get(agent)
             self.ping_broker()
             parent_id = start_workflow(
                 self.runtime, workflow, text, tenant=tenant, limits=limits, run_id=run_id,

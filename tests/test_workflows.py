@@ -272,3 +272,15 @@ def test_a_workflow_changed_mid_run_fails_with_the_reason(
     moved = advance(rt, registry, parent_id)
     assert moved.finished == RunStatus.FAILED
     assert "changed since the run started" in (rt.journal.get_run(parent_id).error or "")
+
+
+def test_a_stage_whose_agent_is_gone_fails_the_workflow_with_the_reason(rt: Runtime) -> None:
+    flow = Workflow("ghost", sequence(agent("no-such-agent")))
+    parent = store.create_workflow_run(
+        rt.journal.engine, run_id="ghost-1", tenant="t", workflow=flow, text="x", session=None,
+        max_steps=10, max_tokens=None, max_usd=None,
+    )  # fmt: skip
+    moved = advance(rt, WorkflowRegistry({"ghost": flow}, ()), parent.id)
+    assert moved.finished == RunStatus.FAILED
+    error = rt.journal.get_run(parent.id).error or ""
+    assert "stage 1 (no-such-agent) cannot start" in error and "unknown agent" in error

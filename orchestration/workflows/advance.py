@@ -152,20 +152,24 @@ def _move(rt: Runtime, workflow: Workflow, parent: RunRecord) -> Advanced:
     store.mark_moving(engine, parent.id)
     started: list[str] = []
     for start in move.starts:
-        limits = remaining_limits(rt, parent.id, start.agent)
-        if isinstance(limits, str):
-            return _end(rt, parent.id, Finish(RunStatus.BUDGET_EXCEEDED, error=limits))
-        child = rt.create_run(
-            start.agent,
-            start.input,
-            tenant=parent.tenant,
-            limits=limits,
-            run_id=child_run_id(parent.id, start.stage),
-            parent_id=parent.id,
-            stage=start.stage,
-            # Each agent of a session's workflow is given the session's memory.
-            session=parent.session,
-        )
+        try:
+            limits = remaining_limits(rt, parent.id, start.agent)
+            if isinstance(limits, str):
+                return _end(rt, parent.id, Finish(RunStatus.BUDGET_EXCEEDED, error=limits))
+            child = rt.create_run(
+                start.agent,
+                start.input,
+                tenant=parent.tenant,
+                limits=limits,
+                run_id=child_run_id(parent.id, start.stage),
+                parent_id=parent.id,
+                stage=start.stage,
+                # Each agent of a session's workflow is given the session's memory.
+                session=parent.session,
+            )
+        except ChordlineError as exc:  # an agent gone or refused since submit: say which
+            reason = f"stage {start.stage} ({start.agent}) cannot start: {exc}"
+            return _end(rt, parent.id, Finish(RunStatus.FAILED, error=reason))
         started.append(child.id)
     return Advanced(parent.id, started=tuple(started))
 

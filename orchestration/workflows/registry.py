@@ -8,7 +8,6 @@ import os
 import sys
 from pathlib import Path
 
-from orchestration.agents import AgentRegistry
 from orchestration.errors import WorkflowError, WorkflowNotFound
 from orchestration.workflows.dsl import Workflow
 
@@ -49,18 +48,6 @@ class WorkflowRegistry:
     def names(self) -> list[str]:
         """The workflow names, sorted."""
         return sorted(self._workflows)
-
-    def check_agents(self, name: str, agents: AgentRegistry) -> Workflow:
-        """The workflow ``name``, once every agent it runs is known.
-
-        Raises:
-            WorkflowNotFound: no such workflow.
-            AgentNotFound: a stage names an agent that does not exist.
-        """
-        workflow = self.get(name)
-        for agent_name in workflow.agents():
-            agents.get(agent_name)
-        return workflow
 
 
 def _load_file(path: Path) -> Workflow:

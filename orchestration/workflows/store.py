@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import Engine, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Engine, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -171,7 +171,7 @@ def stale_workflows(engine: Engine, stale_after_s: float, limit: int = 100) -> l
             Run.status.in_((RunStatus.QUEUED.value, RunStatus.RUNNING.value)),
             Run.updated_at < cutoff,
             or_(Run.redriven_at.is_(None), Run.redriven_at < cutoff),
-            and_(~live_child),
+            ~live_child,
         )
         .order_by(Run.updated_at)
         .limit(limit)
