@@ -86,6 +86,8 @@ def show_run(client: Any, run_id: str, tenant: str | None = None) -> None:
 
     view = client.get(run_id, tenant)
     console.print(run_panel(view.run, view.steps))
+    if view.run.parent_id:
+        console.print(f"stage {view.run.stage} of workflow run {view.run.parent_id}")
     if view.children:
         console.print(children_table(view.run, view.children))
     loaded = read_recorded(client.runtime.journal.engine, run_id)
