@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from orchestration import canvas
 from orchestration.config import Settings, current_settings
-from orchestration.errors import ChordlineError
+from orchestration.errors import ChordlineError, WorkflowError
 from orchestration.journal.records import ApprovalDecision, RunRecord, StepRecord
 from orchestration.journal.tables import RunKind, RunStatus
 from orchestration.memory.sessions import check_session
@@ -104,9 +104,15 @@ class Client:
             AgentNotFound: no such agent (or a workflow's stage names none).
             BackendUnreachable: the broker is down (nothing is journaled then).
             MemoryStoreError: the session name does not fit (naming the fix).
+            WorkflowError: the name is both an agent's and a workflow's.
         """
         check_session(session)
         if agent in self.workflows:
+            if agent in self.runtime.registry.names():
+                raise WorkflowError(
+                    f"{agent!r} names both an agent and a workflow. Fix: rename one of them "
+                    "(the workflow's `name=` in workflows/, or the agent's in agents/)."
+                )
             workflow = self.workflows.get(agent)
             self.ping_broker()
             parent_id = start_workflow(

@@ -284,3 +284,15 @@ def test_a_stage_whose_agent_is_gone_fails_the_workflow_with_the_reason(rt: Runt
     assert moved.finished == RunStatus.FAILED
     error = rt.journal.get_run(parent.id).error or ""
     assert "stage 1 (no-such-agent) cannot start" in error and "unknown agent" in error
+
+
+def test_a_workflow_named_like_an_agent_is_refused_at_submit(rt: Runtime, tmp_path: Path) -> None:
+    folder = tmp_path / "clashing"
+    folder.mkdir()
+    (folder / "toolbox.py").write_text(
+        "from orchestration.workflows import Workflow, agent, sequence\n"
+        "workflow = Workflow(name='toolbox', root=sequence(agent('counter')))\n"
+    )
+    client = Client(rt.settings.model_copy(update={"workflows_dir": str(folder)}))
+    with pytest.raises(WorkflowError, match="names both an agent and a workflow"):
+        client.submit("toolbox", "x")
