@@ -62,6 +62,15 @@ def schedule() -> dict[str, dict[str, Any]]:
                 "priority": PRIORITY_RECOVERY,
             },
         },
+        "sweep-stuck-workflows": {
+            "task": "chordline.workflow.sweep",
+            "schedule": settings.sweep_interval_seconds,
+            "options": {
+                "queue": "agents",
+                "expires": settings.sweep_interval_seconds,
+                "priority": PRIORITY_RECOVERY,
+            },
+        },
         "nightly-eval": {
             "task": TASK_NIGHTLY_EVAL,
             "schedule": parse_crontab(settings.nightly_eval_cron, "CHORDLINE_NIGHTLY_EVAL_CRON"),

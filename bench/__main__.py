@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import embedded, fanout, memory, overhead, recovery, scale, throughput
+from bench import embedded, fanout, memory, overhead, recovery, scale, throughput, workflows
 from bench.report import Table
 from bench.session import SIZES, Session
 
@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[Session], Table]] = {
     "recovery": recovery.run,
     "embedded": embedded.run,
     "memory": memory.run,
+    "workflows": workflows.run,
 }
 
 _DEFAULT_REDIS = "redis://127.0.0.1:6379/11"

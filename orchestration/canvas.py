@@ -38,6 +38,9 @@ __all__ = [
     "TASK_SWEEP",
     "TASK_TOOL",
     "TASK_TURN",
+    "TASK_WORKFLOW_ADVANCE",
+    "TASK_WORKFLOW_SWEEP",
+    "advance_workflow",
     "celery_config",
     "dispatch",
     "ping_broker",
@@ -54,6 +57,8 @@ TASK_SWEEP = "chordline.runs.sweep"
 # Admin jobs (routed to the admin queue by ``chordline.admin.*``).
 TASK_NIGHTLY_EVAL = "chordline.admin.nightly_eval"
 TASK_CLEANUP = "chordline.admin.cleanup"
+TASK_WORKFLOW_ADVANCE = "chordline.workflow.advance"
+TASK_WORKFLOW_SWEEP = "chordline.workflow.sweep"
 
 # Redis serves priority 0 first (kombu's buckets 0, 3, 6, 9). Routine steps ride at 3 so that a
 # re-driven run is not queued behind every run started since its worker died. Brokers without
@@ -70,6 +75,7 @@ CELERY_DEFAULT_QUEUE = "celery"
 ROUTES = {
     "chordline.agent.*": {"queue": "agents"},
     "chordline.runs.*": {"queue": "agents"},
+    "chordline.workflow.*": {"queue": "agents"},
     "chordline.tool.*": {"queue": "tools"},
     "chordline.admin.*": {"queue": "admin"},
     # Celery's own chord bookkeeping rides with the turns it unlocks.
@@ -190,6 +196,19 @@ def dispatch(app: Celery, plan: Dispatch, *, recovery: bool = False) -> None:
 def start_run(app: Celery, run_id: str) -> None:
     """Enqueue a new run's first turn."""
     _step(app, StepKind.LLM, run_id, 1).apply_async()
+
+
+def advance_workflow(
+    app: Celery, parent_id: str, child_id: str = "", *, recovery: bool = False
+) -> None:
+    """Enqueue the advance of a workflow run (``child_id``: the child whose end woke it)."""
+    app.signature(
+        TASK_WORKFLOW_ADVANCE,
+        args=(parent_id, child_id),
+        immutable=True,
+        priority=PRIORITY_RECOVERY if recovery else PRIORITY_ROUTINE,
+        ignore_result=True,
+    ).apply_async()
 
 
 def ping_broker(app: Celery, url: str) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from orchestration import canvas
 from orchestration.config import Settings, current_settings
-from orchestration.errors import ApprovalNotFound, ChordlineError
+from orchestration.errors import ApprovalNotFound, ChordlineError, WorkflowError
 from orchestration.journal.approvals import (
     ApprovalDecision,
     Decided,
@@ -18,9 +18,18 @@ from orchestration.journal.approvals import (
     list_approvals,
 )
 from orchestration.journal.records import RunRecord, StepRecord
-from orchestration.journal.tables import RunStatus
+from orchestration.journal.tables import RunKind, RunStatus
+from orchestration.memory.sessions import check_session
 from orchestration.reducer.loop import decide_approval
 from orchestration.runtime import Limits, Runtime
+from orchestration.workflows import (
+    WorkflowRegistry,
+    load_workflows,
+    start_workflow,
+    stuck_workflows,
+    workflow_dirs,
+)
+from orchestration.workflows import store as workflow_store
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -40,6 +49,7 @@ class RunView:
 
     run: RunRecord
     steps: tuple[StepRecord, ...]
+    children: tuple[RunRecord, ...] = ()
 
 
 class Client:
@@ -66,6 +76,11 @@ class Client:
             self._app = canvas.producer(self.settings)
         return self._app
 
+    @property
+    def workflows(self) -> WorkflowRegistry:
+        """The workflows in ``CHORDLINE_WORKFLOWS_DIR``."""
+        return load_workflows(workflow_dirs(self.settings.workflows_dir))
+
     def ping_broker(self) -> None:
         """Check the broker answers.
 
@@ -82,23 +97,54 @@ class Client:
         tenant: str | None = None,
         limits: Limits | None = None,
         run_id: str | None = None,
+        session: str | None = None,
     ) -> RunRecord:
-        """Journal a run and enqueue its first turn.
+        """Journal a run of an agent, or of a workflow, and enqueue its first move.
+
+        Args:
+            agent: an agent's or a workflow's name.
+            text: the input.
+            tenant: whose run it is (the default tenant when None).
+            limits: budget overrides (a workflow's apply to all its agent runs together).
+            run_id: an id of the caller's (idempotent).
+            session: the session the run belongs to (its memory).
 
         Raises:
-            AgentNotFound: no such agent.
+            AgentNotFound: no such agent (or a workflow's stage names none).
             BackendUnreachable: the broker is down (nothing is journaled then).
+            MemoryStoreError: the session name does not fit (naming the fix).
+            WorkflowError: the name is both an agent's and a workflow's.
         """
+        check_session(session)
+        if agent in self.workflows:
+            if agent in self.runtime.registry.names():
+                raise WorkflowError(
+                    f"{agent!r} names both an agent and a workflow. Fix: rename one of them "
+                    "(the workflow's `name=` in workflows/, or the agent's in agents/)."
+                )
+            workflow = self.workflows.get(agent)
+            self.ping_broker()
+            parent_id = start_workflow(
+                self.runtime, workflow, text, tenant=tenant, limits=limits, run_id=run_id,
+                session=session,
+            )  # fmt: skip
+            canvas.advance_workflow(self.app, parent_id)
+            return self.runtime.journal.get_run(parent_id)
         self.runtime.registry.get(agent)
         self.ping_broker()
-        run = self.runtime.create_run(agent, text, tenant=tenant, limits=limits, run_id=run_id)
+        run = self.runtime.create_run(
+            agent, text, tenant=tenant, limits=limits, run_id=run_id, session=session
+        )
         canvas.start_run(self.app, run.id)
         return run
 
     def get(self, run_id: str, tenant: str | None = None) -> RunView:
         """A run and its steps."""
         run = self.runtime.journal.get_run(run_id, tenant)
-        return RunView(run, tuple(self.runtime.journal.steps(run_id)))
+        kids: tuple[RunRecord, ...] = ()
+        if run.kind == RunKind.WORKFLOW:
+            kids = tuple(workflow_store.child_runs(self.runtime.journal.engine, run_id))
+        return RunView(run, tuple(self.runtime.journal.steps(run_id)), kids)
 
     def wait(
         self,
@@ -150,13 +196,21 @@ class Client:
             RunNotFound: no such run for that tenant.
         """
         run = self.runtime.journal.get_run(run_id, tenant)
-        return self.runtime.journal.finish_run(
-            run.id, RunStatus.CANCELLED, error=f"cancelled: {reason}" if reason else "cancelled"
-        )
+        why = f"cancelled: {reason}" if reason else "cancelled"
+        ended = self.runtime.journal.finish_run(run.id, RunStatus.CANCELLED, error=why)
+        if run.kind == RunKind.WORKFLOW:
+            # Children first seen live are cancelled too; their steps in flight finish, nothing
+            # follows them (the same rule as one run's).
+            workflow_store.cancel_children(self.runtime.journal.engine, run.id, why)
+        return ended
 
     def sweep(self) -> list[str]:
-        """Re-drive stuck runs now; returns their ids."""
-        return canvas.redrive_stuck(self.app, self.runtime)
+        """Re-drive stuck runs and workflows now; returns their ids."""
+        redriven = canvas.redrive_stuck(self.app, self.runtime)
+        for parent_id in stuck_workflows(self.runtime):
+            canvas.advance_workflow(self.app, parent_id, recovery=True)
+            redriven.append(parent_id)
+        return redriven
 
     def decide(
         self,

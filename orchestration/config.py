@@ -278,6 +278,33 @@ class Settings(BaseSettings):
                     raise ValueError(f"{name} {number} is outside {low}-{high}")
         return value
 
+    # -- workflows and sessions with tiered memory -------------------------------------------
+    workflows_dir: str = Field(
+        "workflows",
+        min_length=1,
+        description="the directory holding workflows (<name>.py); several are separated by ':'",
+    )
+    memory_working_turns: int = Field(
+        10, ge=0, le=1000, description="turns of a session kept in working memory (0-1000)"
+    )
+    memory_working_ttl_seconds: float = Field(
+        3600.0, gt=0, description="seconds a session's working memory lives after its last turn"
+    )
+    memory_episodic_tokens: int = Field(
+        1500, ge=0, description="tokens of earlier runs given in full before they are summarised"
+    )
+    memory_retention_days: float = Field(
+        30.0, gt=0, description="days a session's earlier runs count as episodic memory"
+    )
+    memory_recall_facts: int = Field(
+        5, ge=0, le=100, description="long-term facts recalled at the start of a run (0-100)"
+    )
+    memory_redis_url: str | None = Field(
+        None,
+        description="Redis for working memory; empty means the broker's Redis (none: working "
+        "memory is off and episodic memory covers the session)",
+    )
+
     @field_validator("broker_url")
     @classmethod
     def _known_broker(cls, value: str) -> str:

@@ -21,6 +21,7 @@ __all__ = [
     "EvalError",
     "FallbacksExhausted",
     "JournalError",
+    "MemoryStoreError",
     "ProviderError",
     "ProviderRejected",
     "ProviderUnavailable",
@@ -29,6 +30,8 @@ __all__ = [
     "RunRequestError",
     "RunRequestTooLarge",
     "ToolError",
+    "WorkflowError",
+    "WorkflowNotFound",
 ]
 
 
@@ -176,3 +179,15 @@ class DatasetError(EvalError):
 
 class ReleaseRefused(EvalError):
     """A release record was refused: a gate failed or an eval is older than its agent."""
+
+
+class WorkflowError(ChordlineError):
+    """A workflow definition or a workflow run is invalid."""
+
+
+class WorkflowNotFound(WorkflowError):
+    """No workflow has the name asked for."""
+
+
+class MemoryStoreError(ChordlineError):
+    """A session's memory could not be read, written or deleted."""

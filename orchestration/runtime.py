@@ -100,8 +100,12 @@ class Runtime:
         run_id: str | None = None,
         metadata: dict[str, Any] | None = None,
         idempotency: tuple[str, str] | None = None,
+        session: str | None = None,
+        parent_id: str | None = None,
+        stage: str | None = None,
     ) -> RunRecord:
-        """Journal a new run of ``agent_name`` (idempotent on ``run_id``).
+        """Journal a new run of ``agent_name`` (idempotent on ``run_id``), in ``session`` when
+        given; ``parent_id`` and ``stage`` place it in a workflow run.
 
         The request is validated with the one run-request contract first, so nothing invalid
         is stored whichever door it came through.
@@ -151,19 +155,31 @@ class Runtime:
                 metadata=metadata,
                 idempotency_key=idempotency[0] if idempotency else None,
                 request_hash=idempotency[1] if idempotency else None,
+                parent_id=parent_id,
+                stage=stage,
+                session=session,
             )
         )
 
 
 def standard_middleware(settings: Settings, journal: Journal, ledger: Ledger) -> list[Middleware]:
-    """The middleware every worker runs, outermost first: the tenant's day (whose reservation
-    lives until the step's outcome is journaled), the run's budgets, the LLM response cache
-    when ``CHORDLINE_LLM_CACHE`` is on, then the lease heartbeat around the call itself."""
+    """The middleware every worker runs, outermost first: the session's memory (added to the
+    request, so the budgets see it; recorded on the run), the tenant's day (whose reservation
+    lives until the step's outcome is journaled), the run's budgets, its workflow's budgets,
+    the LLM response cache when ``CHORDLINE_LLM_CACHE`` is on, then the lease heartbeat around
+    the call itself."""
+    from orchestration.memory.middleware import MemoryMiddleware
     from orchestration.reducer.guards import RunBudget, TenantDayBudget
     from orchestration.reducer.heartbeat import HeartbeatMiddleware, LeaseKeeper
     from orchestration.reducer.response_cache import ResponseCacheMiddleware
+    from orchestration.workflows.middleware import WorkflowBudget
 
-    chain: list[Middleware] = [TenantDayBudget(settings, journal, ledger), RunBudget()]
+    chain: list[Middleware] = [
+        MemoryMiddleware(settings, journal),
+        TenantDayBudget(settings, journal, ledger),
+        RunBudget(),
+        WorkflowBudget(journal),
+    ]
     if settings.llm_cache:
         ttl, cap = settings.llm_cache_ttl_seconds, settings.llm_max_output_tokens
         chain.append(ResponseCacheMiddleware(journal, ttl, cap))

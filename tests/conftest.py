@@ -77,7 +77,15 @@ def pg_url() -> Iterator[str]:
 def _emptied(journal: Journal) -> Journal:
     journal.upgrade()
     with journal.engine.begin() as connection:
-        ours = ("steps", "runs", "eval_results", "releases", "llm_response_cache", "api_keys")
+        ours = (
+            "steps",
+            "runs",
+            "eval_results",
+            "releases",
+            "llm_response_cache",
+            "api_keys",
+            "memory_facts",
+        )
         for table in ours:
             connection.execute(text(f"DELETE FROM {table}"))
         if journal.engine.dialect.has_table(connection, "support_refunds"):

@@ -58,6 +58,8 @@ StepRunner = Callable[[Runtime, str, int, str], loop.Progress]
 def runtime() -> Runtime:
     """This process's runtime, opened on first use (after any fork), with the worker's own
     middleware: its sweeper and its start-up checks."""
+    from workers.workflow_tasks import workflow_middleware
+
     settings = current_settings()
     return Runtime.open(
         settings,
@@ -65,6 +67,7 @@ def runtime() -> Runtime:
             _redrive_stuck, settings.sweep_interval_seconds, periodic=settings.worker_sweeps
         ),
         StartupChecks(),
+        *workflow_middleware(settings),
     )
 
 

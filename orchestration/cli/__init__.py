@@ -1,6 +1,18 @@
 """The ``chordline`` command, one module per command group."""
 
-from orchestration.cli import admin, api, approvals, demo, evals, keys, ops, processes, runs
+from orchestration.cli import (
+    admin,
+    api,
+    approvals,
+    demo,
+    evals,
+    keys,
+    memory,
+    ops,
+    processes,
+    runs,
+    workflows,
+)
 from orchestration.cli.base import main
 
 __all__ = [
@@ -11,7 +23,9 @@ __all__ = [
     "evals",
     "keys",
     "main",
+    "memory",
     "ops",
     "processes",
     "runs",
+    "workflows",
 ]

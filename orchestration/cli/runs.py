@@ -33,6 +33,7 @@ def exit_for(run: RunRecord) -> None:
 @click.option("--max-steps", type=int, default=None)
 @click.option("--max-tokens", type=int, default=None)
 @click.option("--max-usd", default=None)
+@click.option("--session", default=None, help="the session the run belongs to (its memory)")
 def submit(
     *,
     agent: str,
@@ -43,8 +44,10 @@ def submit(
     max_steps: int | None,
     max_tokens: int | None,
     max_usd: str | None,
+    session: str | None,
 ) -> None:
-    """Start AGENT on TEXT; prints the run id (or, with --wait, the finished run)."""
+    """Start AGENT (an agent or a workflow) on TEXT; prints the run id (or, with --wait, the
+    finished run)."""
     from orchestration.run_request import parse_run_request
     from orchestration.runtime import Limits
 
@@ -54,7 +57,7 @@ def submit(
               "max_tokens": max_tokens, "max_usd": max_usd}  # fmt: skip
     request = parse_run_request({k: v for k, v in fields.items() if v is not None}, client.settings)
     limits = Limits(request.max_steps, request.max_tokens, request.max_usd)
-    run = client.submit(agent, text, tenant=tenant, limits=limits)
+    run = client.submit(agent, text, tenant=tenant, limits=limits, session=session)
     if not wait:
         console.print(run.id)
         return
@@ -72,9 +75,18 @@ def submit(
 
 def show_run(client: Any, run_id: str, tenant: str | None = None) -> None:
     from orchestration.cli.display import run_panel
+    from orchestration.cli.workflows import children_table, memory_table
+    from orchestration.memory.context import read_recorded
 
     view = client.get(run_id, tenant)
     console.print(run_panel(view.run, view.steps))
+    if view.run.parent_id:
+        console.print(f"stage {view.run.stage} of workflow run {view.run.parent_id}")
+    if view.children:
+        console.print(children_table(view.run, view.children))
+    loaded = read_recorded(client.runtime.journal.engine, run_id)
+    if loaded is not None:
+        console.print(memory_table(loaded.record))
     for step in view.steps:
         if step.status == "waiting":
             console.print(

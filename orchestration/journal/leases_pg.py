@@ -34,7 +34,7 @@ _RUN_COLUMNS = (
     "id", "tenant", "agent", "agent_version", "prompt_hash", "model", "status", "input",
     "output", "error", "next_seq", "turns", "tool_error_streak", "max_steps", "max_tokens",
     "max_usd", "input_tokens", "output_tokens", "cost_usd", "trace_id", "created_at",
-    "updated_at", "finished_at",
+    "updated_at", "finished_at", "kind", "parent_id", "stage", "session",
 )  # fmt: skip
 
 _CLAIM = text(

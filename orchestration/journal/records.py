@@ -46,6 +46,10 @@ class NewRun:
     metadata: dict[str, Any] | None = None
     idempotency_key: str | None = None
     request_hash: str | None = None
+    kind: str = "agent"
+    parent_id: str | None = None
+    stage: str | None = None
+    session: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,10 @@ class RunRecord:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    kind: str = "agent"
+    parent_id: str | None = None
+    stage: str | None = None
+    session: str | None = None
 
     @classmethod
     def of(cls, row: Run | Row[Any]) -> RunRecord:
@@ -103,6 +111,10 @@ class RunRecord:
             created_at=row.created_at,
             updated_at=row.updated_at,
             finished_at=row.finished_at,
+            kind=row.kind,
+            parent_id=row.parent_id,
+            stage=row.stage,
+            session=row.session,
         )
 
 

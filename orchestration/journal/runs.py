@@ -56,6 +56,10 @@ def create_run(engine: Engine, new: NewRun) -> RunRecord:
                     run_metadata=new.metadata,
                     idempotency_key=new.idempotency_key,
                     request_hash=new.request_hash,
+                    kind=new.kind,
+                    parent_id=new.parent_id,
+                    stage=new.stage,
+                    session=new.session,
                     created_at=now,
                     updated_at=now,
                 )

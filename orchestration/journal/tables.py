@@ -32,8 +32,10 @@ __all__ = [
     "Base",
     "EvalResult",
     "LLMCacheEntry",
+    "MemoryFact",
     "Release",
     "Run",
+    "RunKind",
     "RunStatus",
     "Step",
     "StepKind",
@@ -155,6 +157,13 @@ class Run(Base):
     run_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Workflows and sessions (migration "workflows"): a workflow run is a parent whose children
+    # are agent runs, each at one stage of it; a session groups the runs of one conversation.
+    kind: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
+    parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    stage: Mapped[str | None] = mapped_column(String(64))
+    session: Mapped[str | None] = mapped_column(String(128), index=True)
+    memory: Mapped[dict[str, Any] | None]
 
     __table_args__ = (
         Index("ix_runs_status_updated", "status", "updated_at"),
@@ -264,3 +273,25 @@ class LLMCacheEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_llm_response_cache_created", "created_at"),)
+
+
+class RunKind(enum.StrEnum):
+    """What a run is: one agent's run, or a workflow's parent run over agent runs."""
+
+    AGENT = "agent"
+    WORKFLOW = "workflow"
+
+
+class MemoryFact(Base):
+    """A fact an agent chose to remember for a session (long-term memory, the journal store)."""
+
+    __tablename__ = "memory_facts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    session: Mapped[str] = mapped_column(String(128))
+    fact: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_memory_facts_session", "tenant", "session"),)

@@ -1,0 +1,1 @@
+"""Puts a support ticket in a category (ticket-triage, a parallel branch)."""

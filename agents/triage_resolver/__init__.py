@@ -1,0 +1,1 @@
+"""Proposes a support ticket's resolution (ticket-triage, a parallel branch)."""

@@ -1,0 +1,1 @@
+"""Combines the ticket-triage branches into one triage (ticket-triage, the synthesis)."""

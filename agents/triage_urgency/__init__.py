@@ -1,0 +1,1 @@
+"""Rates a support ticket's urgency (ticket-triage, a parallel branch)."""

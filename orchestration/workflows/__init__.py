@@ -1,0 +1,49 @@
+"""Durable workflows of agents: sequences and parallels with a synthesis, as code.
+
+Define one in ``workflows/<name>.py`` with :func:`agent`, :func:`sequence` and :func:`parallel`
+(see :mod:`orchestration.workflows.dsl`); submit it like an agent. A workflow run is a parent run
+in the journal whose children are ordinary agent runs; :func:`advance` moves it when a child
+ends, holding no worker while the children run.
+"""
+
+from orchestration.workflows.advance import Advanced, advance, child_run_id, start_workflow
+from orchestration.workflows.dsl import (
+    AgentStage,
+    FailurePolicy,
+    Parallel,
+    Sequence,
+    Workflow,
+    agent,
+    parallel,
+    sequence,
+)
+from orchestration.workflows.middleware import WakeParent, WorkflowBudget
+from orchestration.workflows.plan import ChildState, Finish, Plan, StartChild, plan
+from orchestration.workflows.registry import WorkflowRegistry, load_workflows, workflow_dirs
+from orchestration.workflows.sweeper import stuck_workflows
+
+__all__ = [
+    "Advanced",
+    "AgentStage",
+    "ChildState",
+    "FailurePolicy",
+    "Finish",
+    "Parallel",
+    "Plan",
+    "Sequence",
+    "StartChild",
+    "WakeParent",
+    "Workflow",
+    "WorkflowBudget",
+    "WorkflowRegistry",
+    "advance",
+    "agent",
+    "child_run_id",
+    "load_workflows",
+    "parallel",
+    "plan",
+    "sequence",
+    "start_workflow",
+    "stuck_workflows",
+    "workflow_dirs",
+]

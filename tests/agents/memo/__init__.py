@@ -1,0 +1,1 @@
+"""Test agent with the remember tool (sessions and memory)."""
