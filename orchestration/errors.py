@@ -15,7 +15,9 @@ __all__ = [
     "ChordlineError",
     "ConfigError",
     "FallbacksExhausted",
+    "IndexMismatch",
     "JournalError",
+    "KnowledgeError",
     "ProviderError",
     "ProviderRejected",
     "ProviderUnavailable",
@@ -112,3 +114,11 @@ class BudgetError(ChordlineError):
 
 class ApprovalError(ChordlineError):
     """An approval decision was invalid (no such pending approval, or already decided)."""
+
+
+class KnowledgeError(ChordlineError):
+    """A knowledge base, embedding model or vector store refused an operation."""
+
+
+class IndexMismatch(KnowledgeError):
+    """A query was embedded with another model or dimension than the index it searches."""
