@@ -210,12 +210,12 @@ class Settings(BaseSettings):
     )
     finetune_agents: str = Field(
         "",
-        description="comma-separated agents whose runs Beat exports as fine-tuning data; "
-        "empty schedules no export",
+        description="comma-separated agents Beat fine-tunes on their good runs (export, "
+        "submit, follow); empty schedules none",
     )
-    finetune_export_cron: str = Field(
+    finetune_cron: str = Field(
         "0 3 * * 0",
-        description="when Beat exports fine-tuning data, a 5-field crontab in UTC",
+        description="when Beat starts those fine-tunes, a 5-field crontab in UTC",
     )
     finetune_poll_seconds: float = Field(
         60.0, gt=0, le=86_400, description="seconds between checks of a running fine-tune job"
@@ -274,7 +274,7 @@ class Settings(BaseSettings):
             raise ValueError("scheme must be sqlite-vec:///PATH or chroma://HOST:PORT")
         return value
 
-    @field_validator("knowledge_rebuild_cron", "finetune_export_cron")
+    @field_validator("knowledge_rebuild_cron", "finetune_cron")
     @classmethod
     def _crontab(cls, value: str) -> str:
         if len(value.split()) != 5:

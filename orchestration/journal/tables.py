@@ -26,7 +26,17 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Run", "RunStatus", "Step", "StepKind", "StepStatus", "utcnow"]
+__all__ = [
+    "Base",
+    "FinetuneJob",
+    "ModelCandidate",
+    "Run",
+    "RunStatus",
+    "Step",
+    "StepKind",
+    "StepStatus",
+    "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -178,3 +188,35 @@ class Step(Base):
         Index("ix_steps_request_hash", "request_hash"),
         Index("ix_steps_finished_at", "finished_at"),
     )
+
+
+class FinetuneJob(Base):
+    """A fine-tuning job submitted for an agent, followed until it ends (issue 12)."""
+
+    __tablename__ = "finetune_jobs"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(128), index=True)
+    base_model: Mapped[str] = mapped_column(String(128))
+    training_file: Mapped[str] = mapped_column(String(128))
+    examples: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32))
+    fine_tuned_model: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    checks: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelCandidate(Base):
+    """A model an agent might run on, recorded for evaluation; never pinned by Chordline."""
+
+    __tablename__ = "model_candidates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent: Mapped[str] = mapped_column(String(128), index=True)
+    model: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("agent", "model", name="uq_model_candidates_agent_model"),)

