@@ -4,6 +4,9 @@
 admin jobs that build on it. Each job module adds its command to :data:`jobs`.
 """
 
+from admin_jobs import finetune, finetune_export, rebuild_embeddings
 from admin_jobs.commands import jobs
+
+__all__ = ["finetune", "finetune_export", "rebuild_embeddings"]
 
 jobs(prog_name="chordline admin run")
