@@ -44,6 +44,7 @@ class OpenAIExtras:
     Attributes:
         valid_key: the API key accepted (others get a 401).
         embedding_calls: one entry per embeddings request: the number of texts in it.
+        embedded_texts: every text embedded, in order.
         files: uploaded files' bytes by file id.
         jobs: fine-tuning jobs by id.
         retrieves: job ids in the order they were retrieved.
@@ -53,6 +54,7 @@ class OpenAIExtras:
 
     valid_key: str
     embedding_calls: list[int] = field(default_factory=list)
+    embedded_texts: list[str] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     retrieves: list[str] = field(default_factory=list)
@@ -110,6 +112,7 @@ class OpenAIExtras:
                 _json(handler, 500, {"error": {"message": "injected", "type": "server_error"}})
                 return
             self.embedding_calls.append(len(texts))
+            self.embedded_texts.extend(texts)
         dimension = _DIMENSIONS.get(body["model"], 1536)
         data = []
         for index, text in enumerate(texts):
