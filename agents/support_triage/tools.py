@@ -143,13 +143,18 @@ def search_kb(args: KBQuery, ctx: ToolContext) -> dict[str, Any]:
     return {"results": results, "search": f"vector ({found.model})", "summary": summary}
 
 
+def _stems(text: str) -> set[str]:
+    # Crude suffix stripping, so that "refund" finds "refunds" and "refunded".
+    words = set(re.findall(r"[a-z]+", text.lower())) - _STOP
+    return {re.sub(r"(ed|ing|s)$", "", w) if len(w) > 4 else w for w in words}
+
+
 def _keyword_search(query: str, reason: str) -> dict[str, Any]:
-    """Words shared with an article's title (twice) and body: the fallback without an index."""
-    words = set(re.findall(r"[a-z]+", query.lower())) - _STOP
+    """Stems shared with an article's title (twice) and body: the fallback without an index."""
+    words = _stems(query)
     scored = []
     for article in _articles():
-        score = 2 * len(words & set(re.findall(r"[a-z]+", article.title.lower())))
-        score += len(words & set(re.findall(r"[a-z]+", article.text.lower())))
+        score = 2 * len(words & _stems(article.title)) + len(words & _stems(article.text))
         if score:
             scored.append((score, article))
     scored.sort(key=lambda pair: -pair[0])
