@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ import pytest
 from orchestration.config import Settings, load_settings
 from orchestration.errors import KnowledgeError
 from orchestration.knowledge import (
+    EmbeddingModel,
     KnowledgeBase,
     RebuildOptions,
+    RebuildReport,
     VectorStore,
     embedding_model,
     open_store,
@@ -65,13 +68,28 @@ def _kb(folder: Path) -> KnowledgeBase:
 OPTIONS = RebuildOptions(chunk_chars=300, overlap=60, batch_size=4)
 
 
-def test_editing_one_document_re_embeds_only_its_chunks_and_removal_deletes(
-    store: VectorStore, settings: Settings, fake_llm: FakeLLM, tmp_path: Path
-) -> None:
+@dataclass(frozen=True)
+class Built:
+    """A knowledge base of DOCS documents (version v1), indexed once."""
+
+    folder: Path
+    kb: KnowledgeBase
+    model: EmbeddingModel
+    first: RebuildReport
+
+
+@pytest.fixture
+def built(store: VectorStore, settings: Settings, tmp_path: Path) -> Built:
     folder = tmp_path / "docs"
     _write(folder, "v1")
     kb, model = _kb(folder), embedding_model(settings)
-    first = rebuild(kb, store, model, OPTIONS)
+    return Built(folder, kb, model, rebuild(kb, store, model, OPTIONS))
+
+
+def test_editing_one_document_re_embeds_only_its_chunks_and_removal_deletes(
+    store: VectorStore, built: Built, fake_llm: FakeLLM
+) -> None:
+    folder, kb, model, first = built.folder, built.kb, built.model, built.first
     assert first.embedded == first.chunks > DOCS and first.skipped == 0
     assert fake_llm.openai_extras.embedding_calls == [4] * (first.chunks // 4) + (
         [first.chunks % 4] if first.chunks % 4 else []
@@ -102,12 +120,9 @@ def test_editing_one_document_re_embeds_only_its_chunks_and_removal_deletes(
 
 
 def test_a_search_during_a_full_rebuild_sees_one_whole_index(
-    store: VectorStore, settings: Settings, tmp_path: Path
+    store: VectorStore, built: Built
 ) -> None:
-    folder = tmp_path / "docs"
-    _write(folder, "v1")
-    kb, model = _kb(folder), embedding_model(settings)
-    total = rebuild(kb, store, model, OPTIONS).chunks
+    folder, kb, model, total = built.folder, built.kb, built.model, built.first.chunks
     _write(folder, "v2")  # every chunk changes, so old and new results are told apart
     versions: list[str] = []
     failures: list[str] = []
@@ -136,12 +151,9 @@ def test_a_search_during_a_full_rebuild_sees_one_whole_index(
 
 
 def test_a_failed_rebuild_leaves_the_live_index_and_the_next_run_resumes(
-    store: VectorStore, settings: Settings, fake_llm: FakeLLM, tmp_path: Path
+    store: VectorStore, built: Built, fake_llm: FakeLLM
 ) -> None:
-    folder = tmp_path / "docs"
-    _write(folder, "v1")
-    kb, model = _kb(folder), embedding_model(settings)
-    first = rebuild(kb, store, model, OPTIONS)
+    folder, kb, model, first = built.folder, built.kb, built.model, built.first
     _write(folder, "v2")
     extras = fake_llm.openai_extras
     extras.fail_embeddings_after = sum(extras.embedding_calls) + 12  # three batches of four
