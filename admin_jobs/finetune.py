@@ -19,7 +19,7 @@ from orchestration import canvas
 from orchestration.config import Settings, load_settings
 from orchestration.journal import open_journal
 from orchestration.knowledge.finetune_data import ExportReport
-from orchestration.knowledge.finetune_jobs import JobCheck, check_job, submit_job
+from orchestration.knowledge.finetune_jobs import JobCheck, candidates, check_job, submit_job
 
 __all__ = ["Started", "follow_finetune", "start_finetune"]
 
@@ -67,3 +67,15 @@ def finetune_command(agent: str) -> None:
         f"Then: chordline eval run {agent} --model CANDIDATE (the pin stays as it is).",
         highlight=False,
     )
+
+
+@jobs.command("finetune-candidates")
+@click.option("--agent", default=None, help="only this agent's candidates")
+def candidates_command(agent: str | None) -> None:
+    """List the fine-tuned models recorded as candidates (none of them is pinned)."""
+    found = candidates(open_journal(load_settings().journal_url), agent)
+    console = Console()
+    for candidate in found:
+        console.print(f"{candidate.agent}\t{candidate.model}\t{candidate.source}", highlight=False)
+    if not found:
+        console.print("no candidates yet", highlight=False)

@@ -45,6 +45,8 @@ def test_both_jobs_run_by_hand(tmp_path: Path, journal: Journal) -> None:
     exported = admin_run(env, "finetune-export", "--agent", "research-report")
     assert exported.returncode == 0, exported.stderr
     assert "examples: 2" in exported.stdout and "estimated cost: $" in exported.stdout
+    listed = admin_run(env, "finetune-candidates")
+    assert listed.returncode == 0 and "no candidates yet" in listed.stdout
     unknown = admin_run(env, "finetune-export", "--agent", "nobody")
     assert unknown.returncode == 2 and "unknown agent 'nobody'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
