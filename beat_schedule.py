@@ -12,11 +12,18 @@ from typing import Any
 
 from celery.schedules import crontab
 
-from orchestration.canvas import PRIORITY_RECOVERY, TASK_CLEANUP, TASK_NIGHTLY_EVAL, TASK_SWEEP
+from orchestration.canvas import (
+    PRIORITY_RECOVERY,
+    TASK_CLEANUP,
+    TASK_FINETUNE,
+    TASK_NIGHTLY_EVAL,
+    TASK_REBUILD_EMBEDDINGS,
+    TASK_SWEEP,
+)
 from orchestration.config import Settings, current_settings
 from orchestration.errors import ConfigError
 
-__all__ = ["REDBEAT_PREFIX", "beat_config", "parse_crontab", "schedule"]
+__all__ = ["REDBEAT_PREFIX", "admin_entries", "beat_config", "parse_crontab", "schedule"]
 
 REDBEAT_PREFIX = "chordline:redbeat"
 # Beat wakes at least this often; redbeat renews its lock each time. A standby Beat takes over
@@ -50,6 +57,10 @@ def parse_crontab(text: str, variable: str) -> crontab:
 def schedule() -> dict[str, dict[str, Any]]:
     """Beat entries, built from the settings."""
     settings = current_settings()
+    return _entries(settings) | admin_entries(settings)
+
+
+def _entries(settings: Settings) -> dict[str, dict[str, Any]]:
     return {
         "sweep-stuck-runs": {
             "task": TASK_SWEEP,
@@ -97,3 +108,25 @@ def beat_config(settings: Settings) -> dict[str, Any]:
         "redbeat_lock_timeout": _LOCK_TIMEOUT_S,
         "beat_max_loop_interval": _MAX_LOOP_S,
     }
+
+
+def admin_entries(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The knowledge entries on the admin queue: the nightly embedding rebuild and any
+    scheduled fine-tunes (``CHORDLINE_FINETUNE_AGENTS``)."""
+    entries: dict[str, dict[str, Any]] = {
+        "rebuild-embeddings": {
+            "task": TASK_REBUILD_EMBEDDINGS,
+            "schedule": parse_crontab(
+                settings.knowledge_rebuild_cron, "CHORDLINE_KNOWLEDGE_REBUILD_CRON"
+            ),
+            "options": {"queue": "admin"},
+        },
+    }
+    for agent in filter(None, (a.strip() for a in settings.finetune_agents.split(","))):
+        entries[f"finetune-{agent}"] = {
+            "task": TASK_FINETUNE,
+            "schedule": parse_crontab(settings.finetune_cron, "CHORDLINE_FINETUNE_CRON"),
+            "args": (agent,),
+            "options": {"queue": "admin"},
+        }
+    return entries

@@ -4,9 +4,9 @@
 admin jobs that build on it. Each job module adds its command to :data:`jobs`.
 """
 
-from admin_jobs import cleanup, nightly_eval
+from admin_jobs import cleanup, finetune, finetune_export, nightly_eval, rebuild_embeddings
 from admin_jobs.commands import jobs
 
-__all__ = ["cleanup", "nightly_eval"]
+__all__ = ["cleanup", "finetune", "finetune_export", "nightly_eval", "rebuild_embeddings"]
 
 jobs(prog_name="chordline admin run")

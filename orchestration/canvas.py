@@ -33,7 +33,10 @@ __all__ = [
     "ROUTES",
     "TASK_APPROVAL",
     "TASK_CLEANUP",
+    "TASK_FINETUNE",
+    "TASK_FINETUNE_FOLLOW",
     "TASK_NIGHTLY_EVAL",
+    "TASK_REBUILD_EMBEDDINGS",
     "TASK_RUN",
     "TASK_SWEEP",
     "TASK_TOOL",
@@ -46,6 +49,7 @@ __all__ = [
     "ping_broker",
     "producer",
     "redrive_stuck",
+    "schedule_finetune_check",
     "start_run",
 ]
 
@@ -59,6 +63,10 @@ TASK_NIGHTLY_EVAL = "chordline.admin.nightly_eval"
 TASK_CLEANUP = "chordline.admin.cleanup"
 TASK_WORKFLOW_ADVANCE = "chordline.workflow.advance"
 TASK_WORKFLOW_SWEEP = "chordline.workflow.sweep"
+# Admin jobs of the knowledge subsystem (issue 12), routed to the admin queue by their prefix.
+TASK_REBUILD_EMBEDDINGS = "chordline.admin.rebuild_embeddings"
+TASK_FINETUNE = "chordline.admin.finetune"
+TASK_FINETUNE_FOLLOW = "chordline.admin.finetune_follow"
 
 # Redis serves priority 0 first (kombu's buckets 0, 3, 6, 9). Routine steps ride at 3 so that a
 # re-driven run is not queued behind every run started since its worker died. Brokers without
@@ -237,3 +245,11 @@ def redrive_stuck(app: Celery, rt: Runtime) -> list[str]:
     for plan in plans:
         dispatch(app, plan, recovery=True)
     return [plan.run_id for plan in plans]
+
+
+def schedule_finetune_check(app: Celery, job_id: str, checks: int, countdown_s: float) -> None:
+    """Enqueue the next check of a fine-tuning job ``countdown_s`` from now (admin queue).
+
+    The broker holds the message until then: no worker waits while the job trains.
+    """
+    app.send_task(TASK_FINETUNE_FOLLOW, args=(job_id, checks), countdown=countdown_s)

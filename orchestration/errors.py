@@ -20,7 +20,9 @@ __all__ = [
     "DatasetError",
     "EvalError",
     "FallbacksExhausted",
+    "IndexMismatch",
     "JournalError",
+    "KnowledgeError",
     "MemoryStoreError",
     "ProviderError",
     "ProviderRejected",
@@ -191,3 +193,11 @@ class WorkflowNotFound(WorkflowError):
 
 class MemoryStoreError(ChordlineError):
     """A session's memory could not be read, written or deleted."""
+
+
+class KnowledgeError(ChordlineError):
+    """A knowledge base, embedding model or vector store refused an operation."""
+
+
+class IndexMismatch(KnowledgeError):
+    """A query was embedded with another model or dimension than the index it searches."""

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from orchestration.llm.providers.base import Message, ModelReply, ModelRequest, ToolCall, ToolSpec
 from orchestration.llm.providers.scripted import ScriptedModel
+from tests.llm_openai_extras import OpenAIExtras, with_extras
 
 Api = Literal["openai", "anthropic"]
 FaultKind = Literal["status", "hang", "drop", "malformed", "model"]
@@ -77,7 +78,9 @@ class FakeLLM:
         self._always: dict[Api, Fault | None] = {"openai": None, "anthropic": None}
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.openai_extras = OpenAIExtras(VALID_KEY)  # embeddings, files, fine_tuning.jobs
+        handler = with_extras(_handler(self), self.openai_extras)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from orchestration import Agent
+from orchestration.knowledge.bases import KnowledgeBase
 
 from . import tools
 
@@ -16,3 +17,7 @@ agent = Agent.from_files(
     max_tokens=60_000,
     max_usd="0.50",
 )
+
+# The corpus's rows (a table, here a JSON file), embedded by `chordline admin run
+# rebuild-embeddings`; the searches filter on each row's kind.
+knowledge = KnowledgeBase.from_rows(tools.KB_NAME, tools.corpus_documents, origin=str(tools.CORPUS))

@@ -1,4 +1,8 @@
-"""Research tools: keyword search over the corpus shipped in ``data/corpus.json``."""
+"""Research tools: search by meaning over the corpus shipped in ``data/corpus.json``.
+
+The corpus's rows are the agent's knowledge base (see ``agent.py``); without a vector index (or
+without the ``knowledge`` extra) the tools fall back to tf-idf keyword search and say so.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from orchestration import ToolContext, tool
+from orchestration.config import current_settings
+from orchestration.knowledge.chunking import Document
+from orchestration.knowledge.search import IndexUnavailable, search
 
 CORPUS = Path(__file__).parent / "data" / "corpus.json"
+KB_NAME = "research-report"
 KEYWORDS = ("research", "report", "study", "evidence", "find", "sources")
 _STOP = frozenset(
     [
@@ -58,7 +66,31 @@ def _documents() -> list[dict[str, Any]]:
     return documents
 
 
-def _search(source: str, args: SearchQuery) -> dict[str, Any]:
+def corpus_documents() -> list[Document]:
+    """The corpus's rows as knowledge-base documents, grouped by kind (papers, news, notes)."""
+    return [Document(d["ref"], d["title"], d["text"], group=d["source"]) for d in _documents()]
+
+
+def _search(source: str, args: SearchQuery, ctx: ToolContext) -> dict[str, Any]:
+    try:
+        found = search(
+            current_settings(), KB_NAME, args.query, k=args.limit, group=source,
+            data_dir=ctx.data_dir,
+        )  # fmt: skip
+    except IndexUnavailable as exc:
+        return _keyword_search(source, args) | {"search": f"keyword fallback: {exc}"}
+    results = [
+        {"title": h.title, "source": h.source, "snippet": h.text, "score": h.score}
+        for h in found.hits
+    ]
+    return {
+        "results": results,
+        "search": f"vector ({found.model})",
+        "summary": f"{len(results)} {source} result(s)",
+    }
+
+
+def _keyword_search(source: str, args: SearchQuery) -> dict[str, Any]:
     documents = [d for d in _documents() if d["source"] == source]
     frequency = Counter(t for d in _documents() for t in set(_terms(d["title"] + " " + d["text"])))
     query = set(_terms(args.query))
@@ -82,16 +114,16 @@ def _search(source: str, args: SearchQuery) -> dict[str, Any]:
 @tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
 def search_papers(args: SearchQuery, ctx: ToolContext) -> dict[str, Any]:
     """Search peer-reviewed papers; returns titles, references and findings."""
-    return _search("papers", args)
+    return _search("papers", args, ctx)
 
 
 @tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
 def search_news(args: SearchQuery, ctx: ToolContext) -> dict[str, Any]:
     """Search news coverage; returns headlines, outlets and dates."""
-    return _search("news", args)
+    return _search("news", args, ctx)
 
 
 @tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
 def search_notes(args: SearchQuery, ctx: ToolContext) -> dict[str, Any]:
     """Search the team's internal notes and checklists."""
-    return _search("notes", args)
+    return _search("notes", args, ctx)

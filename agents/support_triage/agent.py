@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from orchestration import Agent
+from orchestration.knowledge.bases import KnowledgeBase
 
 from . import tools
 
@@ -16,3 +17,6 @@ agent = Agent.from_files(
     max_tokens=50_000,
     max_usd="0.50",
 )
+
+# The articles under knowledge/, chunked and embedded by `chordline admin run rebuild-embeddings`.
+knowledge = KnowledgeBase.from_directory(tools.KB_NAME, Path(__file__).parent / "knowledge")

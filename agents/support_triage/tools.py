@@ -27,8 +27,15 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from orchestration import ToolContext, tool
+from orchestration.config import current_settings
+from orchestration.knowledge.bases import read_markdown
+from orchestration.knowledge.chunking import Document
+from orchestration.knowledge.search import IndexUnavailable, search
 
 DATA = Path(__file__).parent / "data"
+KNOWLEDGE = Path(__file__).parent / "knowledge"
+KB_NAME = "support-triage"
+_STOP = frozenset(["a", "an", "and", "for", "i", "in", "is", "it", "my", "of", "the", "to"])
 # The shop's CRM answers in about this long; the lookups of one turn overlap, so a turn takes
 # one latency, not three. SUPPORT_TRIAGE_LATENCY_S=0 turns it off.
 LATENCY_S = float(os.environ.get("SUPPORT_TRIAGE_LATENCY_S", "0.2"))
@@ -46,6 +53,11 @@ refunds = Table(
     Column("reason", String(500), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+
+@functools.cache
+def _articles() -> list[Document]:
+    return [read_markdown(p) for p in sorted(KNOWLEDGE.glob("*.md"))]
 
 
 @functools.cache
@@ -99,7 +111,7 @@ def lookup_orders(args: CustomerQuery, ctx: ToolContext) -> dict[str, Any]:
 
 @tool(
     read_only=True,
-    timeout_s=5,
+    timeout_s=15,
     keywords=(
         "refund",
         "damaged",
@@ -115,20 +127,47 @@ def lookup_orders(args: CustomerQuery, ctx: ToolContext) -> dict[str, Any]:
     ),
 )
 def search_kb(args: KBQuery, ctx: ToolContext) -> dict[str, Any]:
-    """Search the support knowledge base; returns the best matching articles."""
+    """Search the support knowledge base by meaning; returns the best matching articles."""
     time.sleep(LATENCY_S)
-    words = set(re.findall(r"[a-z]+", args.query.lower()))
+    try:
+        found = search(current_settings(), KB_NAME, args.query, k=3, data_dir=ctx.data_dir)
+    except IndexUnavailable as exc:
+        return _keyword_search(args.query, reason=str(exc))
+    results = [
+        {"title": h.title, "source": h.source.removesuffix(".md"), "snippet": h.text,
+         "score": h.score}
+        for h in found.hits
+    ]  # fmt: skip
+    best = results[0] if results else None
+    summary = f"best match {best['source']}: {best['title']}" if best else "no article"
+    return {"results": results, "search": f"vector ({found.model})", "summary": summary}
+
+
+def _stems(text: str) -> set[str]:
+    # Crude suffix stripping, so that "refund" finds "refunds" and "refunded".
+    words = set(re.findall(r"[a-z]+", text.lower())) - _STOP
+    return {re.sub(r"(ed|ing|s)$", "", w) if len(w) > 4 else w for w in words}
+
+
+def _keyword_search(query: str, reason: str) -> dict[str, Any]:
+    """Stems shared with an article's title (twice) and body: the fallback without an index."""
+    words = _stems(query)
     scored = []
-    for article in _rows("kb"):
-        score = 2 * len(words & set(article["tags"]))
-        score += len(words & set(re.findall(r"[a-z]+", article["title"].lower())))
+    for article in _articles():
+        score = 2 * len(words & _stems(article.title)) + len(words & _stems(article.text))
         if score:
             scored.append((score, article))
     scored.sort(key=lambda pair: -pair[0])
     best = [article for _, article in scored[:3]]
-    results = [{"title": a["title"], "source": a["article_id"], "snippet": a["body"]} for a in best]
-    summary = f"best match {best[0]['article_id']}: {best[0]['title']}" if best else "no article"
-    return {"results": results, "summary": summary}
+    results = [
+        {"title": a.title, "source": a.source.removesuffix(".md"), "snippet": a.text} for a in best
+    ]
+    summary = f"best match {results[0]['source']}: {best[0].title}" if best else "no article"
+    return {
+        "results": results,
+        "search": f"keyword fallback: {reason}",
+        "summary": summary,
+    }
 
 
 @tool(requires_approval=True, timeout_s=10, keywords=("refund",))

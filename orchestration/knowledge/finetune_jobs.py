@@ -1,0 +1,171 @@
+"""Fine-tuning jobs: submit through the OpenAI SDK, follow by repeated checks, record candidates.
+
+Nothing here waits: :func:`check_job` looks once and says whether to look again; the admin task
+that calls it schedules the next check with a countdown. A finished job's model is recorded as a
+*candidate* for its agent. Chordline never changes an agent's pin: a person evaluates the
+candidate (``chordline eval run AGENT --model CANDIDATE``) and edits the pin in ``agent.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from orchestration.config import Settings
+from orchestration.errors import KnowledgeError
+from orchestration.journal import Journal
+from orchestration.journal.tables import FinetuneJob, ModelCandidate, utcnow
+
+if TYPE_CHECKING:
+    from openai import OpenAI
+
+__all__ = ["Candidate", "JobCheck", "candidates", "check_job", "submit_job"]
+
+_DONE = frozenset({"succeeded", "failed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class JobCheck:
+    """What one check of a job found.
+
+    Attributes:
+        job_id: the provider's job id.
+        agent: the agent it trains for.
+        status: the provider's status (``validating_files``, ``queued``, ``running``,
+            ``succeeded``, ``failed``, ``cancelled``).
+        checks: checks made so far, this one included.
+        model: the fine-tuned model, once succeeded.
+        again: True when the job is still going and should be checked again.
+        stale: True when another check got there first (a duplicate delivery): stop this chain.
+    """
+
+    job_id: str
+    agent: str
+    status: str
+    checks: int
+    model: str | None
+    again: bool
+    stale: bool = False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model recorded for an agent to be evaluated; never pinned automatically."""
+
+    agent: str
+    model: str
+    source: str
+
+
+def _client(settings: Settings) -> OpenAI:
+    from openai import OpenAI
+
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    return OpenAI(api_key=key, base_url=settings.openai_base_url, max_retries=2,
+                  timeout=settings.llm_timeout_seconds)  # fmt: skip
+
+
+def _failed(action: str, exc: Exception) -> KnowledgeError:
+    return KnowledgeError(
+        f"{action} failed ({type(exc).__name__}: {exc}). Fix: check CHORDLINE_OPENAI_API_KEY, "
+        "CHORDLINE_OPENAI_BASE_URL and CHORDLINE_FINETUNE_BASE_MODEL."
+    )
+
+
+def submit_job(
+    settings: Settings, journal: Journal, agent: str, path: Path, examples: int
+) -> JobCheck:
+    """Upload ``path`` and create a fine-tuning job on it; record the job.
+
+    Raises:
+        KnowledgeError: the upload or the job creation was refused (with the provider's reason).
+    """
+    import openai
+
+    client = _client(settings)
+    try:
+        with path.open("rb") as handle:
+            uploaded = client.files.create(file=handle, purpose="fine-tune")
+        job = client.fine_tuning.jobs.create(
+            model=settings.finetune_base_model, training_file=uploaded.id, suffix=agent[:18]
+        )
+    except openai.APIError as exc:
+        raise _failed(f"fine-tuning {agent}", exc) from None
+    now = utcnow()
+    with journal.engine.begin() as connection:
+        connection.execute(
+            insert(FinetuneJob).values(
+                id=job.id, agent=agent, base_model=settings.finetune_base_model,
+                training_file=uploaded.id, examples=examples, status=job.status,
+                checks=0, created_at=now, updated_at=now,
+            )
+        )  # fmt: skip
+    return JobCheck(job.id, agent, str(job.status), 0, None, again=job.status not in _DONE)
+
+
+def check_job(settings: Settings, journal: Journal, job_id: str, expected_checks: int) -> JobCheck:
+    """Look at a job once; record a finished job's model as a candidate.
+
+    Args:
+        settings: the OpenAI key and base URL.
+        journal: where the job and candidates are recorded.
+        job_id: the provider's job id.
+        expected_checks: the checks recorded before this one; a different count means another
+            check already ran (a redelivered message), and this chain stops.
+
+    Raises:
+        KnowledgeError: the job is unknown here or the provider refused the request.
+    """
+    import openai
+
+    with journal.engine.connect() as connection:
+        row = connection.execute(select(FinetuneJob).where(FinetuneJob.id == job_id)).first()
+    if row is None:
+        raise KnowledgeError(f"no fine-tuning job {job_id} was submitted from here")
+    if row.checks != expected_checks or row.status in _DONE:
+        return JobCheck(job_id, row.agent, row.status, row.checks, row.fine_tuned_model,
+                        again=False, stale=True)  # fmt: skip
+    try:
+        job = _client(settings).fine_tuning.jobs.retrieve(job_id)
+    except openai.APIError as exc:
+        raise _failed(f"checking fine-tuning job {job_id}", exc) from None
+    status, model = str(job.status), job.fine_tuned_model
+    error = getattr(job.error, "message", None) if job.error else None
+    with journal.engine.begin() as connection:
+        moved = connection.execute(
+            update(FinetuneJob)
+            .where(FinetuneJob.id == job_id, FinetuneJob.checks == expected_checks)
+            .values(status=status, fine_tuned_model=model, error=error,
+                    checks=expected_checks + 1, updated_at=utcnow())
+        ).rowcount  # fmt: skip
+        if moved == 1 and status == "succeeded" and model:
+            _record_candidate(connection, row.agent, model, f"finetune:{job_id}")
+    if moved != 1:
+        return JobCheck(job_id, row.agent, status, expected_checks, model, again=False, stale=True)
+    return JobCheck(job_id, row.agent, status, expected_checks + 1, model,
+                    again=status not in _DONE)  # fmt: skip
+
+
+def _record_candidate(connection: Connection, agent: str, model: str, source: str) -> None:
+    try:
+        with connection.begin_nested():
+            connection.execute(
+                insert(ModelCandidate).values(
+                    agent=agent, model=model, source=source, created_at=utcnow()
+                )
+            )
+    except IntegrityError:
+        return  # recorded before: a candidate is a fact, not an event
+
+
+def candidates(journal: Journal, agent: str | None = None) -> list[Candidate]:
+    """The recorded candidates, newest first (of one agent if named)."""
+    query = select(ModelCandidate).order_by(ModelCandidate.id.desc())
+    if agent is not None:
+        query = query.where(ModelCandidate.agent == agent)
+    with journal.engine.connect() as connection:
+        return [Candidate(r.agent, r.model, r.source) for r in connection.execute(query)]
