@@ -173,6 +173,21 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="one of DEBUG, INFO, WARNING, ERROR"
     )
+    # -- version pinning and canary rollouts (issue 13) --
+    version_wait_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="seconds a step pinned to a version this worker cannot serve waits for a "
+        "worker that can before its run fails",
+    )
+    disabled_variants: str = Field(
+        "",
+        description="agent:variant pairs, comma-separated, that get no new runs whatever their "
+        "rollout says (a kill switch, e.g. support-triage:concise)",
+    )
+    rollout_check_seconds: float = Field(
+        60.0, gt=0, description="seconds between Beat's checks of the active canary rollouts"
+    )
 
     @field_validator("broker_url")
     @classmethod
@@ -204,6 +219,12 @@ class Settings(BaseSettings):
         _parse_caps(value)
         return value
 
+    @field_validator("disabled_variants")
+    @classmethod
+    def _variant_pairs(cls, value: str) -> str:
+        _parse_variants(value)
+        return value
+
     @field_validator("llm_fallbacks")
     @classmethod
     def _chain_syntax(cls, value: str) -> str:
@@ -211,6 +232,11 @@ class Settings(BaseSettings):
             if ":" not in part and part not in ("scripted", "cache"):
                 raise ValueError(f"{part!r} is not provider:model, scripted or cache")
         return value
+
+    @property
+    def disabled_variant_pairs(self) -> frozenset[tuple[str, str]]:
+        """The ``(agent, variant)`` pairs switched off by ``CHORDLINE_DISABLED_VARIANTS``."""
+        return _parse_variants(self.disabled_variants)
 
     def tenant_daily_cap(self, tenant: str) -> Decimal | None:
         """The daily USD cap of ``tenant``: its override, else the default (None: no cap)."""
@@ -278,6 +304,16 @@ def _parse_caps(value: str) -> dict[str, Decimal]:
         if not tenant.strip() or caps[tenant.strip()] < 0:
             raise ValueError(f"{pair!r} is not tenant=dollars")
     return caps
+
+
+def _parse_variants(value: str) -> frozenset[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        agent, _, variant = pair.partition(":")
+        if not agent.strip() or not variant.strip():
+            raise ValueError(f"{pair!r} is not agent:variant")
+        pairs.add((agent.strip(), variant.strip()))
+    return frozenset(pairs)
 
 
 def mask_url(url: str) -> str:

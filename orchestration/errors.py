@@ -20,6 +20,7 @@ __all__ = [
     "ProviderError",
     "ProviderRejected",
     "ProviderUnavailable",
+    "RolloutError",
     "RunNotFound",
     "ToolError",
 ]
@@ -125,3 +126,7 @@ class BudgetExceeded(BudgetError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class RolloutError(ChordlineError):
+    """A canary rollout cannot start or change as asked (bad plan, one already active)."""

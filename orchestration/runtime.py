@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from orchestration.agents import AgentRegistry, load_registry
+from orchestration.agents.version_store import VersionStore
 from orchestration.config import Settings
 from orchestration.errors import ConfigError
 from orchestration.journal import Journal, open_journal
@@ -22,6 +23,7 @@ from orchestration.llm.deployments import resolve_chain
 from orchestration.llm.providers import ProviderPool
 from orchestration.reducer.middleware import Middleware, MiddlewareChain
 from orchestration.reducer.spend import Ledger, NullLedger, open_ledger
+from orchestration.rollouts.routing import Router
 
 __all__ = ["Limits", "Runtime", "standard_middleware"]
 
@@ -74,6 +76,16 @@ class Runtime:
         )
 
     @functools.cached_property
+    def versions(self) -> VersionStore:
+        """The stored agent versions (what a pinned run's requests are rebuilt from)."""
+        return VersionStore(self.journal.engine)
+
+    @functools.cached_property
+    def router(self) -> Router:
+        """Routes new runs between an agent and its variant under a canary rollout."""
+        return Router(self.settings, self.journal.engine)
+
+    @functools.cached_property
     def look_back(self) -> int:
         """How many earlier steps a turn's claim reads: the most any agent's chain can use."""
         widest = 8
@@ -97,20 +109,30 @@ class Runtime:
         tenant: str | None = None,
         limits: Limits | None = None,
         run_id: str | None = None,
+        session: str | None = None,
     ) -> RunRecord:
         """Journal a new run of ``agent_name`` (idempotent on ``run_id``).
+
+        The run is routed to the agent's stable definition or, under a canary rollout, its
+        variant (sticky per ``session`` or tenant); the version it starts on is kept in
+        ``agent_versions`` so every later step is rebuilt from it, whatever workers load then.
 
         Raises:
             AgentNotFound: no such agent.
             ConfigError: its model pin or a fallback is a floating alias the settings refuse.
         """
-        agent = self.registry.get(agent_name)
+        run_id = run_id or str(uuid.uuid4())
+        tenant = tenant or self.settings.default_tenant
+        stable = self.registry.get(agent_name)
+        routed = self.router.route(stable, run_id=run_id, tenant=tenant, session=session)
+        agent = routed.agent
         resolve_chain(agent, self.settings)
+        self.versions.save(agent)
         limits = limits or Limits()
         return self.journal.create_run(
             NewRun(
-                run_id=run_id or str(uuid.uuid4()),
-                tenant=tenant or self.settings.default_tenant,
+                run_id=run_id,
+                tenant=tenant,
                 agent=agent.name,
                 agent_version=agent.version,
                 prompt_hash=agent.prompt_hash,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from orchestration.agents.versions import PinnedTool
 from orchestration.errors import ApprovalError, ToolError
 from orchestration.journal.records import ApprovalDecision
 from orchestration.reducer.claims import run_claimed
 from orchestration.reducer.middleware import StepInput
+from orchestration.reducer.pinning import dispatch_agent
 from orchestration.reducer.planning import Dispatch, Progress
 from orchestration.reducer.recovery import redrive_plan
 from orchestration.runtime import Runtime
@@ -46,9 +48,10 @@ def decide(
     run = rt.journal.get_run(run_id, tenant)
     if decision.arguments is not None:
         step = rt.journal.step(run_id, seq)
-        tool = rt.registry.get(run.agent).tool(step.name)
+        tool = dispatch_agent(rt, run).tool(step.name)
         try:
-            if tool is not None:
+            # A tool whose code this worker lacks is validated where it runs.
+            if tool is not None and not isinstance(tool, PinnedTool):
                 tool.validate(decision.arguments)
         except ToolError as exc:
             raise ApprovalError(f"edited arguments rejected: {exc}") from None

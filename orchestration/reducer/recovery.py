@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from orchestration.journal.tables import RunStatus, StepKind
+from orchestration.reducer.pinning import dispatch_agent
 from orchestration.reducer.planning import Dispatch, plan_dispatch
 from orchestration.runtime import Runtime
 
@@ -17,6 +18,6 @@ def redrive_plan(rt: Runtime, run_id: str) -> Dispatch | None:
     head = rt.journal.step(run_id, run.next_seq - 1)
     if head.kind != StepKind.LLM:
         return None
-    agent = rt.registry.get(run.agent)
+    agent = dispatch_agent(rt, run)
     turn_steps = rt.journal.steps(run_id, after=head.turn, upto=head.seq)
     return plan_dispatch(agent, run_id, turn_steps)
