@@ -56,7 +56,7 @@ class Router:
 
     def choose(self, agent: Agent, *, run_id: str, tenant: str, session: str | None) -> Assignment:
         """Which side a new run is on (nothing is written)."""
-        rollout = store.active_rollout(self.engine, agent.name)
+        rollout = store.routing_rollout(self.engine, agent.name)
         if rollout is None:
             return Assignment("stable")
         if (agent.name, rollout.variant) in self.settings.disabled_variant_pairs:
@@ -68,14 +68,15 @@ class Router:
     def route(self, agent: Agent, *, run_id: str, tenant: str, session: str | None) -> RoutedRun:
         """Choose a side for a new run and record it (a run routed already keeps its side).
 
-        A variant this process does not have loaded (a rollout started from a newer deploy)
-        serves nothing here: the run goes to the stable definition and says so in the log.
+        A variant this process does not have loaded (a rollout started from a newer deploy, or
+        a completed one whose variant became the stable code) serves nothing here: the run goes
+        to the stable definition and says so in the log.
         """
         chosen = self.choose(agent, run_id=run_id, tenant=tenant, session=session)
         try:
             serving = agent.get_variant(chosen.variant)
         except AgentNotFound:
-            log.warning(
+            log.info(
                 "rollout %s routes to %s:%s, which this process has not loaded; run %s is stable",
                 chosen.rollout_id, agent.name, chosen.variant, run_id,
             )  # fmt: skip

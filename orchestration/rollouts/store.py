@@ -25,6 +25,7 @@ __all__ = [
     "events",
     "latest_rollout",
     "move",
+    "routing_rollout",
     "start_rollout",
 ]
 
@@ -93,6 +94,19 @@ def active_rollout(engine: Engine, agent: str) -> RolloutRecord | None:
     with engine.connect() as connection:
         row = connection.execute(query.order_by(Rollout.created_at.desc())).first()
     return None if row is None else RolloutRecord.of(row)
+
+
+def routing_rollout(engine: Engine, agent: str) -> RolloutRecord | None:
+    """The rollout that routes the agent's new runs: its newest one, when active or completed
+    (a completed rollout keeps its variant at its final percentage until the code changes)."""
+    query = (
+        select(Rollout).where(Rollout.agent == agent).order_by(Rollout.created_at.desc()).limit(1)
+    )
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    if row is None or row.status not in (RolloutStatus.ACTIVE, RolloutStatus.COMPLETED):
+        return None
+    return RolloutRecord.of(row)
 
 
 def latest_rollout(engine: Engine, agent: str) -> RolloutRecord | None:
