@@ -25,4 +25,10 @@ def schedule() -> dict[str, dict[str, Any]]:
                 "priority": PRIORITY_RECOVERY,
             },
         },
+        "check-canary-rollouts": {
+            "task": "chordline.admin.rollout_check",
+            "schedule": settings.rollout_check_seconds,
+            # One check is enough: a later one reads fresher figures.
+            "options": {"queue": "admin", "expires": settings.rollout_check_seconds},
+        },
     }
