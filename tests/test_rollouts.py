@@ -25,7 +25,6 @@ from orchestration.journal.tables import (
     AgentVersion,
     Rollout,
     RolloutEvent,
-    RunStatus,
     RunVariant,
     utcnow,
 )
@@ -210,7 +209,8 @@ def test_the_kill_switch_sends_no_new_run_to_a_variant(
     runs = [rt.create_run("canary", "hi", session=f"s{i}") for i in range(10)]
     assert {r.agent_version for r in runs} == {stable_version}
     result = check_rollout(rt.settings, engine, "canary")
-    assert result.decision.kind == "hold" and "CHORDLINE_DISABLED_VARIANTS" in result.decision.reason
+    assert result.decision.kind == "hold"
+    assert "CHORDLINE_DISABLED_VARIANTS" in result.decision.reason
     stopped = stop(engine, "canary", "switched off")
     assert stopped.status == RolloutStatus.STOPPED and stopped.percent == 0
 
