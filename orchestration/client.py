@@ -73,8 +73,10 @@ class Client:
         tenant: str | None = None,
         limits: Limits | None = None,
         run_id: str | None = None,
+        session: str | None = None,
     ) -> RunRecord:
-        """Journal a run and enqueue its first turn.
+        """Journal a run and enqueue its first turn (``session`` keeps a caller on one side of
+        a canary rollout).
 
         Raises:
             AgentNotFound: no such agent.
@@ -82,7 +84,9 @@ class Client:
         """
         self.runtime.registry.get(agent)
         self.ping_broker()
-        run = self.runtime.create_run(agent, text, tenant=tenant, limits=limits, run_id=run_id)
+        run = self.runtime.create_run(
+            agent, text, tenant=tenant, limits=limits, run_id=run_id, session=session
+        )
         canvas.start_run(self.app, run.id)
         return run
 

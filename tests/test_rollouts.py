@@ -31,7 +31,7 @@ from orchestration.journal.tables import (
 from orchestration.rollouts import RolloutPlan, RolloutStatus, Thresholds, bucket, store
 from orchestration.rollouts.check import check_rollout, measure, start, stop
 from orchestration.runtime import Runtime
-from tests.support import ROOT, drain
+from tests.support import ROOT, WorkerPool, drain
 
 AGENT_PY = """
 from pathlib import Path
@@ -247,3 +247,29 @@ def test_the_cli_starts_checks_and_shows_a_rollout(agents_dir: Path, tmp_path: P
     assert bad.returncode == 2 and "has no variant 'nope'" in bad.stderr
     worse = cli("start", "other", "--variant", "x", "--steps", "5,1")
     assert worse.returncode == 2 and "--steps (5, 1) must rise" in worse.stderr
+
+
+def test_the_beat_task_checks_rollouts_on_an_admin_worker(
+    service_env: dict[str, str], pg_journal: Journal, tmp_path: Path, agents_dir: Path,
+    workers: WorkerPool,
+) -> None:  # fmt: skip
+    from beat_schedule import schedule
+    from orchestration.canvas import producer
+
+    rt = _runtime(pg_journal, tmp_path, agents_dir)
+    engine = rt.journal.engine
+    start(engine, rt.registry.get("canary"), _plan("flaky", dwell_seconds=0))
+    _fill_stage(rt, [0])
+    env = dict(service_env, CHORDLINE_AGENTS_DIR=str(agents_dir))
+    workers.start(env, queues="admin", concurrency=1)
+    entry = schedule()["check-canary-rollouts"]
+    assert entry["task"] == "chordline.admin.rollout_check"
+    assert entry["options"]["queue"] == "admin"
+
+    settings = load_settings(broker_url=env["CHORDLINE_BROKER_URL"], database_url=pg_journal.url)
+    sent = producer(settings).send_task(entry["task"], queue="admin")
+    (checked,) = sent.get(timeout=60)
+    assert checked["decision"] == "rollback" and checked["percent"] == 0
+    rolled = store.latest_rollout(engine, "canary")
+    assert rolled is not None and rolled.status == RolloutStatus.ROLLED_BACK
+    assert "success rate" in (rolled.reason or "")

@@ -101,10 +101,13 @@ def run_agent(
     max_steps: int | None = None,
     max_tokens: int | None = None,
     max_usd: str | None = None,
+    session: str | None = None,
 ) -> dict[str, Any]:
     """Start a run from a plain ``send_task``; the task id becomes the run id (idempotent)."""
     limits = Limits(max_steps, max_tokens, Decimal(max_usd) if max_usd else None)
-    run = runtime().create_run(agent, input, tenant=tenant, limits=limits, run_id=self.request.id)
+    run = runtime().create_run(
+        agent, input, tenant=tenant, limits=limits, run_id=self.request.id, session=session
+    )
     canvas.start_run(app, run.id)
     return {"run_id": run.id, "status": run.status.value}
 
