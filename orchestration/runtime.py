@@ -89,9 +89,10 @@ class Runtime:
     def look_back(self) -> int:
         """How many earlier steps a turn's claim reads: the most any agent's chain can use."""
         widest = 8
-        for name in self.registry.names():
+        loaded = [self.registry.get(name) for name in self.registry.names()]
+        for agent in [a for stable in loaded for a in (stable, *stable.variants)]:
             try:
-                chain = resolve_chain(self.registry.get(name), self.settings)
+                chain = resolve_chain(agent, self.settings)
             except ConfigError:
                 continue  # its turns stop with the reason; they read nothing
             for deployment in chain:

@@ -273,3 +273,40 @@ def test_the_beat_task_checks_rollouts_on_an_admin_worker(
     rolled = store.latest_rollout(engine, "canary")
     assert rolled is not None and rolled.status == RolloutStatus.ROLLED_BACK
     assert "success rate" in (rolled.reason or "")
+
+
+def test_an_eval_pass_rate_drop_rolls_back_a_variant_that_runs_fine(rt: Runtime) -> None:
+    """Eval results in the table the eval job writes (shaped as issue 11's ``eval_results``)."""
+    from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
+
+    evals = Table(
+        "eval_results", MetaData(),
+        Column("id", String(36), primary_key=True), Column("agent", String(128)),
+        Column("agent_version", String(64)), Column("dataset_hash", String(64)),
+        Column("models", JSON), Column("k", Integer), Column("tenant", String(64)),
+        Column("admin", Boolean), Column("metrics", JSON), Column("cases", JSON),
+        Column("regression", Text), Column("created_at", DateTime(timezone=True)),
+    )  # fmt: skip
+    engine = rt.journal.engine
+    canary = rt.registry.get("canary")
+    evals.create(engine, checkfirst=True)
+    try:
+        with engine.begin() as connection:
+            for version, rate in (
+                (canary.version, 0.9),
+                (canary.get_variant("healthy").version, 0.6),
+            ):
+                connection.execute(evals.insert().values(
+                    id=str(uuid.uuid4()), agent="canary", agent_version=version, dataset_hash="d",
+                    models=[], k=1, tenant="t", admin=True, cases=[], created_at=utcnow(),
+                    metrics={"overall": {"pass_at_1": rate}, "by_category": {}},
+                ))  # fmt: skip
+        t0 = utcnow()
+        start(engine, canary, _plan("healthy"), now=t0)
+        _fill_stage(rt, [0])
+        result = check_rollout(rt.settings, engine, "canary", now=t0 + timedelta(hours=1))
+    finally:
+        evals.drop(engine)
+    assert result.metrics.variant.success_rate == result.metrics.stable.success_rate == 1.0
+    assert result.decision.kind == "rollback"
+    assert result.decision.reason.startswith("eval pass rate 60.0% against stable 90.0%")
