@@ -13,11 +13,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import update
+
 from orchestration.agents import Agent
 from orchestration.agents.versions import PinnedTool, rebuild
 from orchestration.errors import AgentError
+from orchestration.journal.engine import write
 from orchestration.journal.records import RunRecord
-from orchestration.journal.tables import RunStatus, utcnow
+from orchestration.journal.tables import Run, RunStatus, utcnow
 from orchestration.reducer.claims import end_run
 from orchestration.reducer.middleware import StepInput
 from orchestration.reducer.planning import Progress
@@ -88,6 +91,7 @@ def hold_or_fail(at: StepInput, why: Unservable) -> Progress:
     limit = rt.settings.version_wait_seconds
     if waited < limit:
         rt.journal.release(step.run_id, step.seq, at.owner)
+        _still_waiting(rt, step.run_id)
         log.info("step %s/%s left for another worker: %s", step.run_id, step.seq, why.reason)
         return Progress(step.run_id, step.seq, "not_ready", retry_in_s=_HOLD_RETRY_S)
     reason = (
@@ -95,3 +99,11 @@ def hold_or_fail(at: StepInput, why: Unservable) -> Progress:
         f"that version, or raise CHORDLINE_VERSION_WAIT_SECONDS."
     )
     return end_run(rt, step, at.owner, Stop(RunStatus.FAILED, reason))
+
+
+def _still_waiting(rt: Runtime, run_id: str) -> None:
+    """Mark the run as moving: its retry chain polls the held step, so the sweeper must not
+    take it for lost and start another chain; if the chain is lost, the sweeper finds the run
+    idle again ``CHORDLINE_STALE_AFTER_SECONDS`` after the last hold."""
+    with write(rt.journal.engine) as connection:
+        connection.execute(update(Run).where(Run.id == run_id).values(updated_at=utcnow()))
