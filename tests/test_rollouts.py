@@ -243,6 +243,7 @@ def test_the_cli_starts_checks_and_shows_a_rollout(agents_dir: Path, tmp_path: P
     assert shown.returncode == 0, shown.stderr
     for fragment in ("active at 1%", "success", "p95 latency", "cost / run", "eval pass", "start"):
         assert fragment in shown.stdout
+    assert "a check now would hold: waiting for runs" in shown.stdout
     bad = cli("start", "canary", "--variant", "nope")
     assert bad.returncode == 2 and "has no variant 'nope'" in bad.stderr
     worse = cli("start", "other", "--variant", "x", "--steps", "5,1")

@@ -12,6 +12,7 @@ from orchestration.rollouts.metrics import ArmMetrics, StageMetrics
 from orchestration.rollouts.plan import (
     RolloutPlan,
     RolloutRecord,
+    RolloutStatus,
     Sticky,
     Thresholds,
     parse_duration,
@@ -104,16 +105,24 @@ def check(agent: str) -> None:
 def status(agent: str) -> None:
     """Show AGENT's newest rollout: both sides compared, and what happened to it."""
     from orchestration.errors import RolloutError
+    from orchestration.journal.tables import utcnow
     from orchestration.rollouts import store
     from orchestration.rollouts.check import measure
+    from orchestration.rollouts.decision import decide
 
-    engine = _journal(load_cli_settings()).engine
+    settings = load_cli_settings()
+    engine = _journal(settings).engine
     record = store.latest_rollout(engine, agent)
     if record is None:
         raise RolloutError(
             f"{agent} has no rollout. Fix: `chordline rollout start {agent} --variant NAME`."
         )
-    console.print(_comparison(record, measure(engine, record)))
+    metrics = measure(engine, record)
+    console.print(_comparison(record, metrics))
+    if record.status == RolloutStatus.ACTIVE:
+        disabled = (agent, record.variant) in settings.disabled_variant_pairs
+        now = decide(record, metrics, utcnow(), disabled=disabled)
+        console.print(f"a check now would {now.kind}: {now.reason}", highlight=False)
     history = Table(title="Events, newest first", header_style="bold")
     for column in ("at", "event", "stage", "reason"):
         history.add_column(column)
