@@ -311,3 +311,13 @@ def test_an_eval_pass_rate_drop_rolls_back_a_variant_that_runs_fine(rt: Runtime)
     assert result.metrics.variant.success_rate == result.metrics.stable.success_rate == 1.0
     assert result.decision.kind == "rollback"
     assert result.decision.reason.startswith("eval pass rate 60.0% against stable 90.0%")
+
+
+def test_variants_are_locked_so_their_changes_are_reviewed(rt: Runtime) -> None:
+    from orchestration.agents.lock import build_lock
+
+    locked = build_lock(rt.registry, rt.settings).content["agents"]
+    canary = rt.registry.get("canary")
+    assert set(locked) >= {"canary", "canary:healthy", "canary:flaky"}
+    assert locked["canary:healthy"]["version"] == canary.get_variant("healthy").version
+    assert locked["canary"]["version"] == canary.version

@@ -68,6 +68,7 @@ def start(
 ) -> None:
     """Start routing the first step's share of AGENT's new runs to its variant."""
     from orchestration.agents import load_registry
+    from orchestration.llm.deployments import resolve_chain
     from orchestration.rollouts.check import start as start_rollout
 
     settings = load_cli_settings()
@@ -81,6 +82,7 @@ def start(
         thresholds=Thresholds(max_success_drop, max_p95_ratio, max_cost_ratio, max_eval_drop),
     )
     definition = load_registry(settings.agent_dirs).get(agent)
+    resolve_chain(definition.get_variant(variant), settings)  # refuses floating aliases
     record = start_rollout(_journal(settings).engine, definition, plan)
     console.print(
         f"rollout {record.id}: {agent}:{variant} (version {record.variant_version}) gets "
