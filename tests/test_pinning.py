@@ -7,7 +7,9 @@ and carries on with the same run, through the real loop, on SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import signal
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from orchestration.llm.fallbacks import ChainOutcome
 from orchestration.reducer import loop
 from orchestration.reducer.middleware import Middleware, ModelCall, ModelNext
 from orchestration.runtime import Runtime
-from tests.support import drain
+from tests.support import WorkerPool, drain
 
 AGENT_PY = """
 from pathlib import Path
@@ -172,3 +174,80 @@ def test_a_version_neither_loaded_nor_stored_is_held_not_run_on_other_code(
     assert held.status == "not_ready"
     assert new.journal.step(run.id, 1).status == StepStatus.PENDING
     assert loop.run_turn(old, run.id, 1, "gen1").status == "ran"
+
+
+GATED_TOOLS_PY = """
+import time
+from pydantic import BaseModel
+from orchestration import ToolContext, tool
+
+class LookupArgs(BaseModel):
+    query: str
+
+@tool(read_only=True, keywords=("lookup",), timeout_s=60)
+def lookup(args: LookupArgs, ctx: ToolContext) -> dict[str, str]:
+    \"\"\"Look a word up (waits until the test opens the gate).\"\"\"
+    deadline = time.monotonic() + 50
+    while not (ctx.data_dir / "gate").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return {"found": args.query}
+{extra}
+"""
+
+EXTRA_TOOL = """
+@tool(read_only=True, keywords=("lookup",))
+def audit(args: LookupArgs, ctx: ToolContext) -> dict[str, str]:
+    \"\"\"Audit a lookup (new in v2).\"\"\"
+    return {"audited": args.query}
+"""
+
+
+def test_two_worker_generations_finish_a_run_on_the_version_it_started_with(
+    service_env: dict[str, str], pg_journal: Journal, tmp_path: Path, workers: WorkerPool
+) -> None:
+    from orchestration.client import Client
+    from orchestration.journal.tables import StepKind
+
+    agents = tmp_path / f"agents_{uuid.uuid4().hex[:8]}"
+    folder = agents / f"pin_{uuid.uuid4().hex[:8]}"
+    _write_agent(folder, "You are v1.\n$tool_list")
+    (folder / "tools.py").write_text(GATED_TOOLS_PY.replace("{extra}", ""))
+    env = dict(service_env, CHORDLINE_AGENTS_DIR=str(agents))
+    data_dir = Path(env["CHORDLINE_DATA_DIR"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    first = workers.start(env, concurrency=2)
+    client = Client(load_settings(
+        broker_url=env["CHORDLINE_BROKER_URL"], database_url=pg_journal.url,
+        agents_dir=str(agents), data_dir=data_dir,
+    ))  # fmt: skip
+    run = client.submit("pinned", "lookup tea")
+    journal = client.runtime.journal
+    deadline = time.monotonic() + 60
+    while not any(
+        s.kind == StepKind.TOOL and s.status == StepStatus.RUNNING for s in journal.steps(run.id)
+    ):
+        assert time.monotonic() < deadline, "the lookup never started"
+        time.sleep(0.05)
+
+    # The deploy: a new prompt and a second tool the scripted model would call for this input.
+    (folder / "prompt.md").write_text("You are v2.\n$tool_list")
+    (folder / "tools.py").write_text(GATED_TOOLS_PY.replace("{extra}", EXTRA_TOOL))
+    (folder / "agent.py").write_text(
+        AGENT_PY.replace("[tools.lookup]", "[tools.lookup, tools.audit]")
+    )
+    workers.start(env, concurrency=2)
+    first.process.send_signal(signal.SIGTERM)  # warm shutdown: it finishes the lookup in hand
+    (data_dir / "gate").touch()
+    assert first.process.wait(timeout=60) == 0
+
+    done = client.wait(run.id, timeout_s=60)
+    assert done.status == RunStatus.SUCCEEDED, done.error
+    # The second turn ran on the new worker, rebuilt from v1: it saw no audit tool to call.
+    assert [s.name for s in journal.steps(run.id)] == ["turn", "lookup", "turn"]
+    # A run the new generation creates (the creating process's definition is the version).
+    sent = client.app.send_task("chordline.agent.run", args=("pinned", "lookup coffee"))
+    assert sent.get(timeout=60)["run_id"] == sent.id
+    fresh = client.wait(sent.id, timeout_s=60)
+    assert fresh.status == RunStatus.SUCCEEDED
+    assert fresh.agent_version != run.agent_version
+    assert {s.name for s in journal.steps(fresh.id)} == {"turn", "lookup", "audit"}
