@@ -321,3 +321,15 @@ def test_variants_are_locked_so_their_changes_are_reviewed(rt: Runtime) -> None:
     assert set(locked) >= {"canary", "canary:healthy", "canary:flaky"}
     assert locked["canary:healthy"]["version"] == canary.get_variant("healthy").version
     assert locked["canary"]["version"] == canary.version
+
+
+def test_a_bad_kill_switch_setting_names_the_variable_and_the_fix() -> None:
+    from orchestration.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(disabled_variants="canary:healthy,flaky")
+    message = str(caught.value)
+    assert "CHORDLINE_DISABLED_VARIANTS=canary:healthy,flaky is invalid" in message
+    assert "'flaky' is not agent:variant" in message and "Fix: set" in message
+    pairs = load_settings(disabled_variants=" canary:healthy , b:x").disabled_variant_pairs
+    assert pairs == {("canary", "healthy"), ("b", "x")}
