@@ -92,6 +92,12 @@ def _entries(settings: Settings) -> dict[str, dict[str, Any]]:
             "schedule": parse_crontab(settings.cleanup_cron, "CHORDLINE_CLEANUP_CRON"),
             "options": {"queue": "admin"},
         },
+        "check-canary-rollouts": {
+            "task": "chordline.admin.rollout_check",
+            "schedule": settings.rollout_check_seconds,
+            # One check is enough: a later one reads fresher figures.
+            "options": {"queue": "admin", "expires": settings.rollout_check_seconds},
+        },
     }
 
 

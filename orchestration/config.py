@@ -355,6 +355,22 @@ class Settings(BaseSettings):
         60.0, gt=0, le=86_400, description="seconds between checks of a running fine-tune job"
     )
 
+    # -- version pinning and canary rollouts (issue 13) --
+    version_wait_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="seconds a step pinned to a version this worker cannot serve waits for a "
+        "worker that can before its run fails",
+    )
+    disabled_variants: str = Field(
+        "",
+        description="agent:variant pairs, comma-separated, that get no new runs whatever their "
+        "rollout says (a kill switch, e.g. support-triage:concise)",
+    )
+    rollout_check_seconds: float = Field(
+        60.0, gt=0, description="seconds between Beat's checks of the active canary rollouts"
+    )
+
     @field_validator("broker_url")
     @classmethod
     def _known_broker(cls, value: str) -> str:
@@ -403,6 +419,12 @@ class Settings(BaseSettings):
             return json.loads(value)
         return tuple(filter(None, (p.strip() for p in value.split(","))))
 
+    @field_validator("disabled_variants")
+    @classmethod
+    def _variant_pairs(cls, value: str) -> str:
+        _parse_variants(value)
+        return value
+
     @field_validator("llm_fallbacks")
     @classmethod
     def _chain_members(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -433,6 +455,11 @@ class Settings(BaseSettings):
         if size is not None and value >= size:
             raise ValueError(f"must be below CHORDLINE_KNOWLEDGE_CHUNK_CHARS ({size})")
         return value
+
+    @property
+    def disabled_variant_pairs(self) -> frozenset[tuple[str, str]]:
+        """The ``(agent, variant)`` pairs switched off by ``CHORDLINE_DISABLED_VARIANTS``."""
+        return _parse_variants(self.disabled_variants)
 
     def tenant_daily_cap(self, tenant: str) -> Decimal | None:
         """The daily USD cap of ``tenant``: its override, else the default (None: no cap)."""
@@ -497,6 +524,16 @@ def _as_env_text(value: Any) -> str:
     if isinstance(value, dict):
         return ",".join(f"{key}={item}" for key, item in value.items())
     return str(value)
+
+
+def _parse_variants(value: str) -> frozenset[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        agent, _, variant = pair.partition(":")
+        if not agent.strip() or not variant.strip():
+            raise ValueError(f"{pair!r} is not agent:variant")
+        pairs.add((agent.strip(), variant.strip()))
+    return frozenset(pairs)
 
 
 def mask_url(url: str) -> str:

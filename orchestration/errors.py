@@ -28,6 +28,7 @@ __all__ = [
     "ProviderRejected",
     "ProviderUnavailable",
     "ReleaseRefused",
+    "RolloutError",
     "RunNotFound",
     "RunRequestError",
     "RunRequestTooLarge",
@@ -201,3 +202,7 @@ class KnowledgeError(ChordlineError):
 
 class IndexMismatch(KnowledgeError):
     """A query was embedded with another model or dimension than the index it searches."""
+
+
+class RolloutError(ChordlineError):
+    """A canary rollout cannot start or change as asked (bad plan, one already active)."""

@@ -27,6 +27,7 @@ _FIXES = {
     "max_tokens": "a whole number >= 1, or leave it out for the agent's default",
     "max_usd": 'a number of dollars > 0 such as 0.50 or "0.50", or leave it out',
     "metadata": 'a JSON object of small values, e.g. {"ticket": "T-1"}, or leave it out',
+    "session": "a session name of 1-128 characters (its memory; sticky for canaries)",
 }
 
 
@@ -41,6 +42,7 @@ class RunRequest(BaseModel):
         max_tokens: cap on tokens, overriding the agent's default.
         max_usd: cap on dollars, overriding the agent's default.
         metadata: a small JSON object stored with the run and returned with it.
+        session: the session the run belongs to (its memory; canary routing sticks to it).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -52,6 +54,7 @@ class RunRequest(BaseModel):
     max_tokens: int | None = Field(None, ge=1, le=100_000_000, strict=True)
     max_usd: Decimal | None = Field(None, gt=0, le=1_000_000, max_digits=18, decimal_places=6)
     metadata: dict[str, JsonValue] | None = None
+    session: str | None = Field(None, min_length=1, max_length=128, strict=True)
 
     @field_validator("input", "agent", "tenant")
     @classmethod

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from orchestration.agents import AgentRegistry, load_registry
+from orchestration.agents.version_store import VersionStore
 from orchestration.config import Settings
 from orchestration.errors import ConfigError
 from orchestration.journal import Journal, open_journal
@@ -23,6 +24,7 @@ from orchestration.llm.deployments import resolve_chain
 from orchestration.llm.providers import ProviderPool
 from orchestration.reducer.middleware import Middleware, MiddlewareChain
 from orchestration.reducer.spend import Ledger, NullLedger, open_ledger
+from orchestration.rollouts.routing import Router
 
 __all__ = ["Limits", "Runtime", "standard_middleware"]
 
@@ -75,12 +77,23 @@ class Runtime:
         )
 
     @functools.cached_property
+    def versions(self) -> VersionStore:
+        """The stored agent versions (what a pinned run's requests are rebuilt from)."""
+        return VersionStore(self.journal.engine)
+
+    @functools.cached_property
+    def router(self) -> Router:
+        """Routes new runs between an agent and its variant under a canary rollout."""
+        return Router(self.settings, self.journal.engine)
+
+    @functools.cached_property
     def look_back(self) -> int:
         """How many earlier steps a turn's claim reads: the most any agent's chain can use."""
         widest = 8
-        for name in self.registry.names():
+        loaded = [self.registry.get(name) for name in self.registry.names()]
+        for agent in [a for stable in loaded for a in (stable, *stable.variants)]:
             try:
-                chain = resolve_chain(self.registry.get(name), self.settings)
+                chain = resolve_chain(agent, self.settings)
             except ConfigError:
                 continue  # its turns stop with the reason; they read nothing
             for deployment in chain:
@@ -119,6 +132,10 @@ class Runtime:
             metadata: a small JSON object stored with the run.
             idempotency: the caller's Idempotency-Key and the hash of its request body.
 
+        The run is routed to the agent's stable definition or, under a canary rollout, its
+        variant (sticky per ``session`` or tenant); the version it starts on is kept in
+        ``agent_versions`` so every later step is rebuilt from it, whatever workers load then.
+
         Raises:
             RunRequestError: a field is invalid (named, with the fix).
             AgentNotFound: no such agent.
@@ -137,12 +154,17 @@ class Runtime:
             "metadata": metadata,
         }
         parse_run_request({k: v for k, v in fields.items() if v is not None}, self.settings)
-        agent = self.registry.get(agent_name)
+        run_id = run_id or str(uuid.uuid4())
+        tenant = tenant or self.settings.default_tenant
+        stable = self.registry.get(agent_name)
+        routed = self.router.route(stable, run_id=run_id, tenant=tenant, session=session)
+        agent = routed.agent
         resolve_chain(agent, self.settings)
+        self.versions.save(agent)
         return self.journal.create_run(
             NewRun(
-                run_id=run_id or str(uuid.uuid4()),
-                tenant=tenant or self.settings.default_tenant,
+                run_id=run_id,
+                tenant=tenant,
                 agent=agent.name,
                 agent_version=agent.version,
                 prompt_hash=agent.prompt_hash,

@@ -134,6 +134,7 @@ def run_agent(
         limits=limits,
         run_id=self.request.id,
         metadata=request.metadata,
+        session=request.session,
     )
     canvas.start_run(app, run.id)
     return {"run_id": run.id, "status": run.status.value}

@@ -7,7 +7,7 @@ from orchestration.knowledge.bases import KnowledgeBase
 
 from . import tools
 
-agent = Agent.from_files(
+stable = Agent.from_files(
     name="research-report",
     description="Search papers, news and team notes in parallel; write a cited report.",
     directory=Path(__file__).parent,
@@ -16,6 +16,12 @@ agent = Agent.from_files(
     max_steps=12,
     max_tokens=60_000,
     max_usd="0.50",
+)
+
+# A canary candidate: the same tools and model with a terser prompt. It gets runs only through a
+# rollout (`chordline rollout start research-report --variant brief`).
+agent = stable.with_variants(
+    stable.variant_of("brief", prompt_path=Path(__file__).parent / "prompt_brief.md"),
 )
 
 # The corpus's rows (a table, here a JSON file), embedded by `chordline admin run

@@ -1,7 +1,8 @@
 """Agents as code: ``agents/<dir>/agent.py`` defines ``agent = Agent.from_files(...)``.
 
 An agent's version is a content hash of its prompt template, its tool schemas and its model pin,
-so every run records exactly what it ran with.
+so every run records exactly what it ran with. An agent may carry variants (another prompt, model
+pin or tool set, each with a version of its own) that a canary rollout routes runs to.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import string
 import sys
 from collections.abc import Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -25,7 +26,7 @@ from orchestration.agents.problems import BrokenAgent, describe_load_error
 from orchestration.agents.tools import Tool
 from orchestration.errors import AgentError, AgentNotFound
 
-__all__ = ["Agent", "AgentRegistry", "load_registry"]
+__all__ = ["Agent", "AgentRegistry", "describe_tool", "load_registry", "tool_hash"]
 
 
 # The folder whose agent.py is being imported, so `Agent.from_files` may omit `directory`.
@@ -34,6 +35,22 @@ _loading: ContextVar[Path | None] = ContextVar("chordline_agent_loading", defaul
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def describe_tool(tool: Tool) -> dict[str, object]:
+    """What a tool's version hash covers: its schema and the flags that change how it runs."""
+    return {
+        **tool.schema(),
+        "read_only": tool.read_only,
+        "requires_approval": tool.requires_approval,
+        "timeout_s": tool.timeout_s,
+    }
+
+
+def tool_hash(tool: Tool) -> str:
+    """Content hash of one tool's schema and flags: a worker serves a pinned call only when its
+    own tool has the same one."""
+    return _sha256(json.dumps(describe_tool(tool), sort_keys=True))
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,9 @@ class Agent:
             (``provider:model``, ``scripted``, ``cache``).
         max_tool_errors: consecutive turns whose tool calls all failed before a run fails
             (None: ``CHORDLINE_MAX_TOOL_ERRORS``).
+        variant: the variant's name, None for the stable definition.
+        variants: the stable definition's variants (see :meth:`variant`), not part of its
+            version.
     """
 
     name: str
@@ -65,6 +85,8 @@ class Agent:
     max_usd: Decimal | None = None
     fallbacks: tuple[str, ...] = ()
     max_tool_errors: int | None = None
+    variant: str | None = None
+    variants: tuple[Agent, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if ":" not in self.model:
@@ -92,6 +114,12 @@ class Agent:
             raise AgentError(f"agent {self.name}: max_steps must be >= 1")
         if self.max_tool_errors is not None and self.max_tool_errors < 1:
             raise AgentError(f"agent {self.name}: max_tool_errors must be >= 1 (or None)")
+        variant_names = [v.variant for v in self.variants]
+        if None in variant_names or len(set(variant_names)) != len(variant_names):
+            raise AgentError(
+                f"agent {self.name}: variants need distinct names, got {variant_names}. "
+                "Fix: build each with agent.variant('name', ...)."
+            )
 
     @classmethod
     def from_files(
@@ -157,6 +185,78 @@ class Agent:
             max_tool_errors=max_tool_errors,
         )
 
+    def variant_of(
+        self,
+        name: str,
+        *,
+        prompt_template: str | None = None,
+        prompt_path: Path | None = None,
+        model: str | None = None,
+        tools: Sequence[Tool] | None = None,
+        fallbacks: Sequence[str] | None = None,
+    ) -> Agent:
+        """A variant of this agent: the same agent with another prompt, model pin or tool set.
+
+        Args:
+            name: the variant's name (``[a-z0-9_-]``, not ``stable``).
+            prompt_template: another prompt template.
+            prompt_path: a file holding another prompt template.
+            model: another model pin.
+            tools: another tool set.
+            fallbacks: other fallbacks.
+
+        Raises:
+            AgentError: a bad name, or a prompt file that cannot be read.
+        """
+        if not name or name == "stable" or not all(c.isalnum() or c in "-_" for c in name):
+            raise AgentError(
+                f"agent {self.name}: variant name {name!r} is not allowed. "
+                "Fix: use letters, digits, '-' or '_', and not 'stable'."
+            )
+        if prompt_path is not None:
+            try:
+                prompt_template = prompt_path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise AgentError(
+                    f"agent {self.name}: cannot read variant {name}'s prompt {prompt_path}: "
+                    f"{exc.strerror}"
+                ) from None
+        return replace(
+            self,
+            variant=name,
+            variants=(),
+            prompt_template=self.prompt_template if prompt_template is None else prompt_template,
+            model=model or self.model,
+            tools=self.tools if tools is None else tuple(tools),
+            fallbacks=self.fallbacks if fallbacks is None else tuple(fallbacks),
+        )
+
+    def with_variants(self, *variants: Agent) -> Agent:
+        """This agent carrying ``variants`` (each made with :meth:`variant_of`)."""
+        return replace(self, variants=(*self.variants, *variants))
+
+    def get_variant(self, name: str | None) -> Agent:
+        """The variant called ``name``; the stable definition for None or ``stable``.
+
+        Raises:
+            AgentNotFound: listing the variants there are.
+        """
+        if name in (None, "stable"):
+            return self
+        for candidate in self.variants:
+            if candidate.variant == name:
+                return candidate
+        known = ", ".join(str(v.variant) for v in self.variants) or "none"
+        raise AgentNotFound(
+            f"agent {self.name} has no variant {name!r} (variants: {known}). "
+            f"Fix: define it in agent.py with agent.variant_of({name!r}, ...)."
+        )
+
+    @property
+    def variant_name(self) -> str:
+        """The variant's name, ``stable`` for the stable definition."""
+        return self.variant or "stable"
+
     @property
     def provider(self) -> str:
         """The provider half of the model pin."""
@@ -178,15 +278,7 @@ class Agent:
     @functools.cached_property
     def tool_schemas_hash(self) -> str:
         """Content hash of the tool schemas and flags, in order."""
-        described = [
-            {
-                **t.schema(),
-                "read_only": t.read_only,
-                "requires_approval": t.requires_approval,
-                "timeout_s": t.timeout_s,
-            }
-            for t in self.tools
-        ]
+        described = [describe_tool(t) for t in self.tools]
         return _sha256(json.dumps(described, sort_keys=True))
 
     @functools.cached_property
@@ -246,6 +338,13 @@ class AgentRegistry:
     def names(self) -> list[str]:
         """The agent names, sorted."""
         return sorted(self._agents)
+
+    def at_version(self, name: str, version: str) -> Agent | None:
+        """The loaded definition of ``name`` (stable or a variant) whose version is ``version``."""
+        agent = self._agents.get(name)
+        if agent is None:
+            return None
+        return next((a for a in (agent, *agent.variants) if a.version == version), None)
 
 
 def _package_name(directory: Path) -> str:

@@ -48,8 +48,10 @@ def build_lock(registry: AgentRegistry, settings: Settings) -> LockReport:
     agents: dict[str, Any] = {}
     refused: list[str] = []
     unpriced: list[str] = []
-    for name in registry.names():
-        agent = registry.get(name)
+    stables = [registry.get(name) for name in registry.names()]
+    # A variant is locked as agent:variant, so changing its prompt, tools or pins is reviewed too.
+    for agent in [a for stable in stables for a in (stable, *stable.variants)]:
+        name = agent.name if agent.variant is None else f"{agent.name}:{agent.variant}"
         chain = [parse(agent.model), *(parse(f) for f in agent.fallbacks)]
         for deployment in chain:
             problem = alias_problem(deployment)

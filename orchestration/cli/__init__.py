@@ -10,6 +10,7 @@ from orchestration.cli import (
     memory,
     ops,
     processes,
+    rollout,
     runs,
     workflows,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "memory",
     "ops",
     "processes",
+    "rollout",
     "runs",
     "workflows",
 ]

@@ -6,6 +6,7 @@ leaves none open wakes the run (see :mod:`orchestration.journal.approvals`).
 
 from __future__ import annotations
 
+from orchestration.agents.versions import PinnedTool
 from orchestration.errors import ApprovalError, ToolError
 from orchestration.journal.approvals import (
     ApprovalDecision,
@@ -17,6 +18,7 @@ from orchestration.journal.approvals import (
 from orchestration.journal.tables import utcnow
 from orchestration.reducer.claims import run_claimed
 from orchestration.reducer.middleware import StepInput
+from orchestration.reducer.pinning import dispatch_agent
 from orchestration.reducer.planning import Dispatch, Progress
 from orchestration.reducer.recovery import redrive_plan
 from orchestration.runtime import Runtime
@@ -86,9 +88,11 @@ def decide_approval(
 
 
 def _check_edit(rt: Runtime, run_id: str, tool_name: str, arguments: str) -> None:
-    tool = rt.registry.get(rt.journal.get_run(run_id).agent).tool(tool_name)
-    if tool is None:
-        return  # an unknown tool fails when it runs, whatever the arguments
+    tool = dispatch_agent(rt, rt.journal.get_run(run_id)).tool(tool_name)
+    if tool is None or isinstance(tool, PinnedTool):
+        # An unknown tool fails when it runs; one whose code this worker lacks is validated
+        # where it runs.
+        return
     if not tool.allow_edits:
         raise ApprovalError(
             f"tool {tool.name} does not allow edited arguments. Fix: approve the call as "

@@ -24,6 +24,7 @@ from orchestration.llm.providers import ModelReply
 from orchestration.reducer.approvals import decide, decide_approval, run_approval
 from orchestration.reducer.claims import end_run, run_claimed
 from orchestration.reducer.middleware import ModelCall, StepInput
+from orchestration.reducer.pinning import Unservable, hold_or_fail, pinned_agent
 from orchestration.reducer.planning import Dispatch, Progress, plan_dispatch, steps_for_calls
 from orchestration.reducer.recovery import redrive_plan
 from orchestration.reducer.tool_calls import run_tool
@@ -66,7 +67,9 @@ def _turn(at: StepInput) -> Progress:
     if not _previous_ready(at):
         rt.journal.release(step.run_id, step.seq, owner)
         return Progress(step.run_id, step.seq, "not_ready", retry_in_s=0.1)
-    agent = rt.registry.get(run.agent)
+    agent = pinned_agent(rt, run)
+    if isinstance(agent, Unservable):
+        return hold_or_fail(at, agent)
     prepared = prepare_turn(
         rt.settings, rt.providers, agent=agent, run=run, step=step, window=at.window
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from orchestration.agents import Agent
 from orchestration.errors import AgentError
 from orchestration.journal.tables import RunStatus, StepKind
+from orchestration.reducer.pinning import dispatch_agent
 from orchestration.reducer.planning import Dispatch, plan_dispatch
 from orchestration.runtime import Runtime
 
@@ -20,7 +21,7 @@ def redrive_plan(rt: Runtime, run_id: str) -> Dispatch | None:
     if head.kind != StepKind.LLM:
         return None
     try:
-        agent: Agent | None = rt.registry.get(run.agent)
+        agent: Agent | None = dispatch_agent(rt, run)
     except AgentError:
         agent = None  # the steps fail the run with the reason when they run
     turn_steps = rt.journal.steps(run_id, after=head.turn, upto=head.seq)

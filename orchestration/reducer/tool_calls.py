@@ -6,13 +6,14 @@ exception, a timeout) is recorded for the model to read, never raised.
 
 from __future__ import annotations
 
-from orchestration.agents import Tool, ToolContext
+from orchestration.agents import Agent, Tool, ToolContext
 from orchestration.errors import ToolError
 from orchestration.journal import LeaseLost, StepOutcome
 from orchestration.journal.approvals import ApprovalDecision
 from orchestration.journal.tables import StepKind, StepStatus
 from orchestration.reducer.claims import run_claimed
 from orchestration.reducer.middleware import StepInput, ToolInvocation
+from orchestration.reducer.pinning import Unservable, hold_or_fail, pinned_agent, unservable_tool
 from orchestration.reducer.planning import Progress
 from orchestration.runtime import Runtime
 
@@ -27,7 +28,13 @@ def run_tool(rt: Runtime, run_id: str, seq: int, owner: str) -> Progress:
 
 def _tool(at: StepInput) -> Progress:
     rt, step = at.rt, at.step
-    outcome = _call_tool(at)
+    agent = pinned_agent(rt, at.run)
+    if isinstance(agent, Unservable):
+        return hold_or_fail(at, agent)
+    lacking = unservable_tool(agent, at.run, step.name)
+    if lacking is not None:
+        return hold_or_fail(at, lacking)
+    outcome = _call_tool(at, agent)
     try:
         rt.journal.complete_step(step.run_id, step.seq, at.owner, outcome)
     except LeaseLost:
@@ -42,9 +49,8 @@ def _decision(at: StepInput) -> ApprovalDecision:
     return ApprovalDecision.of(gate.result)
 
 
-def _call_tool(at: StepInput) -> StepOutcome:
+def _call_tool(at: StepInput, agent: Agent) -> StepOutcome:
     rt, step, run = at.rt, at.step, at.run
-    agent = rt.registry.get(run.agent)
     tool = agent.tool(step.name)
     limit = rt.settings.tool_error_max_chars
     if tool is None:

@@ -1,0 +1,182 @@
+"""Canary rollouts: `rollout start`, `check`, `status` and `stop`."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from orchestration.cli.base import console, load_cli_settings, main
+from orchestration.config import Settings
+from orchestration.journal import Journal, open_journal
+from orchestration.rollouts.metrics import ArmMetrics, StageMetrics
+from orchestration.rollouts.plan import (
+    RolloutPlan,
+    RolloutRecord,
+    RolloutStatus,
+    Sticky,
+    Thresholds,
+    parse_duration,
+    parse_steps,
+)
+
+__all__ = ["rollout"]
+
+
+def _journal(settings: Settings) -> Journal:
+    journal = open_journal(settings.journal_url)
+    # The embedded SQLite journal migrates itself; a server's is migrated by `chordline db upgrade`.
+    journal.ensure_schema(upgrade=journal.engine.dialect.name == "sqlite")
+    return journal
+
+
+@main.group()
+def rollout() -> None:
+    """Roll an agent's variant out to a rising share of new runs, with automatic rollback."""
+
+
+@rollout.command()
+@click.argument("agent")
+@click.option("--variant", required=True, help="The variant to roll out (defined in agent.py).")
+@click.option("--steps", default="1,5,25,50,100", show_default=True,
+              help="Percentages of new runs, stage by stage.")  # fmt: skip
+@click.option("--min-runs", default=50, show_default=True, type=int,
+              help="Finished runs on each side a stage needs before a decision.")  # fmt: skip
+@click.option("--dwell", default="10m", show_default=True,
+              help="How long a healthy stage lasts (90s, 10m, 2h).")  # fmt: skip
+@click.option("--sticky", type=click.Choice([s.value for s in Sticky]), default="session",
+              show_default=True, help="What keeps a caller on one side.")  # fmt: skip
+@click.option("--max-success-drop", default=0.05, show_default=True, type=float,
+              help="Success-rate points (0..1) the variant may lose.")  # fmt: skip
+@click.option("--max-p95-ratio", default=1.5, show_default=True, type=float,
+              help="Variant p95 latency over stable's.")  # fmt: skip
+@click.option("--max-cost-ratio", default=1.5, show_default=True, type=float,
+              help="Variant cost per run over stable's.")  # fmt: skip
+@click.option("--max-eval-drop", default=0.05, show_default=True, type=float,
+              help="Eval pass-rate points (0..1) the variant may lose.")  # fmt: skip
+def start(
+    *,
+    agent: str,
+    variant: str,
+    steps: str,
+    min_runs: int,
+    dwell: str,
+    sticky: str,
+    max_success_drop: float,
+    max_p95_ratio: float,
+    max_cost_ratio: float,
+    max_eval_drop: float,
+) -> None:
+    """Start routing the first step's share of AGENT's new runs to its variant."""
+    from orchestration.agents import load_registry
+    from orchestration.llm.deployments import resolve_chain
+    from orchestration.rollouts.check import start as start_rollout
+
+    settings = load_cli_settings()
+    plan = RolloutPlan(
+        agent=agent,
+        variant=variant,
+        steps=parse_steps(steps),
+        min_runs=min_runs,
+        dwell_seconds=parse_duration(dwell),
+        sticky=Sticky(sticky),
+        thresholds=Thresholds(max_success_drop, max_p95_ratio, max_cost_ratio, max_eval_drop),
+    )
+    definition = load_registry(settings.agent_dirs).get(agent)
+    resolve_chain(definition.get_variant(variant), settings)  # refuses floating aliases
+    record = start_rollout(_journal(settings).engine, definition, plan)
+    console.print(
+        f"rollout {record.id}: {agent}:{variant} (version {record.variant_version}) gets "
+        f"{record.percent}% of new runs; steps {','.join(map(str, record.steps))}"
+    )
+
+
+@rollout.command()
+@click.argument("agent")
+def check(agent: str) -> None:
+    """Check AGENT's active rollout once: roll back, advance or hold, and say why."""
+    from orchestration.rollouts.check import check_rollout
+
+    settings = load_cli_settings()
+    result = check_rollout(settings, _journal(settings).engine, agent)
+    console.print(_comparison(result.rollout, result.metrics))
+    console.print(f"{result.decision.kind}: {result.decision.reason}", highlight=False)
+
+
+@rollout.command()
+@click.argument("agent")
+def status(agent: str) -> None:
+    """Show AGENT's newest rollout: both sides compared, and what happened to it."""
+    from orchestration.errors import RolloutError
+    from orchestration.journal.tables import utcnow
+    from orchestration.rollouts import store
+    from orchestration.rollouts.check import measure
+    from orchestration.rollouts.decision import decide
+
+    settings = load_cli_settings()
+    engine = _journal(settings).engine
+    record = store.latest_rollout(engine, agent)
+    if record is None:
+        raise RolloutError(
+            f"{agent} has no rollout. Fix: `chordline rollout start {agent} --variant NAME`."
+        )
+    metrics = measure(engine, record)
+    console.print(_comparison(record, metrics))
+    if record.status == RolloutStatus.ACTIVE:
+        disabled = (agent, record.variant) in settings.disabled_variant_pairs
+        now = decide(record, metrics, utcnow(), disabled=disabled)
+        console.print(f"a check now would {now.kind}: {now.reason}", highlight=False)
+    history = Table(title="Events, newest first", header_style="bold")
+    for column in ("at", "event", "stage", "reason"):
+        history.add_column(column)
+    for event in store.events(engine, record.id):
+        kind = f"[bold red]{event.kind} (alert)[/]" if event.alert else event.kind
+        history.add_row(f"{event.at:%Y-%m-%d %H:%M:%S}", kind, f"{event.percent}%", event.reason)
+    console.print(history)
+
+
+@rollout.command()
+@click.argument("agent")
+@click.option("--reason", default="stopped by hand", show_default=True)
+def stop(agent: str, reason: str) -> None:
+    """Stop AGENT's active rollout: its variant gets no new runs from now on."""
+    from orchestration.rollouts.check import stop as stop_rollout
+
+    record = stop_rollout(_journal(load_cli_settings()).engine, agent, reason)
+    console.print(f"rollout {record.id} of {agent}:{record.variant} stopped: {reason}")
+
+
+def _comparison(record: RolloutRecord, metrics: StageMetrics) -> Table:
+    limits = record.thresholds
+    table = Table(
+        title=(
+            f"{record.agent}:{record.variant} rollout {record.id[:8]}: {record.status.value} at "
+            f"{record.percent}% (stage {record.stage + 1} of {len(record.steps)}: "
+            f"{','.join(map(str, record.steps))}); {record.reason or ''}"
+        ),
+        header_style="bold",
+    )
+    for column in ("side", "version", "runs", "finished", "success", "p95 latency",
+                   "cost / run", "eval pass"):  # fmt: skip
+        table.add_column(column)
+
+    def row(arm: ArmMetrics) -> None:
+        table.add_row(
+            arm.variant,
+            (arm.version or "-")[:12],
+            str(arm.runs),
+            str(arm.finished),
+            "-" if arm.success_rate is None else f"{arm.success_rate:.1%}",
+            "-" if arm.p95_latency_s is None else f"{arm.p95_latency_s:.2f}s",
+            "unknown" if arm.cost_per_run is None else f"${arm.cost_per_run:.6f}",
+            "-" if arm.eval_pass_rate is None else f"{arm.eval_pass_rate:.1%}",
+        )
+
+    row(metrics.stable)
+    row(metrics.variant)
+    table.caption = (
+        f"rolls back when: success drops > {limits.max_success_drop:.1%}, p95 > "
+        f"{limits.max_p95_ratio:g}x, cost > {limits.max_cost_ratio:g}x, eval drops > "
+        f"{limits.max_eval_drop:.1%}; decides after {record.min_runs} finished runs a side, "
+        f"advances after {record.dwell_seconds}s"
+    )
+    return table
