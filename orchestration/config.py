@@ -242,7 +242,9 @@ class Settings(BaseSettings):
         0.05, ge=0, le=1, description="how far a metric may fall below its baseline (0-1)"
     )
     llm_cache: bool = Field(
-        True, description="true or false: answer identical LLM requests from the response cache"
+        False,
+        description="true or false: answer identical LLM requests from the response cache "
+        "(`chordline eval run` turns it on for its own runs)",
     )
     llm_cache_ttl_seconds: int = Field(
         7 * 24 * 3600, ge=1, description="seconds a cached LLM answer stays valid (>= 1)"

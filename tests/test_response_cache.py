@@ -33,6 +33,7 @@ def _runtime(journal: Journal, tmp_path: Path, fake: FakeLLM, **overrides: Any) 
                 "data_dir": tmp_path,
                 "llm_provider": "openai",
                 "llm_retry_base_seconds": 0.01,
+                "llm_cache": True,
             }
             | env
             | overrides

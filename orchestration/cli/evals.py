@@ -74,14 +74,27 @@ def eval_group() -> None:
     help="workers (through the broker) or in this process",
 )
 @click.option("--case", "case_ids", multiple=True, help="only this case id (repeatable)")
+@click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    help="answer repeated identical LLM requests from the response cache (in-process trials; "
+    "workers follow their own CHORDLINE_LLM_CACHE)",
+)
 def eval_run(
-    agent: str, k: int, concurrency: int | None, mode: str, case_ids: tuple[str, ...]
+    *,
+    agent: str,
+    k: int,
+    concurrency: int | None,
+    mode: str,
+    case_ids: tuple[str, ...],
+    cache: bool,
 ) -> None:
     """Run AGENT's dataset k times per case as real runs; store and print the result."""
     from orchestration.evals import store
     from orchestration.evals.runner import EvalOptions, Mode, run_eval
 
-    settings = load_cli_settings()
+    settings = load_cli_settings().model_copy(update={"llm_cache": cache})
     journal = _journal(settings)
     chosen: Mode = (
         "workers" if mode == "workers" else "inprocess" if mode == "inprocess" else "auto"

@@ -143,9 +143,12 @@ def prepare_release(
     Raises:
         ReleaseRefused: listing every agent that fails, and why.
     """
-    digest = lock_hash(registry, settings, root / LOCK_FILE)
     agents: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
+    try:
+        digest = lock_hash(registry, settings, root / LOCK_FILE)
+    except ReleaseRefused as exc:  # said together with every agent's own problems
+        digest, problems = "", [str(exc)]
     for name in registry.names():
         entry, found = _agent_entry(journal, registry, settings, name)
         problems += found
