@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import click
 
 from admin_jobs.commands import jobs
-from orchestration.agents.definition import load_registry
+from orchestration.agents.registry import load_registry
 from orchestration.config import Settings, current_settings
 from orchestration.evals import store
 from orchestration.evals.dataset import dataset_dir, dataset_hash

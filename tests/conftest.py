@@ -17,7 +17,7 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from orchestration.agents.definition import load_registry
+from orchestration.agents.registry import load_registry
 from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal, open_journal
 from tests.llm_server import FakeLLM

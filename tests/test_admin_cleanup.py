@@ -11,14 +11,8 @@ from sqlalchemy import func, insert, select, update
 from admin_jobs.cleanup import cleanup
 from orchestration.config import load_settings
 from orchestration.journal import Journal
-from orchestration.journal.tables import (
-    EvalResult,
-    LLMCacheEntry,
-    Run,
-    RunStatus,
-    Step,
-    utcnow,
-)
+from orchestration.journal.subsystem_tables import EvalResult, LLMCacheEntry
+from orchestration.journal.tables import Run, RunStatus, Step, utcnow
 from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
 from tests.support import drain

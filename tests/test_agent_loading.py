@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.agents.definition import load_registry
+from orchestration.agents.registry import load_registry
 from orchestration.client import Client
 from orchestration.config import Settings, load_settings
 from orchestration.errors import AgentError, AgentNotFound

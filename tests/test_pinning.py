@@ -20,7 +20,8 @@ from sqlalchemy import select
 from orchestration.agents import load_registry
 from orchestration.config import load_settings
 from orchestration.journal import Journal
-from orchestration.journal.tables import AgentVersion, RunStatus, StepStatus
+from orchestration.journal.subsystem_tables import AgentVersion
+from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.llm.fallbacks import ChainOutcome
 from orchestration.reducer import loop
 from orchestration.reducer.middleware import Middleware, ModelCall, ModelNext

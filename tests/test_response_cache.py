@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from orchestration.config import load_settings
 from orchestration.evals.runner import EvalOptions, run_eval
 from orchestration.journal import Journal
-from orchestration.journal.tables import LLMCacheEntry, RunStatus, StepKind
+from orchestration.journal.subsystem_tables import LLMCacheEntry
+from orchestration.journal.tables import RunStatus, StepKind
 from orchestration.reducer.response_cache import ResponseCacheMiddleware
 from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS

@@ -21,13 +21,8 @@ from sqlalchemy import delete, select
 
 from orchestration.config import load_settings
 from orchestration.journal import Journal
-from orchestration.journal.tables import (
-    AgentVersion,
-    Rollout,
-    RolloutEvent,
-    RunVariant,
-    utcnow,
-)
+from orchestration.journal.subsystem_tables import AgentVersion, Rollout, RolloutEvent, RunVariant
+from orchestration.journal.tables import utcnow
 from orchestration.rollouts import RolloutPlan, RolloutStatus, Thresholds, bucket, store
 from orchestration.rollouts.check import check_rollout, measure, start, stop
 from orchestration.runtime import Runtime
@@ -278,7 +273,7 @@ def test_the_beat_task_checks_rollouts_on_an_admin_worker(
 
 def test_an_eval_pass_rate_drop_rolls_back_a_variant_that_runs_fine(rt: Runtime) -> None:
     """Eval results as the eval job writes them (issue 11's ``eval_results``)."""
-    from orchestration.journal.tables import EvalResult
+    from orchestration.journal.subsystem_tables import EvalResult
 
     engine = rt.journal.engine
     canary = rt.registry.get("canary")

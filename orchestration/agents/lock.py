@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestration.agents.definition import AgentRegistry
+from orchestration.agents.registry import AgentRegistry
 from orchestration.config import Settings
 from orchestration.errors import ConfigError
 from orchestration.evals.dataset import dataset_hash

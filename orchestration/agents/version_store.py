@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from orchestration.agents.definition import Agent
 from orchestration.agents.versions import StoredTool, StoredVersion, snapshot
 from orchestration.journal.engine import write
-from orchestration.journal.tables import AgentVersion, utcnow
+from orchestration.journal.subsystem_tables import AgentVersion
+from orchestration.journal.tables import utcnow
 
 __all__ = ["VersionStore"]
 

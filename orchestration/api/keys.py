@@ -18,7 +18,8 @@ from sqlalchemy import insert, select, update
 
 from orchestration.errors import ConfigError
 from orchestration.journal import Journal
-from orchestration.journal.tables import ApiKey, utcnow
+from orchestration.journal.subsystem_tables import ApiKey
+from orchestration.journal.tables import utcnow
 
 __all__ = ["KeyRecord", "NewKey", "Principal", "create_key", "list_keys", "revoke_key", "verify"]
 

@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from orchestration.agents.definition import AgentRegistry
+from orchestration.agents.registry import AgentRegistry
 from orchestration.journal.listing import served_models_of_steps
 from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus, StepStatus

@@ -191,7 +191,7 @@ def eval_gate(
     """Exit 1 when AGENT's latest eval breaks a threshold or regressed from the baseline."""
     from dataclasses import replace
 
-    from orchestration.agents.definition import load_registry
+    from orchestration.agents.registry import load_registry
     from orchestration.evals import store
     from orchestration.evals.dataset import dataset_dir
     from orchestration.evals.gate import check_gate, load_baseline
@@ -277,7 +277,7 @@ def eval_baseline(agent: str, output: Path | None) -> None:
 )
 def release(directory: Path | None) -> None:
     """Write a release record (commit, lock hash, agents' versions and eval figures)."""
-    from orchestration.agents.definition import load_registry
+    from orchestration.agents.registry import load_registry
     from orchestration.evals import release as releases
 
     settings = load_cli_settings()

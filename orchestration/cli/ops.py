@@ -70,7 +70,7 @@ def _probe_journal(journal: Journal) -> None:
 
 def _breaker_table(settings: Settings) -> Table:
     """Each deployment of every agent's chain with its circuit breaker's state."""
-    from orchestration.agents.definition import load_registry
+    from orchestration.agents.registry import load_registry
     from orchestration.llm.breakers import BreakerBoard, breaker_key
     from orchestration.llm.deployments import resolve_chain
 
@@ -108,8 +108,8 @@ def lock(check_only: bool, path: str) -> None:
     """Write (or --check) the lock file of agent versions and exact model pins."""
     from pathlib import Path
 
-    from orchestration.agents.definition import load_registry
     from orchestration.agents.lock import build_lock, compare_lock, write_lock
+    from orchestration.agents.registry import load_registry
 
     settings = load_cli_settings()
     registry = load_registry(settings.agent_dirs)

@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from orchestration.agents.definition import Agent, AgentRegistry
+from orchestration.agents.definition import Agent
+from orchestration.agents.registry import AgentRegistry
 from orchestration.journal.listing import RunPage
 from orchestration.journal.records import RunRecord, StepRecord
 

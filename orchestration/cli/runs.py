@@ -198,7 +198,7 @@ def runs(
 @click.option("--json", "as_json", is_flag=True, help="print the agents as JSON")
 def agents(as_json: bool) -> None:
     """List the agents with their versions and model pins, and any that are broken."""
-    from orchestration.agents.definition import load_registry
+    from orchestration.agents.registry import load_registry
     from orchestration.cli.base import load_cli_settings
     from orchestration.cli.display import agents_table, broken_lines
 

@@ -13,7 +13,7 @@ from orchestration.config import Settings
 from orchestration.evals.report import markdown
 from orchestration.evals.results import EvalRecord, Metrics, TrialOutcome
 from orchestration.journal import Journal
-from orchestration.journal.tables import EvalResult
+from orchestration.journal.subsystem_tables import EvalResult
 
 __all__ = ["delete_before", "latest", "mark_regression", "output_dir", "save"]
 

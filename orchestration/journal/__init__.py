@@ -18,7 +18,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from orchestration.journal import approvals, history, recovery, runs, schema
+# subsystem_tables: every table on the journal's metadata (the schema test compares them all).
+from orchestration.journal import approvals, history, recovery, runs, schema, subsystem_tables
 from orchestration.journal.approvals import ApprovalDecision
 from orchestration.journal.engine import connect_engine, is_postgres
 from orchestration.journal.leases import LeaseLost, PortableLeases
@@ -34,7 +35,14 @@ from orchestration.journal.records import (
 )
 from orchestration.journal.tables import RunStatus
 
-__all__ = ["Journal", "LeaseLost", "StepOutcome", "TurnResult", "open_journal"]
+__all__ = [
+    "Journal",
+    "LeaseLost",
+    "StepOutcome",
+    "TurnResult",
+    "open_journal",
+    "subsystem_tables",
+]
 
 
 class Journal:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.agents.definition import _import_agent_module, load_registry
+from orchestration.agents.registry import import_agent_module, load_registry
 from orchestration.config import Settings
 from orchestration.errors import KnowledgeError
 from orchestration.knowledge.chunking import Document
@@ -89,7 +89,7 @@ def declared_bases(settings: Settings, agent: str | None = None) -> list[Knowled
     found: list[KnowledgeBase] = []
     for directory in settings.agent_dirs:
         for child in sorted(p for p in directory.iterdir() if (p / "agent.py").is_file()):
-            module = _import_agent_module(child)
+            module = import_agent_module(child)
             if agent is not None and getattr(module, "agent", None) is not registry.get(agent):
                 continue
             declared = getattr(module, "knowledge", None)

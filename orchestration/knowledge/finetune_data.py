@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestration.agents.definition import Agent, load_registry
+from orchestration.agents.definition import Agent
+from orchestration.agents.registry import load_registry
 from orchestration.config import Settings
 from orchestration.errors import KnowledgeError
 from orchestration.journal import Journal, open_journal

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from orchestration.config import Settings
 from orchestration.errors import KnowledgeError
 from orchestration.journal import Journal
-from orchestration.journal.tables import FinetuneJob, ModelCandidate, utcnow
+from orchestration.journal.subsystem_tables import FinetuneJob, ModelCandidate
+from orchestration.journal.tables import utcnow
 
 if TYPE_CHECKING:
     from openai import OpenAI

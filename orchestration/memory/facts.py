@@ -18,7 +18,8 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from orchestration.journal.engine import write
-from orchestration.journal.tables import MemoryFact, utcnow
+from orchestration.journal.subsystem_tables import MemoryFact
+from orchestration.journal.tables import utcnow
 
 __all__ = ["Fact", "FactStore", "JournalFactStore", "words"]
 

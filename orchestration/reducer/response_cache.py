@@ -24,7 +24,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from orchestration.journal import Journal
-from orchestration.journal.tables import LLMCacheEntry, utcnow
+from orchestration.journal.subsystem_tables import LLMCacheEntry
+from orchestration.journal.tables import utcnow
 from orchestration.llm.deployments import Deployment
 from orchestration.llm.fallbacks import ChainOutcome, request_hash
 from orchestration.llm.providers import ModelReply, Usage

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from orchestration.journal.tables import Run, RunStatus, RunVariant
+from orchestration.journal.subsystem_tables import RunVariant
+from orchestration.journal.tables import Run, RunStatus
 
 __all__ = ["ArmMetrics", "StageMetrics", "stage_metrics"]
 

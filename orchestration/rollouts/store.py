@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from orchestration.errors import RolloutError
 from orchestration.journal.engine import write
-from orchestration.journal.tables import Rollout, RolloutEvent, RunVariant, utcnow
+from orchestration.journal.subsystem_tables import Rollout, RolloutEvent, RunVariant
+from orchestration.journal.tables import utcnow
 from orchestration.rollouts.plan import RolloutEvent as EventRecord
 from orchestration.rollouts.plan import RolloutPlan, RolloutRecord, RolloutStatus
 

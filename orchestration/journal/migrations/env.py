@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from alembic import context
 
+from orchestration.journal import subsystem_tables
 from orchestration.journal.tables import Base
+
+# Every table on the metadata, the subsystems' too.
+_ = subsystem_tables
 
 connection = context.config.attributes["connection"]
 context.configure(
