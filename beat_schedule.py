@@ -13,7 +13,7 @@ __all__ = ["schedule"]
 def schedule() -> dict[str, dict[str, Any]]:
     """Beat entries, built from the settings."""
     settings = current_settings()
-    return {
+    entries: dict[str, dict[str, Any]] = {
         "sweep-stuck-runs": {
             "task": "chordline.runs.sweep",
             "schedule": settings.sweep_interval_seconds,
@@ -26,3 +26,17 @@ def schedule() -> dict[str, dict[str, Any]]:
             },
         },
     }
+    rules = (
+        settings.alert_error_rate,
+        settings.alert_p95_latency_seconds,
+        settings.alert_cost_per_run_usd,
+        settings.alert_tenant_daily_usd,
+    )
+    if any(rule is not None for rule in rules):
+        entries["check-alerts"] = {
+            "task": "chordline.admin.check_alerts",
+            "schedule": settings.alert_check_seconds,
+            # A check that waited a whole interval is superseded by the next one.
+            "options": {"queue": "admin", "expires": settings.alert_check_seconds},
+        }
+    return entries

@@ -19,6 +19,7 @@ from kombu import Exchange, Queue
 from orchestration.config import Settings, mask_url
 from orchestration.errors import BackendUnreachable
 from orchestration.journal.tables import StepKind
+from orchestration.observability.trace_context import traceparent_for
 from orchestration.reducer.loop import Dispatch
 from orchestration.reducer.sweeper import sweep
 from orchestration.runtime import Runtime
@@ -126,9 +127,30 @@ def producer(settings: Settings, *, main: str = "chordline") -> Celery:
 
 
 def _step(
-    app: Celery, kind: StepKind, run_id: str, seq: int, priority: int = PRIORITY_ROUTINE
+    app: Celery,
+    kind: StepKind,
+    run_id: str,
+    seq: int,
+    priority: int = PRIORITY_ROUTINE,
+    *,
+    agent: str = "",
+    tool: str = "",
 ) -> Signature:
-    return app.signature(_BY_KIND[kind], args=(run_id, seq), immutable=True, priority=priority)
+    # Flower shows argsrepr/kwargsrepr: ids and names that make the run recognisable, never
+    # input text. The traceparent header puts the task under the run's root span, so Celery's
+    # OpenTelemetry spans join the run's one trace whoever enqueued it (a sweeper included).
+    label = f"run={run_id} step={seq} kind={kind.value}"
+    label += f" agent={agent}" if agent else ""
+    label += f" tool={tool}" if tool else ""
+    return app.signature(
+        _BY_KIND[kind],
+        args=(run_id, seq),
+        immutable=True,
+        priority=priority,
+        argsrepr=label,
+        kwargsrepr="{}",
+        headers={"traceparent": traceparent_for(run_id)},
+    )
 
 
 def dispatch(app: Celery, plan: Dispatch, *, recovery: bool = False) -> None:
@@ -141,10 +163,17 @@ def dispatch(app: Celery, plan: Dispatch, *, recovery: bool = False) -> None:
             go ahead of routine work.
     """
     priority = PRIORITY_RECOVERY if recovery else PRIORITY_ROUTINE
-    tail = [_step(app, kind, plan.run_id, seq, priority) for kind, seq in plan.serial]
+    tools = dict(plan.tools)
+
+    def step(kind: StepKind, seq: int) -> Signature:
+        return _step(
+            app, kind, plan.run_id, seq, priority, agent=plan.agent, tool=tools.get(seq, "")
+        )
+
+    tail = [step(kind, seq) for kind, seq in plan.serial]
     if plan.next_turn is not None:
-        tail.append(_step(app, StepKind.LLM, plan.run_id, plan.next_turn, priority))
-    heads = [_step(app, StepKind.TOOL, plan.run_id, seq, priority) for seq in plan.parallel]
+        tail.append(step(StepKind.LLM, plan.next_turn))
+    heads = [step(StepKind.TOOL, seq) for seq in plan.parallel]
     if len(heads) > 1 and tail:
         body = tail[0] if len(tail) == 1 else chain(*tail)
         chord(group(heads), body).apply_async()
@@ -155,9 +184,9 @@ def dispatch(app: Celery, plan: Dispatch, *, recovery: bool = False) -> None:
         (steps[0] if len(steps) == 1 else chain(*steps)).apply_async()
 
 
-def start_run(app: Celery, run_id: str) -> None:
-    """Enqueue a new run's first turn."""
-    _step(app, StepKind.LLM, run_id, 1).apply_async()
+def start_run(app: Celery, run_id: str, agent: str = "") -> None:
+    """Enqueue a new run's first turn (``agent`` labels it in Flower)."""
+    _step(app, StepKind.LLM, run_id, 1, agent=agent).apply_async()
 
 
 def ping_broker(app: Celery, url: str) -> None:

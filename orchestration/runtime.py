@@ -11,6 +11,7 @@ from orchestration.config import Settings
 from orchestration.journal import Journal, open_journal
 from orchestration.journal.records import NewRun, RunRecord
 from orchestration.llm.deployments import resolve_chain
+from orchestration.observability.trace_context import trace_id_for
 from orchestration.reducer.middleware import Middleware, MiddlewareChain
 
 __all__ = ["Limits", "Runtime", "standard_middleware"]
@@ -18,9 +19,14 @@ __all__ = ["Limits", "Runtime", "standard_middleware"]
 
 def standard_middleware(settings: Settings, journal: Journal) -> list[Middleware]:
     """The middleware every worker runs, outermost first."""
+    from orchestration.observability import observability_middleware
     from orchestration.reducer.heartbeat import HeartbeatMiddleware, LeaseKeeper
 
-    return [HeartbeatMiddleware(LeaseKeeper(journal, settings.lease_seconds))]
+    # Tracing, metrics and log context (none of them unless configured) wrap everything else.
+    return [
+        *observability_middleware(settings),
+        HeartbeatMiddleware(LeaseKeeper(journal, settings.lease_seconds)),
+    ]
 
 
 @dataclass(frozen=True)
@@ -71,9 +77,10 @@ class Runtime:
         agent = self.registry.get(agent_name)
         resolve_chain(agent, self.settings)
         limits = limits or Limits()
+        run_id = run_id or str(uuid.uuid4())
         return self.journal.create_run(
             NewRun(
-                run_id=run_id or str(uuid.uuid4()),
+                run_id=run_id,
                 tenant=tenant or self.settings.default_tenant,
                 agent=agent.name,
                 agent_version=agent.version,
@@ -84,5 +91,6 @@ class Runtime:
                 max_steps=limits.max_steps or agent.max_steps,
                 max_tokens=limits.max_tokens if limits.max_tokens is not None else agent.max_tokens,
                 max_usd=limits.max_usd if limits.max_usd is not None else agent.max_usd,
+                trace_id=trace_id_for(run_id),
             )
         )

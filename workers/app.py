@@ -46,7 +46,7 @@ def create_app(settings: Settings) -> Celery:
     included (``worker_enable_soft_shutdown_on_idle``).
     """
     celery = canvas.producer(settings)
-    celery.conf.include = ["workers.tasks"]
+    celery.conf.include = ["workers.tasks", "workers.observability_tasks"]
     celery.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

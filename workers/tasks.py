@@ -22,6 +22,7 @@ from orchestration.config import Settings, current_settings
 from orchestration.journal import open_journal
 from orchestration.reducer import loop
 from orchestration.runtime import Limits, Runtime
+from workers import telemetry
 from workers.app import app, shutdown_plan
 
 __all__ = ["await_approval", "run_agent", "sweep", "tool_call", "turn"]
@@ -82,7 +83,7 @@ def await_approval(self: Task[Any, Any], run_id: str, seq: int) -> dict[str, Any
     return _run_step(self, loop.run_approval, run_id, seq)
 
 
-@app.task(name=canvas.TASK_RUN, bind=True)
+@app.task(name=canvas.TASK_RUN, bind=True, Request=telemetry.RunRequest)
 def run_agent(
     self: Task[Any, Any],
     agent: str,
@@ -96,7 +97,7 @@ def run_agent(
     """Start a run from a plain ``send_task``; the task id becomes the run id (idempotent)."""
     limits = Limits(max_steps, max_tokens, Decimal(max_usd) if max_usd else None)
     run = runtime().create_run(agent, input, tenant=tenant, limits=limits, run_id=self.request.id)
-    canvas.start_run(app, run.id)
+    canvas.start_run(app, run.id, run.agent)
     return {"run_id": run.id, "status": run.status.value}
 
 

@@ -161,6 +161,7 @@ def run_panel(run: RunRecord, steps: Sequence[StepRecord]) -> RenderableType:
         _status(run),
         f"\nagent {run.agent} v{run.agent_version}  model {run.model}  tenant {run.tenant}",
         f"\ntokens {run.input_tokens + run.output_tokens}  cost {_cost(run.cost_usd)}",
+        f"\ntrace {run.trace_id}" if run.trace_id else "",
     )
     drifted = [s.seq for s in steps if s.drift]
     if drifted:

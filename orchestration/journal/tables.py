@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Run", "RunStatus", "Step", "StepKind", "StepStatus", "utcnow"]
+__all__ = ["Alert", "Base", "Run", "RunStatus", "Step", "StepKind", "StepStatus", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -178,3 +178,21 @@ class Step(Base):
         Index("ix_steps_request_hash", "request_hash"),
         Index("ix_steps_finished_at", "finished_at"),
     )
+
+
+class Alert(Base):
+    """A threshold a rule found crossed (observability), and whether its webhook got it."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(160))
+    value: Mapped[float] = mapped_column(Numeric(18, 6, asdecimal=False))
+    threshold: Mapped[float] = mapped_column(Numeric(18, 6, asdecimal=False))
+    message: Mapped[str] = mapped_column(Text)
+    fired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+    delivery_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_alerts_rule_subject_fired", "rule", "subject", "fired_at"),)
