@@ -81,7 +81,7 @@ def _emptied(journal: Journal) -> Journal:
             connection.execute(text(f"DELETE FROM {table}"))
         if journal.engine.dialect.has_table(connection, "support_refunds"):
             connection.execute(text("DELETE FROM support_refunds"))
-        for effects in ("test_effects", "chaos_executions", "chaos_charges"):
+        for effects in ("test_effects", "chaos_executions", "chaos_charges", "alerts"):
             if journal.engine.dialect.has_table(connection, effects):
                 connection.execute(text(f"DELETE FROM {effects}"))
     return journal

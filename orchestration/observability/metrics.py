@@ -48,10 +48,10 @@ if TYPE_CHECKING:
     from orchestration.llm.fallbacks import ChainOutcome
     from orchestration.reducer.planning import Progress
 
-__all__ = ["MetricsMiddleware", "meter_provider_for", "metrics_enabled"]
+__all__ = ["MetricsMiddleware", "meter_provider_for", "metrics_enabled", "shutdown"]
 
 _lock = threading.Lock()
-_providers: dict[tuple[int, int], MeterProvider] = {}
+_providers: dict[tuple[int, Settings], MeterProvider] = {}
 
 
 def metrics_enabled(settings: Settings) -> bool:
@@ -64,7 +64,7 @@ def meter_provider_for(settings: Settings) -> MeterProvider | None:
     kind = chosen(settings.metrics_exporter, "metrics")
     if kind == "none":
         return None
-    key = (os.getpid(), id(settings))
+    key = (os.getpid(), settings)
     with _lock:
         if key not in _providers:
             reader = PeriodicExportingMetricReader(
@@ -140,3 +140,11 @@ class MetricsMiddleware(Middleware):
         if outcome.status == StepStatus.FAILED:
             self.tool_errors.add(1, {"agent": call.at.run.agent, "tool": call.tool})
         return outcome
+
+
+def shutdown(settings: Settings) -> None:
+    """Export what the provider for ``settings`` holds and stop it (a process or test ending)."""
+    with _lock:
+        provider = _providers.pop((os.getpid(), settings), None)
+    if provider is not None:
+        provider.shutdown()

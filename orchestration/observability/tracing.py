@@ -48,6 +48,7 @@ __all__ = [
     "provider_for",
     "run_parent",
     "service_resource",
+    "shutdown",
     "tracing_enabled",
 ]
 
@@ -56,7 +57,7 @@ SCOPE = "chordline"
 # Set around the one span whose ids are fixed in advance: the run's root span.
 _preset: ContextVar[tuple[int, int] | None] = ContextVar("chordline_preset_ids", default=None)
 _lock = threading.Lock()
-_providers: dict[tuple[int, int], TracerProvider] = {}
+_providers: dict[tuple[int, Settings], TracerProvider] = {}
 
 
 class _PresetIds(RandomIdGenerator):
@@ -145,7 +146,7 @@ def provider_for(settings: Settings) -> TracerProvider | None:
     kind = chosen(settings.trace_exporter, "traces")
     if kind == "none":
         return None
-    key = (os.getpid(), id(settings))
+    key = (os.getpid(), settings)
     with _lock:
         if key in _providers:
             return _providers[key]
@@ -232,3 +233,11 @@ def emit_root(
     if error is not None:
         span.set_status(Status(trace.StatusCode.ERROR, error))
     span.end(end_time=max(int(ended.timestamp() * 1e9), int(started.timestamp() * 1e9)))
+
+
+def shutdown(settings: Settings) -> None:
+    """Export what the provider for ``settings`` holds and stop it (a process or test ending)."""
+    with _lock:
+        provider = _providers.pop((os.getpid(), settings), None)
+    if provider is not None:
+        provider.shutdown()
