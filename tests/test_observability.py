@@ -3,6 +3,9 @@ real OTLP receiver, and with exporters off nothing is added to a step."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from orchestration.reducer.heartbeat import HeartbeatMiddleware
 from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
 from tests.otlp_receiver import OtlpReceiver
-from tests.support import drain
+from tests.support import ROOT, drain
 
 
 @pytest.fixture
@@ -127,3 +130,43 @@ def test_trace_context_is_derived_the_same_everywhere() -> None:
     share = sum(sampled(f"run-{i}", 0.25) for i in range(2000)) / 2000
     assert 0.2 < share < 0.3
     assert not sampled(run_id, 0)
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHORDLINE_", "OTEL_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        env={**clean, "COLUMNS": "160", **env},
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_status_shows_the_trace_id(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, agents_dir=AGENT_DIRS)
+    rt = Runtime.open(settings)
+    rt.journal.upgrade()
+    run = rt.create_run("toolbox", 'CALL sleep_read {"seconds": 0}')
+    drain(rt, run.id)
+    env = {"CHORDLINE_DATA_DIR": str(tmp_path), "CHORDLINE_AGENTS_DIR": AGENT_DIRS}
+    done = _cli("status", run.id, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"trace {trace_id_for(run.id)}" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("CHORDLINE_ALERT_WEBHOOK_URL", "ftp://hooks/T0SECRETTOKEN", "must start with http"),
+        ("CHORDLINE_FLOWER_BASIC_AUTH", "adminT0SECRETTOKEN", "each entry must be user:password"),
+        ("CHORDLINE_TRACE_EXPORTER", "jaeger", "CHORDLINE_TRACE_EXPORTER=jaeger is invalid"),
+        ("OTEL_TRACES_EXPORTER", "zipkin", "OTEL_TRACES_EXPORTER=zipkin is not an exporter"),
+    ],
+)
+def test_bad_settings_name_the_variable_and_hide_secrets(
+    tmp_path: Path, variable: str, value: str, fragment: str
+) -> None:
+    env = {"CHORDLINE_DATA_DIR": str(tmp_path), "CHORDLINE_AGENTS_DIR": AGENT_DIRS, variable: value}
+    done = _cli("submit", "toolbox", "hi", env=env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert fragment in done.stderr and "Traceback" not in done.stderr
+    assert "T0SECRETTOKEN" not in done.stderr
