@@ -10,9 +10,11 @@ importing ``workers`` (which registers the task bodies and the worker's own sett
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from celery import Celery, chain, chord, group
+from celery.app.amqp import AMQP
 from celery.canvas import Signature
 from kombu import Exchange, Queue
 
@@ -41,6 +43,7 @@ __all__ = [
     "ping_broker",
     "producer",
     "redrive_stuck",
+    "run_task_repr",
     "start_run",
 ]
 
@@ -117,9 +120,32 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def run_task_repr(task_id: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[str, str]:
+    """What Flower shows for ``chordline.agent.run``: the agent, the run id and the input's
+    length, never the customer's text; the keyword arguments without ``input``."""
+    agent = args[0] if args else kwargs.get("agent", "?")
+    text = args[1] if len(args) > 1 else kwargs.get("input", "")
+    shown = {k: v for k, v in kwargs.items() if k != "input"}
+    return f"agent={agent} run={task_id} input=<{len(str(text))} chars>", repr(shown)
+
+
+class _Amqp(AMQP):
+    """Messages as Celery builds them, with ``chordline.agent.run``'s text kept out of the
+    ``argsrepr`` that task-sent events carry to Flower, when the sender set none."""
+
+    def as_task_v2(self, task_id: str, name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == TASK_RUN and kwargs.get("argsrepr") is None:
+            task_args = args[0] if args else kwargs.get("args")
+            task_kwargs = args[1] if len(args) > 1 else kwargs.get("kwargs")
+            kwargs["argsrepr"], kwargs["kwargsrepr"] = run_task_repr(
+                task_id, tuple(task_args or ()), dict(task_kwargs or {})
+            )
+        return super().as_task_v2(task_id, name, *args, **kwargs)
+
+
 def producer(settings: Settings, *, main: str = "chordline") -> Celery:
     """A Celery app that enqueues like the workers expect (it registers no task bodies)."""
-    app = Celery(main)
+    app = Celery(main, amqp=_Amqp)
     app.conf.update(celery_config(settings))
     # The loader reads backend aliases once; give it ours directly.
     app.loader.override_backends = {"chordline-sqlite": EMBEDDED_BACKEND}

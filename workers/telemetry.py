@@ -22,6 +22,7 @@ from celery.signals import (
 )
 from celery.worker.request import Request
 
+from orchestration import canvas
 from orchestration.config import current_settings
 from orchestration.observability.exporters import chosen
 from orchestration.observability.logs import configure_logging
@@ -33,21 +34,18 @@ _instrumented: set[int] = set()
 
 
 class RunRequest(Request):
-    """``chordline.agent.run`` as Flower sees it: the agent and the input's size, never the
-    customer's text (its sender may not have set an ``argsrepr``)."""
+    """``chordline.agent.run`` as Flower sees it once a worker has it: the agent, the run id and
+    the input's size, never the customer's text (its sender may have set no ``argsrepr``)."""
 
     @property
     def argsrepr(self) -> str:
-        """The agent and the input's length."""
-        args, kwargs = _arguments(self)
-        agent = args[0] if args else kwargs.get("agent", "?")
-        text = args[1] if len(args) > 1 else kwargs.get("input", "")
-        return f"agent={agent} run={self.id} input=<{len(str(text))} chars>"
+        """The agent, the run id and the input's length."""
+        return canvas.run_task_repr(self.id, *_arguments(self))[0]
 
     @property
     def kwargsrepr(self) -> str:
-        """The keyword arguments' names and the limits, no text."""
-        return repr({k: v for k, v in _arguments(self)[1].items() if k != "input"})
+        """The keyword arguments but the input."""
+        return canvas.run_task_repr(self.id, *_arguments(self))[1]
 
 
 def _arguments(request: Request) -> tuple[tuple[Any, ...], dict[str, Any]]:
