@@ -24,7 +24,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from tests.services import free_port
+from tests.services import serve_http
 
 _MESSAGES = {
     "/v1/traces": ExportTraceServiceRequest,
@@ -82,9 +82,8 @@ class OtlpReceiver:
 
     def start(self) -> OtlpReceiver:
         """Listen on a free loopback port."""
-        self.port = free_port()
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self))
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_http(_handler(self))
+        self.port = self._server.server_address[1]
         return self
 
     def stop(self) -> None:

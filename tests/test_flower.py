@@ -23,7 +23,7 @@ from orchestration.client import Client
 from orchestration.config import Settings, load_settings
 from orchestration.errors import ConfigError
 from tests.services import free_port
-from tests.support import ROOT, WorkerPool
+from tests.support import ROOT, WorkerPool, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -139,11 +139,7 @@ def test_flower_refuses_to_listen_unauthenticated_beyond_loopback(tmp_path: Path
 
 
 def test_chordline_flower_exits_with_a_clear_error(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHORDLINE_", "FLOWER_"))}
-    done = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "flower"],
-        env=env | {"CHORDLINE_DATA_DIR": str(tmp_path), "CHORDLINE_FLOWER_ADDRESS": "0.0.0.0"},
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    env = {"CHORDLINE_DATA_DIR": str(tmp_path), "CHORDLINE_FLOWER_ADDRESS": "0.0.0.0"}
+    done = run_cli("flower", env=env)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "CHORDLINE_FLOWER_BASIC_AUTH" in done.stderr

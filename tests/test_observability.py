@@ -3,9 +3,6 @@ real OTLP receiver, and with exporters off nothing is added to a step."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +24,7 @@ from orchestration.reducer.heartbeat import HeartbeatMiddleware
 from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
 from tests.otlp_receiver import OtlpReceiver
-from tests.support import ROOT, drain
+from tests.support import drain, run_cli
 
 
 @pytest.fixture
@@ -132,15 +129,6 @@ def test_trace_context_is_derived_the_same_everywhere() -> None:
     assert not sampled(run_id, 0)
 
 
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHORDLINE_", "OTEL_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", *args],
-        env={**clean, "COLUMNS": "160", **env},
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-
-
 def test_status_shows_the_trace_id(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path, agents_dir=AGENT_DIRS)
     rt = Runtime.open(settings)
@@ -148,7 +136,7 @@ def test_status_shows_the_trace_id(tmp_path: Path) -> None:
     run = rt.create_run("toolbox", 'CALL sleep_read {"seconds": 0}')
     drain(rt, run.id)
     env = {"CHORDLINE_DATA_DIR": str(tmp_path), "CHORDLINE_AGENTS_DIR": AGENT_DIRS}
-    done = _cli("status", run.id, env=env)
+    done = run_cli("status", run.id, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"trace {trace_id_for(run.id)}" in done.stdout
 
@@ -166,7 +154,7 @@ def test_bad_settings_name_the_variable_and_hide_secrets(
     tmp_path: Path, variable: str, value: str, fragment: str
 ) -> None:
     env = {"CHORDLINE_DATA_DIR": str(tmp_path), "CHORDLINE_AGENTS_DIR": AGENT_DIRS, variable: value}
-    done = _cli("submit", "toolbox", "hi", env=env)
+    done = run_cli("submit", "toolbox", "hi", env=env)
     assert done.returncode == 2, done.stdout + done.stderr
     assert fragment in done.stderr and "Traceback" not in done.stderr
     assert "T0SECRETTOKEN" not in done.stderr

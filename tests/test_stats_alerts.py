@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,8 +23,8 @@ from orchestration.observability.alerts import check_alerts, record_alert
 from orchestration.observability.stats import agent_stats, parse_since, percentile
 from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
-from tests.services import free_port
-from tests.support import ROOT, WorkerPool
+from tests.services import free_port, serve_http
+from tests.support import WorkerPool, run_cli
 
 ERROR = "tool explode raised RuntimeError: kaboom at step {}"
 
@@ -63,9 +59,8 @@ class Webhook:
                 self.send_response(status)
                 self.end_headers()
 
-        self.port = free_port()
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_http(Handler)
+        self.port = self._server.server_address[1]
         return self
 
     def stop(self) -> None:
@@ -132,26 +127,17 @@ def test_percentile_and_since() -> None:
         parse_since("yesterday")
 
 
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CHORDLINE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", *args],
-        env={**clean, "COLUMNS": "200", **env},
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-
-
 def test_chordline_stats_prints_the_table(pg_journal: Journal, tmp_path: Path) -> None:
     _seed(pg_journal, tmp_path)
     env = {"CHORDLINE_DATABASE_URL": pg_journal.url, "CHORDLINE_AGENTS_DIR": AGENT_DIRS}
-    done = _cli("stats", "--since", "24h", env=env)
+    done = run_cli("stats", "--since", "24h", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     line = next(x for x in done.stdout.splitlines() if "toolbox" in x)
     for figure in ("10", "80.0%", "5.00s / 10.00s / 10.00s", "1500", "$0.055000",
                    "2x tool explode"):  # fmt: skip
         assert figure in line, done.stdout
     assert "reader" not in done.stdout  # outside the window
-    bad = _cli("stats", "--since", "yesterday", env=env)
+    bad = run_cli("stats", "--since", "yesterday", env=env)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "use a number and s, m, h, d or w" in bad.stderr
 
