@@ -23,6 +23,7 @@ from orchestration.reducer import loop
 from orchestration.reducer.heartbeat import HeartbeatMiddleware
 from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
+from tests.llm_server import FakeLLM, Fault
 from tests.otlp_receiver import OtlpReceiver
 from tests.support import drain, run_cli
 
@@ -158,3 +159,34 @@ def test_bad_settings_name_the_variable_and_hide_secrets(
     assert done.returncode == 2, done.stdout + done.stderr
     assert fragment in done.stderr and "Traceback" not in done.stderr
     assert "T0SECRETTOKEN" not in done.stderr
+
+
+def test_an_open_breaker_and_the_fallback_show_in_spans_and_metrics(
+    journal: Journal, tmp_path: Path, receiver: OtlpReceiver, fake_llm: FakeLLM
+) -> None:
+    keys = {k.removeprefix("CHORDLINE_").lower(): v for k, v in fake_llm.env().items()}
+    settings = _settings(
+        journal, tmp_path, trace_exporter="otlp_http", metrics_exporter="otlp_http",
+        llm_provider="anthropic:claude-haiku-4-5-20251001",
+        llm_fallbacks="openai:gpt-5-mini-2025-08-07", llm_max_attempts=1, breaker_fail_max=1,
+        breaker_reset_seconds=600, **keys,
+    )  # fmt: skip
+    fake_llm.fail_always("anthropic", Fault("status", 529))
+    rt = Runtime.open(settings)
+    run = rt.create_run("toolbox", 'CALL sleep_read {"seconds": 0}')
+    drain(rt, run.id)
+    assert rt.journal.get_run(run.id).status == RunStatus.SUCCEEDED
+    stop_tracing(settings)
+    stop_metrics(settings)
+    spans = receiver.wait_for(lambda got: any(s.parent_id == "" for s in got), 10)
+    primary = [s for s in spans if s.name == "chat claude-haiku-4-5-20251001"]
+    # Turn 1 tried the primary (529, which opened its breaker); turn 3 passed it over.
+    tried, passed_over = primary
+    assert tried.attributes["error.type"] == "529"
+    assert passed_over.attributes["error.type"] == "skipped"
+    assert [name for name, _ in passed_over.events] == ["chordline.breaker.open"]
+    answers = [s for s in spans if s.name == "chat gpt-5-mini-2025-08-07"]
+    assert len(answers) == 2 and all(s.attributes["chordline.fallback"] for s in answers)
+    metrics = "\n".join(receiver.raw)
+    assert 'name: "chordline.fallbacks"' in metrics
+    assert 'name: "chordline.breaker.open"' in metrics
