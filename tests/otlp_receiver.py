@@ -10,15 +10,18 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import grpc
 from google.protobuf.json_format import MessageToDict
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -73,6 +76,7 @@ class OtlpReceiver:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
+    _grpc: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -86,11 +90,28 @@ class OtlpReceiver:
         self.port = self._server.server_address[1]
         return self
 
+    def start_grpc(self) -> OtlpReceiver:
+        """Listen for OTLP/gRPC traces instead, on a free loopback port."""
+        receiver = self
+
+        class Traces(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
+            def Export(self, request: Any, context: Any) -> ExportTraceServiceResponse:
+                receiver.take("/v1/traces", request.SerializeToString())
+                return ExportTraceServiceResponse()
+
+        self._grpc = grpc.server(ThreadPoolExecutor(max_workers=2))
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), self._grpc)
+        self.port = self._grpc.add_insecure_port("127.0.0.1:0")
+        self._grpc.start()
+        return self
+
     def stop(self) -> None:
         """Stop listening."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        if self._grpc is not None:
+            self._grpc.stop(grace=None)
 
     def take(self, path: str, body: bytes) -> None:
         """Decode one export request and keep what it holds."""

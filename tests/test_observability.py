@@ -190,3 +190,24 @@ def test_an_open_breaker_and_the_fallback_show_in_spans_and_metrics(
     metrics = "\n".join(receiver.raw)
     assert 'name: "chordline.fallbacks"' in metrics
     assert 'name: "chordline.breaker.open"' in metrics
+
+
+def test_spans_reach_an_otlp_grpc_collector(
+    journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = OtlpReceiver().start_grpc()
+    try:
+        monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.port}")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
+        settings = _settings(journal, tmp_path)  # no Chordline setting: the OTEL ones decide
+        rt = Runtime.open(settings)
+        run = rt.create_run("toolbox", 'CALL sleep_read {"seconds": 0}')
+        drain(rt, run.id)
+        stop_tracing(settings)
+        spans = server.wait_for(lambda got: any(s.parent_id == "" for s in got), 10)
+        assert {s.trace_id for s in spans} == {run.trace_id}
+        assert "execute_tool sleep_read" in {s.name for s in spans}
+    finally:
+        server.stop()
