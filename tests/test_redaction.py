@@ -77,11 +77,27 @@ def test_the_settings_secrets_never_appear(tmp_path: Path) -> None:
     assert out.count("[secret]") == 4
 
 
-def test_attribute_values_are_redacted_by_type() -> None:
-    redactor = Redactor()
-    assert redactor.value(["a@b.io", "ok"]) == ("[email]", "ok")
-    assert redactor.value(42) == 42
-    assert redactor.value(True) is True
+def test_spans_leave_redacted_attributes_events_and_status() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import Status, StatusCode
+
+    from orchestration.observability.tracing import RedactingExporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(RedactingExporter(memory, Redactor())))
+    with provider.get_tracer("test").start_as_current_span("lookup a@b.io") as span:
+        span.set_attributes({"to": ["a@b.io", "ok"], "tokens": 42, "flags": [True, False]})
+        span.add_event("paid", {"card": CARD})
+        span.set_status(Status(StatusCode.ERROR, "key sk-proj-abcdefghijklmnop1234 refused"))
+    (out,) = memory.get_finished_spans()
+    assert out.name == "lookup [email]"
+    assert out.attributes is not None and tuple(out.attributes["to"]) == ("[email]", "ok")
+    assert out.attributes["tokens"] == 42 and tuple(out.attributes["flags"]) == (True, False)
+    assert out.events[0].attributes == {"card": "[card]"}
+    assert out.status.description == "key [secret] refused"
 
 
 def test_log_records_are_redacted_in_text_and_json(tmp_path: Path) -> None:

@@ -23,6 +23,12 @@ __all__ = ["ExporterKind", "chosen", "metric_exporter", "otel_installed", "span_
 
 ExporterKind = Literal["none", "console", "otlp_http", "otlp_grpc"]
 
+_KINDS: dict[str, ExporterKind] = {
+    "none": "none",
+    "console": "console",
+    "otlp_http": "otlp_http",
+    "otlp_grpc": "otlp_grpc",
+}
 _ENV = {"traces": "OTEL_TRACES_EXPORTER", "metrics": "OTEL_METRICS_EXPORTER"}
 _SETTING = {"traces": "CHORDLINE_TRACE_EXPORTER", "metrics": "CHORDLINE_METRICS_EXPORTER"}
 
@@ -49,17 +55,17 @@ def chosen(setting: str, signal: Literal["traces", "metrics"]) -> ExporterKind:
             os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
         )
         name = "otlp_grpc" if protocol.strip() == "grpc" else "otlp_http"
-    if name not in ("none", "console", "otlp_http", "otlp_grpc"):
+    kind = _KINDS.get(name)
+    if kind is None:
         raise ConfigError(
             f"{_ENV[signal]}={name} is not an exporter Chordline knows. Fix: set it (or "
             f"{_SETTING[signal]}) to none, console or otlp."
         )
-    if name != "none" and not otel_installed():
+    if kind != "none" and not otel_installed():
         raise ConfigError(
             f"exporting {signal} to {name} needs OpenTelemetry. Fix: pip install "
             f"'chordline[otel]', or set {_SETTING[signal]}=none."
         )
-    kind: ExporterKind = name  # type: ignore[assignment]  # narrowed by the check above
     return kind
 
 

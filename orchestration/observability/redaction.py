@@ -19,7 +19,7 @@ run ids, trace ids and timestamps are not mistaken for phone or card numbers.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from orchestration.config import Settings
@@ -88,14 +88,6 @@ class Redactor:
         value = _EMAIL.sub("[email]", value)
         value = _CARD.sub(_card, value)
         return _PHONE.sub(_phone, value)
-
-    def value(self, value: object) -> object:
-        """An attribute value redacted: strings and sequences of strings; numbers pass."""
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
-            return tuple(self.text(v) if isinstance(v, str) else v for v in value)
-        return value
 
 
 def _settings_secrets(settings: Settings) -> list[str]:

@@ -96,10 +96,18 @@ class RedactingExporter(SpanExporter):
         """Flush the real exporter."""
         return self.inner.force_flush(timeout_millis)
 
+    def _value(self, value: AttributeValue) -> AttributeValue:
+        if isinstance(value, str):
+            return self.redactor.text(value)
+        # An attribute's sequence holds one type: text is redacted, numbers and flags pass.
+        if isinstance(value, Sequence) and any(isinstance(v, str) for v in value):
+            return [self.redactor.text(str(v)) for v in value]
+        return value
+
     def _attributes(
         self, attributes: Mapping[str, AttributeValue] | None
     ) -> dict[str, AttributeValue]:
-        return {k: self.redactor.value(v) for k, v in (attributes or {}).items()}  # type: ignore[misc]
+        return {k: self._value(v) for k, v in (attributes or {}).items()}
 
     def _redacted(self, span: ReadableSpan) -> ReadableSpan:
         status = span.status
