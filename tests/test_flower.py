@@ -143,3 +143,17 @@ def test_chordline_flower_exits_with_a_clear_error(tmp_path: Path) -> None:
     done = run_cli("flower", env=env)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "CHORDLINE_FLOWER_BASIC_AUTH" in done.stderr
+
+
+def test_compose_flower_is_authenticated(tmp_path: Path) -> None:
+    import yaml
+
+    flower_env = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["flower"][
+        "environment"
+    ]
+    assert flower_env["CHORDLINE_FLOWER_ADDRESS"] == "0.0.0.0"
+    assert flower_env["CHORDLINE_FLOWER_BASIC_AUTH"] == "${FLOWER_BASIC_AUTH:-}"
+    # Without FLOWER_BASIC_AUTH in the shell it stays empty, and Flower refuses to start.
+    unset = load_settings(data_dir=tmp_path, flower_address="0.0.0.0", flower_basic_auth="")
+    with pytest.raises(ConfigError, match="without authentication"):
+        flower_launch(unset, {}, ())
