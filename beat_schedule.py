@@ -23,7 +23,14 @@ from orchestration.canvas import (
 from orchestration.config import Settings, current_settings
 from orchestration.errors import ConfigError
 
-__all__ = ["REDBEAT_PREFIX", "admin_entries", "beat_config", "parse_crontab", "schedule"]
+__all__ = [
+    "REDBEAT_PREFIX",
+    "admin_entries",
+    "alert_entries",
+    "beat_config",
+    "parse_crontab",
+    "schedule",
+]
 
 REDBEAT_PREFIX = "chordline:redbeat"
 # Beat wakes at least this often; redbeat renews its lock each time. A standby Beat takes over
@@ -57,7 +64,7 @@ def parse_crontab(text: str, variable: str) -> crontab:
 def schedule() -> dict[str, dict[str, Any]]:
     """Beat entries, built from the settings."""
     settings = current_settings()
-    return _entries(settings) | admin_entries(settings)
+    return _entries(settings) | admin_entries(settings) | alert_entries(settings)
 
 
 def _entries(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -136,3 +143,23 @@ def admin_entries(settings: Settings) -> dict[str, dict[str, Any]]:
             "options": {"queue": "admin"},
         }
     return entries
+
+
+def alert_entries(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The alert check on the admin queue, when any alert rule is set."""
+    rules = (
+        settings.alert_error_rate,
+        settings.alert_p95_latency_seconds,
+        settings.alert_cost_per_run_usd,
+        settings.alert_tenant_daily_usd,
+    )
+    if all(rule is None for rule in rules):
+        return {}
+    return {
+        "check-alerts": {
+            "task": "chordline.admin.check_alerts",
+            "schedule": settings.alert_check_seconds,
+            # A check that waited a whole interval is superseded by the next one.
+            "options": {"queue": "admin", "expires": settings.alert_check_seconds},
+        }
+    }

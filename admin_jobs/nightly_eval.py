@@ -26,6 +26,7 @@ from orchestration.evals.gate import check_gate, load_baseline
 from orchestration.evals.release import thresholds_of
 from orchestration.evals.runner import EvalOptions, run_eval
 from orchestration.journal import open_journal
+from orchestration.observability.alerts import record_alert
 
 __all__ = ["NightlyOutcome", "nightly_agents", "nightly_eval"]
 
@@ -82,6 +83,15 @@ def nightly_eval(settings: Settings, agents: list[str] | None = None) -> list[Ni
         if regression is not None:
             alerts.warning(
                 "nightly eval regression: agent=%s eval=%s %s", agent, record.id, regression
+            )
+            first = breaches[0]
+            record_alert(
+                journal.engine,
+                rule="eval_regression",
+                subject=f"agent:{agent}",
+                value=first.value if first.value is not None else 0.0,
+                threshold=first.limit,
+                message=f"nightly eval {record.id}: {regression}",
             )
         log.info(
             "nightly eval of %s: pass@1 %.3f, pass^%d %.3f (eval %s)",

@@ -10,15 +10,18 @@ importing ``workers`` (which registers the task bodies and the worker's own sett
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from celery import Celery, chain, chord, group
+from celery.app.amqp import AMQP
 from celery.canvas import Signature
 from kombu import Exchange, Queue
 
 from orchestration.config import Settings, mask_url
 from orchestration.errors import BackendUnreachable
 from orchestration.journal.tables import StepKind
+from orchestration.observability.trace_context import traceparent_for
 from orchestration.reducer.loop import Dispatch
 from orchestration.reducer.sweeper import sweep
 from orchestration.runtime import Runtime
@@ -49,6 +52,7 @@ __all__ = [
     "ping_broker",
     "producer",
     "redrive_stuck",
+    "run_task_repr",
     "schedule_finetune_check",
     "start_run",
 ]
@@ -143,9 +147,32 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def run_task_repr(task_id: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[str, str]:
+    """What Flower shows for ``chordline.agent.run``: the agent, the run id and the input's
+    length, never the customer's text; the keyword arguments without ``input``."""
+    agent = args[0] if args else kwargs.get("agent", "?")
+    text = args[1] if len(args) > 1 else kwargs.get("input", "")
+    shown = {k: v for k, v in kwargs.items() if k != "input"}
+    return f"agent={agent} run={task_id} input=<{len(str(text))} chars>", repr(shown)
+
+
+class _Amqp(AMQP):
+    """Messages as Celery builds them, with ``chordline.agent.run``'s text kept out of the
+    ``argsrepr`` that task-sent events carry to Flower, when the sender set none."""
+
+    def as_task_v2(self, task_id: str, name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == TASK_RUN and kwargs.get("argsrepr") is None:
+            task_args = args[0] if args else kwargs.get("args")
+            task_kwargs = args[1] if len(args) > 1 else kwargs.get("kwargs")
+            kwargs["argsrepr"], kwargs["kwargsrepr"] = run_task_repr(
+                task_id, tuple(task_args or ()), dict(task_kwargs or {})
+            )
+        return super().as_task_v2(task_id, name, *args, **kwargs)
+
+
 def producer(settings: Settings, *, main: str = "chordline") -> Celery:
     """A Celery app that enqueues like the workers expect (it registers no task bodies)."""
-    app = Celery(main)
+    app = Celery(main, amqp=_Amqp)
     app.conf.update(celery_config(settings))
     # The loader reads backend aliases once; give it ours directly.
     app.loader.override_backends = {"chordline-sqlite": EMBEDDED_BACKEND}
@@ -160,16 +187,27 @@ def _step(
     priority: int = PRIORITY_ROUTINE,
     *,
     chord_part: bool = False,
+    agent: str = "",
+    tool: str = "",
 ) -> Signature:
     # The journal is the result store of steps: nothing reads a step task's Celery result, so
     # the workers do not write one. A chord's parts keep theirs: a result backend without a
     # native join (the embedded one) learns that the parts are done by polling their results.
+    # Flower shows argsrepr/kwargsrepr: ids and names that make the run recognisable, never
+    # input text. The traceparent header puts the task under the run's root span, so Celery's
+    # OpenTelemetry spans join the run's one trace whoever enqueued it (a sweeper included).
+    label = f"run={run_id} step={seq} kind={kind.value}"
+    label += f" agent={agent}" if agent else ""
+    label += f" tool={tool}" if tool else ""
     return app.signature(
         _BY_KIND[kind],
         args=(run_id, seq),
         immutable=True,
         priority=priority,
         ignore_result=not chord_part,
+        argsrepr=label,
+        kwargsrepr="{}",
+        headers={"traceparent": traceparent_for(run_id)},
     )
 
 
@@ -183,14 +221,25 @@ def dispatch(app: Celery, plan: Dispatch, *, recovery: bool = False) -> None:
             go ahead of routine work.
     """
     priority = PRIORITY_RECOVERY if recovery else PRIORITY_ROUTINE
-    tail = [_step(app, kind, plan.run_id, seq, priority) for kind, seq in plan.serial]
+    tools = dict(plan.tools)
+
+    def step(kind: StepKind, seq: int, *, chord_part: bool = False) -> Signature:
+        return _step(
+            app,
+            kind,
+            plan.run_id,
+            seq,
+            priority,
+            chord_part=chord_part,
+            agent=plan.agent,
+            tool=tools.get(seq, ""),
+        )
+
+    tail = [step(kind, seq) for kind, seq in plan.serial]
     if plan.next_turn is not None:
-        tail.append(_step(app, StepKind.LLM, plan.run_id, plan.next_turn, priority))
+        tail.append(step(StepKind.LLM, plan.next_turn))
     in_chord = len(plan.parallel) > 1 and bool(tail)
-    heads = [
-        _step(app, StepKind.TOOL, plan.run_id, seq, priority, chord_part=in_chord)
-        for seq in plan.parallel
-    ]
+    heads = [step(StepKind.TOOL, seq, chord_part=in_chord) for seq in plan.parallel]
     if in_chord:
         body = tail[0] if len(tail) == 1 else chain(*tail)
         chord(group(heads), body).apply_async()
@@ -201,9 +250,9 @@ def dispatch(app: Celery, plan: Dispatch, *, recovery: bool = False) -> None:
         (steps[0] if len(steps) == 1 else chain(*steps)).apply_async()
 
 
-def start_run(app: Celery, run_id: str) -> None:
-    """Enqueue a new run's first turn."""
-    _step(app, StepKind.LLM, run_id, 1).apply_async()
+def start_run(app: Celery, run_id: str, agent: str = "") -> None:
+    """Enqueue a new run's first turn (``agent`` labels it in Flower)."""
+    _step(app, StepKind.LLM, run_id, 1, agent=agent).apply_async()
 
 
 def advance_workflow(

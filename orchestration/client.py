@@ -135,7 +135,7 @@ class Client:
         run = self.runtime.create_run(
             agent, text, tenant=tenant, limits=limits, run_id=run_id, session=session
         )
-        canvas.start_run(self.app, run.id)
+        canvas.start_run(self.app, run.id, run.agent)
         return run
 
     def get(self, run_id: str, tenant: str | None = None) -> RunView:

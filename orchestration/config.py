@@ -373,6 +373,92 @@ class Settings(BaseSettings):
         60.0, gt=0, description="seconds between Beat's checks of the active canary rollouts"
     )
 
+    # -- observability (issue 10): traces, logs, metrics, alerts, Flower ----------------------
+    trace_exporter: Literal["", "none", "console", "otlp", "otlp_http", "otlp_grpc"] = Field(
+        "",
+        description="none, console, otlp (protocol from OTEL_EXPORTER_OTLP_PROTOCOL), otlp_http "
+        "or otlp_grpc; empty follows OTEL_TRACES_EXPORTER (default none)",
+    )
+    trace_content: bool = Field(
+        False, description="true or false: record prompt, completion and tool text on spans"
+    )
+    trace_content_sample: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="the share of runs (0-1) whose text is recorded when CHORDLINE_TRACE_CONTENT "
+        "is true",
+    )
+    metrics_exporter: Literal["", "none", "console", "otlp", "otlp_http", "otlp_grpc"] = Field(
+        "",
+        description="none, console, otlp, otlp_http or otlp_grpc; empty follows "
+        "OTEL_METRICS_EXPORTER (default none)",
+    )
+    metrics_interval_seconds: float = Field(
+        60.0, gt=0, le=3600, description="seconds between metric exports (0-3600)"
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text (a terminal) or json (one JSON object a line)"
+    )
+    alert_error_rate: float | None = Field(
+        None, ge=0, le=1, description="the share of failed runs per agent (0-1) that alerts"
+    )
+    alert_p95_latency_seconds: float | None = Field(
+        None, gt=0, description="the p95 run latency per agent in seconds that alerts (> 0)"
+    )
+    alert_cost_per_run_usd: Decimal | None = Field(
+        None, ge=0, description="the mean dollars per run of an agent that alerts (>= 0)"
+    )
+    alert_tenant_daily_usd: Decimal | None = Field(
+        None, ge=0, description="the dollars a tenant spent since UTC midnight that alert (>= 0)"
+    )
+    alert_window_minutes: int = Field(
+        60, ge=1, le=10_080, description="minutes of runs each rate rule looks at (1-10080)"
+    )
+    alert_min_runs: int = Field(
+        5, ge=1, description="finished runs an agent needs in the window before rules apply"
+    )
+    alert_check_seconds: float = Field(
+        60.0, gt=0, description="seconds between alert checks on Beat (> 0)"
+    )
+    alert_cooldown_minutes: int = Field(
+        60, ge=0, description="minutes before the same rule fires again for the same subject"
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        None, description="an http(s) URL that receives each alert as a JSON POST, or empty"
+    )
+    alert_webhook_attempts: int = Field(
+        4, ge=1, le=20, description="tries per alert POST, retries included (1-20)"
+    )
+    flower_basic_auth: SecretStr | None = Field(
+        None,
+        description="user:password pairs for Flower, separated by commas (or FLOWER_BASIC_AUTH)",
+    )
+    flower_address: str = Field(
+        "127.0.0.1", description="the address Flower listens on (loopback by default)"
+    )
+    flower_port: int = Field(5555, ge=1, le=65535, description="the port Flower listens on")
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _webhook_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value() == "":
+            return None
+        if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("the URL must start with http:// or https://")
+        return value
+
+    @field_validator("flower_basic_auth")
+    @classmethod
+    def _auth_pairs(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        for pair in value.get_secret_value().split(","):
+            user, _, password = pair.partition(":")
+            if not user or not password:
+                raise ValueError("each entry must be user:password")
+        return value
+
     @field_validator("broker_url")
     @classmethod
     def _known_broker(cls, value: str) -> str:
@@ -560,6 +646,8 @@ def _describe(error: dict[str, Any]) -> str:
     hint = info.description if info is not None and info.description else "a valid value"
     value = error.get("input")
     shown = mask_url(value) if isinstance(value, str) else repr(value)
+    if info is not None and "SecretStr" in str(info.annotation):
+        shown = "***"  # a secret's rejected value is still a secret
     reason = str(error["msg"]).removeprefix("Value error, ")
     fix = f"Fix: set {name} to {hint}."
     if len(loc) > 1:

@@ -22,6 +22,7 @@ from orchestration.journal.records import NewRun, RunRecord
 from orchestration.llm.breakers import BreakerBoard
 from orchestration.llm.deployments import resolve_chain
 from orchestration.llm.providers import ProviderPool
+from orchestration.observability.trace_context import trace_id_for
 from orchestration.reducer.middleware import Middleware, MiddlewareChain
 from orchestration.reducer.spend import Ledger, NullLedger, open_ledger
 from orchestration.rollouts.routing import Router
@@ -180,23 +181,28 @@ class Runtime:
                 parent_id=parent_id,
                 stage=stage,
                 session=session,
+                trace_id=trace_id_for(run_id),
             )
         )
 
 
 def standard_middleware(settings: Settings, journal: Journal, ledger: Ledger) -> list[Middleware]:
-    """The middleware every worker runs, outermost first: the session's memory (added to the
-    request, so the budgets see it; recorded on the run), the tenant's day (whose reservation
+    """The middleware every worker runs, outermost first: tracing, metrics and the logs' run
+    context (each only when configured), the session's memory (added to the request, so the
+    budgets see it; recorded on the run), the tenant's day (whose reservation
     lives until the step's outcome is journaled), the run's budgets, its workflow's budgets,
     the LLM response cache when ``CHORDLINE_LLM_CACHE`` is on, then the lease heartbeat around
     the call itself."""
     from orchestration.memory.middleware import MemoryMiddleware
+    from orchestration.observability import observability_middleware
     from orchestration.reducer.guards import RunBudget, TenantDayBudget
     from orchestration.reducer.heartbeat import HeartbeatMiddleware, LeaseKeeper
     from orchestration.reducer.response_cache import ResponseCacheMiddleware
     from orchestration.workflows.middleware import WorkflowBudget
 
+    # Tracing, metrics and log context (none of them unless configured) wrap everything else.
     chain: list[Middleware] = [
+        *observability_middleware(settings),
         MemoryMiddleware(settings, journal),
         TenantDayBudget(settings, journal, ledger),
         RunBudget(),

@@ -96,6 +96,7 @@ def _emptied(journal: Journal) -> Journal:
             "chaos_charges",
             "finetune_jobs",
             "model_candidates",
+            "alerts",
         ):
             if journal.engine.dialect.has_table(connection, effects):
                 connection.execute(text(f"DELETE FROM {effects}"))

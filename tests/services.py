@@ -11,15 +11,17 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
 import redis
 
-__all__ = ["PrivatePostgres", "PrivateRedis", "free_port", "private_directory"]
+__all__ = ["PrivatePostgres", "PrivateRedis", "free_port", "private_directory", "serve_http"]
 
 
 def free_port() -> int:
@@ -158,3 +160,11 @@ def private_directory(prefix: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix=prefix))
     path.chmod(0o755)
     return path
+
+
+def serve_http(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """An HTTP server on a free loopback port, serving ``handler`` from a daemon thread; the
+    caller stops it with ``shutdown()`` and ``server_close()``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -186,3 +186,17 @@ def drain(
         if progress.dispatch is not None:
             _enqueue(queue, progress.dispatch)
     return executed
+
+
+def run_cli(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``chordline ARGS`` as a user would, with only ``env``'s Chordline, OpenTelemetry and
+    Flower variables (none inherited from the test's own environment)."""
+    prefixes = ("CHORDLINE_", "OTEL_", "FLOWER_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        env={**clean, "COLUMNS": "200", **env},
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip

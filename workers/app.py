@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> Celery:
         "workers.tasks",
         "workers.admin_eval_tasks",
         "workers.admin_knowledge_tasks",
+        "workers.observability_tasks",
         "workers.rollout_tasks",
         "workers.workflow_tasks",
     ]

@@ -24,6 +24,7 @@ from orchestration.reducer import loop
 from orchestration.reducer.lifecycle import StartupChecks, SweeperMiddleware
 from orchestration.run_request import parse_run_request
 from orchestration.runtime import Limits, Runtime
+from workers import telemetry
 from workers.app import app, shutdown_plan
 
 __all__ = ["StepDeferred", "await_approval", "run_agent", "sweep", "tool_call", "turn"]
@@ -110,7 +111,7 @@ def await_approval(self: Task[Any, Any], run_id: str, seq: int) -> dict[str, Any
     return _run_step(self, loop.run_approval, run_id, seq)
 
 
-@app.task(name=canvas.TASK_RUN, bind=True, throws=(ChordlineError,))
+@app.task(name=canvas.TASK_RUN, bind=True, throws=(ChordlineError,), Request=telemetry.RunRequest)
 def run_agent(
     self: Task[Any, Any],
     /,
@@ -136,7 +137,7 @@ def run_agent(
         metadata=request.metadata,
         session=request.session,
     )
-    canvas.start_run(app, run.id)
+    canvas.start_run(app, run.id, run.agent)
     return {"run_id": run.id, "status": run.status.value}
 
 

@@ -12,6 +12,7 @@ from orchestration.cli import (
     processes,
     rollout,
     runs,
+    stats,
     workflows,
 )
 from orchestration.cli.base import main
@@ -29,5 +30,6 @@ __all__ = [
     "processes",
     "rollout",
     "runs",
+    "stats",
     "workflows",
 ]

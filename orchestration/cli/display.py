@@ -249,6 +249,7 @@ def run_panel(run: RunRecord, steps: Sequence[StepRecord]) -> RenderableType:
         f"\nagent {run.agent} v{run.agent_version}  tenant {run.tenant}",
         f"\n{_served(run, steps)}",
         f"\ntokens {run.input_tokens + run.output_tokens}  cost {_cost(run.cost_usd)}",
+        f"\ntrace {run.trace_id}" if run.trace_id else "",
     )
     drifted = [s.seq for s in steps if s.drift]
     if drifted:

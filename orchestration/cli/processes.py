@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 
 import click
 
 from orchestration.cli.base import load_cli_settings, main
+from orchestration.config import Settings
 from orchestration.errors import ConfigError
 
-__all__ = ["beat", "flower", "worker"]
+__all__ = ["beat", "flower", "flower_launch", "worker"]
 
 
 # -- processes ------------------------------------------------------------------------------
@@ -76,9 +78,72 @@ def beat() -> None:
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("flower_args", nargs=-1, type=click.UNPROCESSED)
 def flower(flower_args: tuple[str, ...]) -> None:
-    """Run Flower on the same broker (needs the flower extra)."""
+    """Run Flower on the same broker, with basic auth (needs the flower extra).
+
+    CHORDLINE_FLOWER_BASIC_AUTH, _ADDRESS and _PORT apply unless Flower's own FLOWER_* variables
+    or options say otherwise; an unauthenticated Flower only listens on a loopback address.
+    """
     import importlib.util
 
     if importlib.util.find_spec("flower") is None:
         raise ConfigError("Flower is not installed. Fix: pip install 'chordline[flower]'.")
-    _exec_celery(["flower", *flower_args])
+    argv, env = flower_launch(load_cli_settings(), dict(os.environ), flower_args)
+    os.environ.clear()
+    os.environ.update(env)
+    _exec_celery(["flower", *argv])
+
+
+def _option(args: tuple[str, ...], *names: str) -> str | None:
+    """The value of ``--name=value`` or ``--name value`` in ``args`` (the last one wins)."""
+    found = None
+    for index, arg in enumerate(args):
+        for name in names:
+            if arg.startswith(f"{name}="):
+                found = arg.split("=", 1)[1]
+            elif arg == name and index + 1 < len(args):
+                found = args[index + 1]
+    return found
+
+
+def _loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:  # a host name or "" (every interface): not provably loopback
+        return False
+
+
+def flower_launch(
+    settings: Settings, env: dict[str, str], args: tuple[str, ...]
+) -> tuple[list[str], dict[str, str]]:
+    """Flower's arguments and environment, with auth, address and port from the settings.
+
+    The password goes through FLOWER_BASIC_AUTH in the environment, not the command line
+    (which ``ps`` shows to every user of the machine).
+
+    Raises:
+        ConfigError: no authentication while listening on a non-loopback address.
+    """
+    argv = list(args)
+    env = dict(env)
+    if settings.flower_basic_auth is not None and "FLOWER_BASIC_AUTH" not in env:
+        env["FLOWER_BASIC_AUTH"] = settings.flower_basic_auth.get_secret_value()
+    address = _option(args, "--address") or env.get("FLOWER_ADDRESS")
+    if address is None:
+        address = settings.flower_address
+        argv.append(f"--address={address}")
+    if _option(args, "--port") is None and "FLOWER_PORT" not in env:
+        argv.append(f"--port={settings.flower_port}")
+    authenticated = (
+        _option(args, "--basic-auth", "--basic_auth", "--auth")
+        or env.get("FLOWER_BASIC_AUTH")
+        or env.get("FLOWER_AUTH")
+    )
+    if not authenticated and not _loopback(address):
+        raise ConfigError(
+            f"Flower would listen on {address or 'every interface'} without authentication. "
+            "Fix: set CHORDLINE_FLOWER_BASIC_AUTH=user:password (or FLOWER_BASIC_AUTH), or "
+            "CHORDLINE_FLOWER_ADDRESS=127.0.0.1."
+        )
+    return argv, env

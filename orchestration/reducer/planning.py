@@ -25,12 +25,16 @@ class Dispatch:
         serial: state-modifying tool steps and approval gates, in the model's order.
         next_turn: the LLM step to run once all of the above finished; None while an approval
             of the turn is undecided.
+        agent: the run's agent, and ``tools`` the tool of each tool or approval step by seq:
+            labels that make the tasks readable in Flower, not part of the plan.
     """
 
     run_id: str
     parallel: tuple[int, ...] = ()
     serial: tuple[tuple[StepKind, int], ...] = ()
     next_turn: int | None = None
+    agent: str = field(default="", compare=False)
+    tools: tuple[tuple[int, str], ...] = field(default=(), compare=False)
 
     @property
     def empty(self) -> bool:
@@ -124,7 +128,9 @@ def plan_dispatch(agent: Agent | None, run_id: str, turn_steps: Sequence[Planned
             for s in turn_steps
             if s.kind == StepKind.TOOL and not s.status.final and _parallel_safe(agent, s)
         )
-        return Dispatch(run_id, parallel=reads, serial=parks)
+        labels = tuple((s.seq, s.name) for s in turn_steps if s.kind != StepKind.LLM)
+        name = agent.name if agent else ""
+        return Dispatch(run_id, parallel=reads, serial=parks, agent=name, tools=labels)
     parallel: list[int] = []
     serial: list[tuple[StepKind, int]] = []
     next_turn: int | None = None
@@ -138,4 +144,7 @@ def plan_dispatch(agent: Agent | None, run_id: str, turn_steps: Sequence[Planned
             parallel.append(step.seq)
         else:
             serial.append((StepKind.TOOL, step.seq))
-    return Dispatch(run_id, tuple(parallel), tuple(serial), next_turn)
+    tools = tuple((s.seq, s.name) for s in turn_steps if s.kind != StepKind.LLM)
+    return Dispatch(
+        run_id, tuple(parallel), tuple(serial), next_turn, agent.name if agent else "", tools
+    )

@@ -19,6 +19,7 @@ from orchestration.agents.version_store import VersionStore
 from orchestration.config import Settings
 from orchestration.errors import RolloutError
 from orchestration.journal.tables import utcnow
+from orchestration.observability.alerts import record_alert
 from orchestration.rollouts import store
 from orchestration.rollouts.decision import Decision, decide
 from orchestration.rollouts.evals import EvalResults, EvalScores
@@ -158,6 +159,14 @@ def check_rollout(
             "rollout %s of %s:%s rolled back from %s%% to 0%%: %s",
             rollout.id, agent, rollout.variant, rollout.percent, decision.reason,
         )  # fmt: skip
+        record_alert(
+            engine,
+            rule="rollout_rollback",
+            subject=f"agent:{agent}:{rollout.variant}",
+            value=float(rollout.percent),
+            threshold=0.0,
+            message=f"rollout {rollout.id} rolled back to 0%: {decision.reason}",
+        )
     elif moved:
         log.info("rollout %s of %s:%s: %s", rollout.id, agent, rollout.variant, decision.reason)
     return CheckResult(store.latest_rollout(engine, agent) or rollout, decision, metrics, moved)

@@ -1,0 +1,54 @@
+"""Observability: traces, metrics, JSON logs, redaction, stats and alerts.
+
+:func:`observability_middleware` is what :func:`orchestration.runtime.standard_middleware` adds:
+nothing at all when exporters are off and logs are text, so a step then costs what it did
+before. OpenTelemetry (the ``otel`` extra) is imported only when an exporter is on.
+"""
+
+from __future__ import annotations
+
+from orchestration.config import Settings
+from orchestration.observability.exporters import chosen
+from orchestration.observability.redaction import Redactor, redactor_for
+from orchestration.observability.trace_context import (
+    root_span_id_for,
+    trace_id_for,
+    traceparent_for,
+)
+from orchestration.reducer.middleware import Middleware
+
+__all__ = [
+    "Redactor",
+    "observability_middleware",
+    "redactor_for",
+    "root_span_id_for",
+    "trace_id_for",
+    "traceparent_for",
+]
+
+
+def observability_middleware(settings: Settings) -> list[Middleware]:
+    """The observability middleware ``settings`` ask for, outermost first (often none).
+
+    Raises:
+        ConfigError: an exporter is asked for without the ``otel`` extra, or is unknown.
+    """
+    found: list[Middleware] = []
+    if settings.log_format == "json":
+        from orchestration.observability.logs import LogContextMiddleware
+
+        found.append(LogContextMiddleware())
+    if chosen(settings.trace_exporter, "traces") != "none":
+        from orchestration.observability.spans import TracingMiddleware
+        from orchestration.observability.tracing import provider_for
+
+        provider = provider_for(settings)
+        if provider is not None:
+            found.append(TracingMiddleware(provider, settings))
+    if chosen(settings.metrics_exporter, "metrics") != "none":
+        from orchestration.observability.metrics import MetricsMiddleware, meter_provider_for
+
+        meters = meter_provider_for(settings)
+        if meters is not None:
+            found.append(MetricsMiddleware(meters))
+    return found
