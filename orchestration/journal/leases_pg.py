@@ -60,7 +60,7 @@ _CLAIM = text(
                     'result', w.result, 'status', w.status, 'error', w.error)
                 ORDER BY w.seq DESC)
          FROM (SELECT seq, kind, name, call_id, result, status, error FROM steps s
-               WHERE s.run_id = c.run_id AND s.seq < c.seq
+               WHERE s.run_id = c.run_id AND s.seq < c.seq AND s.seq >= c.seq - :window
                ORDER BY s.seq DESC LIMIT :window) w) AS r_window
     FROM claimed c
     JOIN runs r ON r.id = c.run_id

@@ -164,7 +164,8 @@ def read_window(connection: Connection, run_id: str, before: int, limit: int) ->
         return []
     query = (
         select(Step.seq, Step.kind, Step.name, Step.call_id, Step.result, Step.status, Step.error)
-        .where(Step.run_id == run_id, Step.seq < before)
+        # Seqs are contiguous: the range itself is bounded, whatever plan the database picks.
+        .where(Step.run_id == run_id, Step.seq < before, Step.seq >= before - limit)
         .order_by(Step.seq.desc())
         .limit(limit)
     )
