@@ -30,7 +30,6 @@ from orchestration.observability.alerts import record_alert
 
 __all__ = ["NightlyOutcome", "nightly_agents", "nightly_eval"]
 
-alerts = logging.getLogger("chordline.alerts")
 log = logging.getLogger("chordline.admin")
 
 
@@ -81,9 +80,7 @@ def nightly_eval(settings: Settings, agents: list[str] | None = None) -> list[Ni
         record = dataclasses.replace(record, regression=regression)
         store.save(journal, record, store.output_dir(settings))
         if regression is not None:
-            alerts.warning(
-                "nightly eval regression: agent=%s eval=%s %s", agent, record.id, regression
-            )
+            # One alert record and its one log line on chordline.alerts (see record_alert).
             first = breaches[0]
             record_alert(
                 journal.engine,
@@ -91,7 +88,7 @@ def nightly_eval(settings: Settings, agents: list[str] | None = None) -> list[Ni
                 subject=f"agent:{agent}",
                 value=first.value if first.value is not None else 0.0,
                 threshold=first.limit,
-                message=f"nightly eval {record.id}: {regression}",
+                message=f"nightly eval regression: agent={agent} eval={record.id} {regression}",
             )
         log.info(
             "nightly eval of %s: pass@1 %.3f, pass^%d %.3f (eval %s)",

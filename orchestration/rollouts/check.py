@@ -2,8 +2,8 @@
 
 A check measures the current stage, decides (:func:`~orchestration.rollouts.decision.decide`)
 and records the move with its reason in one transaction. A rollback also raises an alert: an
-event row marked ``alert`` and an error on the ``chordline.alerts`` logger. Checks racing on one
-rollout move it once: the move is conditional on the stage they read.
+event row marked ``alert``, an alert record and its line on the ``chordline.alerts`` logger.
+Checks racing on one rollout move it once: the move is conditional on the stage they read.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from orchestration.rollouts.plan import RolloutPlan, RolloutRecord, RolloutStatu
 __all__ = ["CheckResult", "check_all", "check_rollout", "measure", "start", "stop"]
 
 log = logging.getLogger("chordline.rollouts")
-alerts = logging.getLogger("chordline.alerts")
 
 _STATUS_AFTER = {
     "rollback": RolloutStatus.ROLLED_BACK,
@@ -155,17 +154,15 @@ def check_rollout(
         alert=decision.kind == "rollback",
     )
     if moved and decision.kind == "rollback":
-        alerts.error(
-            "rollout %s of %s:%s rolled back from %s%% to 0%%: %s",
-            rollout.id, agent, rollout.variant, rollout.percent, decision.reason,
-        )  # fmt: skip
+        # One alert record and its one log line on chordline.alerts (see record_alert).
         record_alert(
             engine,
             rule="rollout_rollback",
             subject=f"agent:{agent}:{rollout.variant}",
             value=float(rollout.percent),
             threshold=0.0,
-            message=f"rollout {rollout.id} rolled back to 0%: {decision.reason}",
+            message=f"rollout {rollout.id} of {agent}:{rollout.variant} rolled back from "
+            f"{rollout.percent}% to 0%: {decision.reason}",
         )
     elif moved:
         log.info("rollout %s of %s:%s: %s", rollout.id, agent, rollout.variant, decision.reason)
