@@ -27,8 +27,8 @@ def _autocommit(connection: Any) -> bool:
 
 
 @contextmanager
-def counting(*engines: Engine) -> Iterator[Calls]:
-    """Count the statements and round trips ``engines`` make inside the block."""
+def counting(engine: Engine) -> Iterator[Calls]:
+    """Count the statements and round trips ``engine`` makes inside the block."""
     calls = Calls()
 
     def on_execute(*_: Any) -> None:
@@ -49,12 +49,10 @@ def counting(*engines: Engine) -> Iterator[Calls]:
         ("commit", on_end),
         ("rollback", on_end),
     )
-    for engine in engines:
-        for name, hook in hooks:
-            event.listen(engine, name, hook)
+    for name, hook in hooks:
+        event.listen(engine, name, hook)
     try:
         yield calls
     finally:
-        for engine in engines:
-            for name, hook in hooks:
-                event.remove(engine, name, hook)
+        for name, hook in hooks:
+            event.remove(engine, name, hook)

@@ -69,7 +69,7 @@ def pg_url() -> Iterator[str]:
         admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
     yield f"{base}/{name}"
-    open_journal(f"{base}/{name}").dispose()
+    open_journal(f"{base}/{name}").engine.dispose()
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

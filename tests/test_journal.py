@@ -225,9 +225,8 @@ def _statements(journal: Journal) -> tuple[list[str], Callable[[], None]]:
     def count(*args: object) -> None:
         sent.append(str(args[2]).strip().split()[0].upper())
 
-    for engine in journal.engines:
-        event.listen(engine, "before_cursor_execute", count)
-    return sent, lambda: [event.remove(e, "before_cursor_execute", count) for e in journal.engines]
+    event.listen(journal.engine, "before_cursor_execute", count)
+    return sent, lambda: event.remove(journal.engine, "before_cursor_execute", count)
 
 
 def test_postgres_hot_path_is_one_statement_per_claim_and_per_outcome(pg_journal: Journal) -> None:

@@ -154,7 +154,7 @@ def sweep() -> dict[str, Any]:
 @worker_process_init.connect
 def _fresh_connections(**_: Any) -> None:
     # A forked child must not share the parent's database sockets.
-    open_journal(current_settings().journal_url).dispose(close=False)
+    open_journal(current_settings().journal_url).engine.dispose(close=False)
 
 
 @worker_ready.connect

@@ -18,8 +18,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine
-
 # subsystem_tables: every table on the journal's metadata (the schema test compares them all).
 from orchestration.journal import approvals, history, recovery, runs, schema, subsystem_tables
 from orchestration.journal.approvals import ApprovalDecision
@@ -62,18 +60,6 @@ class Journal:
             if is_postgres(self.engine)
             else (PortableLeases(self.engine))
         )
-
-    @property
-    def engines(self) -> tuple[Engine, ...]:
-        """Every engine the journal talks through (the claims have one of their own on
-        PostgreSQL); what counts or instruments statements listens on all of them."""
-        return (self.engine, *self.leases.own_engines())
-
-    def dispose(self, *, close: bool = True) -> None:
-        """Drop every pooled connection; after a fork, ``close=False`` leaves the parent's
-        sockets to the parent."""
-        self.engine.dispose(close=close)
-        self.leases.dispose(close=close)
 
     # -- schema ---------------------------------------------------------------------------
 

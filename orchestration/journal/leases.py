@@ -71,13 +71,6 @@ class PortableLeases:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def dispose(self, *, close: bool = True) -> None:
-        """Drop pooled connections of its own (none here); see :meth:`Journal.dispose`."""
-
-    def own_engines(self) -> tuple[Engine, ...]:
-        """Engines of its own besides the journal's (none here)."""
-        return ()
-
     def claim(
         self, run_id: str, seq: int, owner: str, lease_s: float, window: int = 0
     ) -> ClaimOutcome:

@@ -12,7 +12,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, create_engine, text
+from sqlalchemy import Engine, RowMapping, text
 
 from orchestration.errors import JournalError
 from orchestration.journal.leases import LeaseLost, PortableLeases, not_claimed
@@ -167,30 +167,12 @@ class PostgresLeases(PortableLeases):
     """:class:`PortableLeases` with its claim and outcomes in one statement each.
 
     Each of those statements runs in autocommit mode: PostgreSQL makes a single statement a
-    transaction of its own, so BEGIN and COMMIT would only add two round trips. Claims commit
-    without waiting for their WAL flush (connections of their own with
-    ``synchronous_commit=off``): a database crash can lose such a commit, never part of one, and
-    a lost lease only means the step runs again, which a dead worker's step may do anyway.
-    Outcomes, and the effects recorded with them, keep waiting for the flush.
+    transaction of its own, so BEGIN and COMMIT would only add two round trips.
     """
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self.single = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.claims = create_engine(
-            engine.url,
-            pool_size=2,
-            max_overflow=8,
-            connect_args={"options": "-c synchronous_commit=off"},
-        ).execution_options(isolation_level="AUTOCOMMIT")
-
-    def dispose(self, *, close: bool = True) -> None:
-        """Drop the claims' pooled connections (after a fork: ``close=False``)."""
-        self.claims.dispose(close=close)
-
-    def own_engines(self) -> tuple[Engine, ...]:
-        """The claims' engine."""
-        return (self.claims,)
 
     def claim(
         self, run_id: str, seq: int, owner: str, lease_s: float, window: int = 0
@@ -205,7 +187,7 @@ class PostgresLeases(PortableLeases):
             "expires": now + timedelta(seconds=lease_s),
             "window": window,
         }
-        with self.claims.connect() as connection:
+        with self.single.connect() as connection:
             row = connection.execute(_CLAIM, params).first()
             if row is None:
                 found = connection.execute(_STEP, params).first()

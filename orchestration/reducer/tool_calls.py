@@ -74,15 +74,13 @@ def _call_tool(at: StepInput, agent: Agent) -> StepOutcome:
     )
     return rt.middleware.tool_call(
         ToolInvocation(at, tool.name, arguments),
-        lambda call: _invoke(tool, call.arguments, context, limit, rt),
+        lambda call: _invoke(tool, call.arguments, context, limit),
     )
 
 
-def _invoke(
-    tool: Tool, arguments: str, context: ToolContext, limit: int, rt: Runtime
-) -> StepOutcome:
+def _invoke(tool: Tool, arguments: str, context: ToolContext, limit: int) -> StepOutcome:
     try:
-        value = tool.invoke(tool.validate(arguments), context, rt.tool_threads)
+        value = tool.invoke(tool.validate(arguments), context)
     except ToolError as exc:
         return StepOutcome(StepStatus.FAILED, None, str(exc)[:limit])
     return StepOutcome(StepStatus.SUCCEEDED, {"output": value})
