@@ -30,12 +30,8 @@ from orchestration.journal.tables import RunStatus, StepKind, StepStatus, utcnow
 
 __all__ = ["PostgresLeases"]
 
-_RUN_COLUMNS = (
-    "id", "tenant", "agent", "agent_version", "prompt_hash", "model", "status", "input",
-    "output", "error", "next_seq", "turns", "tool_error_streak", "max_steps", "max_tokens",
-    "max_usd", "input_tokens", "output_tokens", "cost_usd", "trace_id", "created_at",
-    "updated_at", "finished_at", "kind", "parent_id", "stage", "session",
-)  # fmt: skip
+# The run's columns the claim returns: every field of RunRecord, so the two cannot drift apart.
+_RUN_COLUMNS = tuple(RunRecord.__dataclass_fields__)
 
 _CLAIM = text(
     """
