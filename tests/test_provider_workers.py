@@ -9,12 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
 from orchestration.client import Client
 from orchestration.config import Settings, load_settings
+from orchestration.errors import ProviderError
 from orchestration.journal.tables import RunStatus, StepKind
-from orchestration.llm.breakers import BreakerBoard, breaker_key
+from orchestration.llm import breakers
+from orchestration.llm.breakers import BreakerBoard, CircuitOpenError, breaker_key
 from orchestration.llm.deployments import Deployment
 from tests.llm_server import VALID_KEY, FakeLLM, Fault
 from tests.support import ROOT, WorkerPool
@@ -104,3 +107,67 @@ def test_check_lists_breakers_in_embedded_mode(tmp_path: Path, fake_llm: FakeLLM
     assert "in-process" in out
     assert re.search(rf"{re.escape(FALLBACK.name)}:[0-9a-f]{{8}}\W+closed\b", out), out
     assert VALID_KEY not in out and "CHORDLINE_OPENAI_API_KEY" in out
+
+
+def _boards(redis_url: str, tmp_path: Path) -> tuple[Settings, BreakerBoard, BreakerBoard]:
+    settings = load_settings(
+        broker_url=redis_url, data_dir=tmp_path, breaker_fail_max=2, breaker_reset_seconds=300
+    )
+    return settings, BreakerBoard(settings), BreakerBoard(settings)
+
+
+def _fail() -> None:
+    raise ProviderError("HTTP 529 overloaded", retryable=True)
+
+
+def test_a_quiet_breaker_reads_redis_once_per_window_and_writes_nothing(
+    clean_redis: str, tmp_path: Path
+) -> None:
+    settings, board, _ = _boards(clean_redis, tmp_path)
+    store = redis.Redis.from_url(clean_redis)
+    breaker = board.breaker(breaker_key(PRIMARY, settings))
+    breaker.call(lambda: "warm")  # the first read of the window
+
+    def stats() -> tuple[int, int]:
+        calls: dict[str, dict[str, int]] = store.info("commandstats")
+        mget, set_ = (calls.get(f"cmdstat_{c}", {}).get("calls", 0) for c in ("mget", "set"))
+        return mget, set_
+
+    before = stats()
+    answers = [breaker.call(lambda: "ok") for _ in range(200)]
+    after = stats()
+    assert answers == ["ok"] * 200
+    # 200 calls inside one window: no read at all (at most one if the window just ran out),
+    # and no write of a failure count that is already zero.
+    assert after[0] - before[0] <= 1 and after[1] == before[1], (before, after)
+
+
+def test_an_opening_by_another_worker_is_seen_after_the_window_and_own_failures_at_once(
+    clean_redis: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(breakers, "CLOSED_FRESH_S", 0.2)
+    settings, ours, theirs = _boards(clean_redis, tmp_path)
+    key = breaker_key(PRIMARY, settings)
+    assert ours.breaker(key).call(lambda: "ok") == "ok"  # now trusted closed for the window
+    for _ in range(2):
+        with pytest.raises((ProviderError, CircuitOpenError)):
+            theirs.breaker(key).call(_fail)
+    assert theirs.state(key).state == "open"
+    deadline = time.monotonic() + 10
+    while True:  # our worker learns of the opening once its window runs out
+        try:
+            ours.breaker(key).call(lambda: "ok")
+        except CircuitOpenError:
+            break
+        assert time.monotonic() < deadline, "the other worker's opening never reached ours"
+
+    # A failure of this worker's own is never hidden by the window: two open the breaker.
+    other = Deployment("anthropic", "claude-sonnet-4-5-20250929")
+    own = breaker_key(other, settings)
+    assert ours.breaker(own).call(lambda: "ok") == "ok"
+    for _ in range(2):
+        with pytest.raises((ProviderError, CircuitOpenError)):
+            ours.breaker(own).call(_fail)
+    with pytest.raises(CircuitOpenError):
+        ours.breaker(own).call(lambda: "ok")
+    assert theirs.state(own).state == "open"
