@@ -47,6 +47,8 @@ _CLAIM = text(
         WHERE CAST(:seq AS integer) = 1 AND id = :run_id AND status = 'queued'
           AND EXISTS (SELECT 1 FROM claimed)
         RETURNING id
+    ), relaxed AS (
+        SELECT set_config('synchronous_commit', 'off', true)
     )
     SELECT c.*, """
     + ", ".join(f"r.{name} AS r_{name}" for name in _RUN_COLUMNS)
@@ -60,6 +62,7 @@ _CLAIM = text(
                ORDER BY s.seq DESC LIMIT :window) w) AS r_window
     FROM claimed c
     JOIN runs r ON r.id = c.run_id
+    CROSS JOIN relaxed
     """
 )
 
@@ -164,6 +167,12 @@ class PostgresLeases(PortableLeases):
 
     Each of those statements runs in autocommit mode: PostgreSQL makes a single statement a
     transaction of its own, so BEGIN and COMMIT would only add two round trips.
+
+    A claim commits without waiting for its WAL flush (``synchronous_commit`` off for that one
+    transaction, set inside the statement; ~0.15 ms less a claim here). A database crash can then
+    lose a claim, never half of one, and a lost claim is a lost lease: the step runs again, as it
+    would after the same crash with the claim flushed, since the worker's outcome could not be
+    recorded either. Outcomes, and the effects recorded with them, keep waiting for the flush.
     """
 
     def __init__(self, engine: Engine) -> None:
