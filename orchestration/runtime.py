@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from orchestration.agents import AgentRegistry, load_registry
+from orchestration.agents.tool_threads import ToolThreads
 from orchestration.agents.version_store import VersionStore
 from orchestration.config import Settings
 from orchestration.errors import ConfigError
@@ -51,6 +52,7 @@ class Runtime:
         breakers: one circuit breaker per deployment (shared through Redis when attached).
         ledger: the tenants' in-flight spend reservations (null without Redis).
         middleware: what wraps every step, model call and tool call.
+        tool_threads: the threads tool calls run in (reused; see ``agents.tool_threads``).
     """
 
     settings: Settings
@@ -60,6 +62,7 @@ class Runtime:
     breakers: BreakerBoard
     ledger: Ledger = field(default_factory=NullLedger)
     middleware: MiddlewareChain = field(default_factory=MiddlewareChain)
+    tool_threads: ToolThreads = field(default_factory=ToolThreads)
 
     @classmethod
     def open(cls, settings: Settings, *extra: Middleware) -> Runtime:

@@ -122,7 +122,7 @@ def test_a_refund_whose_worker_died_after_the_effect_is_not_issued_twice(rt: Run
         database_url=rt.settings.journal_url,
         data_dir=rt.settings.data_dir,
     )
-    first = tool.invoke(tool.validate(step.arguments or "{}"), context)
+    first = tool.invoke(tool.validate(step.arguments or "{}"), context, rt.tool_threads)
     assert first["status"] == "issued"
     _until(lambda: run.id in rt.journal.stale_runs(60))
     (again,) = sweep(rt)
@@ -154,7 +154,7 @@ def test_a_keyed_effect_redriven_after_its_lease_lapsed_lands_once(rt: Runtime) 
             database_url=rt.settings.journal_url,
             data_dir=rt.settings.data_dir,
         )
-        tool.invoke(tool.validate(step.arguments or "{}"), context)
+        tool.invoke(tool.validate(step.arguments or "{}"), context, rt.tool_threads)
         _until(lambda: run.id in rt.journal.stale_runs(60))
         assert rt.journal.mark_redriven(run.id, not_within_s=0)
     drain(rt, run.id, loop.redrive_plan(rt, run.id))

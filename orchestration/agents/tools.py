@@ -10,7 +10,6 @@ import functools
 import hashlib
 import inspect
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ValidationError
 
+from orchestration.agents.tool_threads import ToolThreads
 from orchestration.errors import AgentError, ToolError
 
 __all__ = ["Tool", "ToolContext", "tool"]
@@ -115,31 +115,26 @@ class Tool:
             )
             raise ToolError(f"invalid arguments for {self.name}: {problems}") from None
 
-    def invoke(self, args: BaseModel, ctx: ToolContext) -> JSONValue:
+    def invoke(self, args: BaseModel, ctx: ToolContext, threads: ToolThreads) -> JSONValue:
         """Run the tool within its timeout and return a JSON-ready result.
+
+        Args:
+            args: the validated arguments.
+            ctx: the call's context.
+            threads: the runtime's tool threads (the call borrows one).
 
         Raises:
             ToolError: the tool raised, timed out or returned something that is not JSON.
         """
-        box: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                box["value"] = self.fn(args, ctx)
-            except Exception as exc:
-                box["error"] = exc
-
         # A thread, not a process: tools are I/O bound and a Python thread cannot be killed, so
         # a timed-out call is abandoned (daemon) and reported; its late result is discarded.
-        worker = threading.Thread(target=target, name=f"tool-{self.name}", daemon=True)
-        worker.start()
-        worker.join(self.timeout_s)
-        if worker.is_alive():
+        outcome = threads.call(lambda: self.fn(args, ctx), self.timeout_s)
+        if not outcome.finished:
             raise ToolError(f"{self.name} timed out after {self.timeout_s:g}s")
-        if "error" in box:
-            exc = box["error"]
+        if outcome.error is not None:
+            exc = outcome.error
             raise ToolError(f"{self.name} raised {type(exc).__name__}: {exc}")
-        value = box.get("value")
+        value = outcome.value
         if isinstance(value, BaseModel):
             return value.model_dump(mode="json")
         try:

@@ -7,6 +7,7 @@ exception, a timeout) is recorded for the model to read, never raised.
 from __future__ import annotations
 
 from orchestration.agents import Agent, Tool, ToolContext
+from orchestration.agents.tool_threads import ToolThreads
 from orchestration.errors import ToolError
 from orchestration.journal import LeaseLost, StepOutcome
 from orchestration.journal.approvals import ApprovalDecision
@@ -74,13 +75,15 @@ def _call_tool(at: StepInput, agent: Agent) -> StepOutcome:
     )
     return rt.middleware.tool_call(
         ToolInvocation(at, tool.name, arguments),
-        lambda call: _invoke(tool, call.arguments, context, limit),
+        lambda call: _invoke(tool, call.arguments, context, limit, rt.tool_threads),
     )
 
 
-def _invoke(tool: Tool, arguments: str, context: ToolContext, limit: int) -> StepOutcome:
+def _invoke(
+    tool: Tool, arguments: str, context: ToolContext, limit: int, threads: ToolThreads
+) -> StepOutcome:
     try:
-        value = tool.invoke(tool.validate(arguments), context)
+        value = tool.invoke(tool.validate(arguments), context, threads)
     except ToolError as exc:
         return StepOutcome(StepStatus.FAILED, None, str(exc)[:limit])
     return StepOutcome(StepStatus.SUCCEEDED, {"output": value})
