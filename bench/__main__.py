@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         session.reset()
         try:
             for name in chosen:
+                session.tidy()
                 began = time.monotonic()
                 try:
                     table = BENCHMARKS[name](session)
