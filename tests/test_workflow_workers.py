@@ -4,6 +4,7 @@ the journal waking the parent, and a worker killed mid-workflow."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -44,10 +45,6 @@ def _children(client: Client, parent_id: str) -> list[RunRecord]:
     return store.child_runs(client.runtime.journal.engine, parent_id)
 
 
-def _first_step(client: Client, run: RunRecord) -> StepRecord:
-    return client.runtime.journal.step(run.id, 1)
-
-
 def test_ticket_triage_runs_its_three_analyses_at_once_then_synthesises(
     env: dict[str, str], client: Client, workers: WorkerPool
 ) -> None:
@@ -61,13 +58,37 @@ def test_ticket_triage_runs_its_three_analyses_at_once_then_synthesises(
     kids = {c.stage: c for c in _children(client, parent.id)}
     assert sorted(kids) == ["1", "2", "3", "s"]
     branches = [kids["1"], kids["2"], kids["3"]]
-    # The three analyses overlap in the journal: each started before any of them ended.
-    starts = [_first_step(client, b).started_at for b in branches]
+    # The three analyses were started together, before any of them ended (a sequence would
+    # start each after the one before it ended); test_branches_run_on_workers_at_the_same_time
+    # shows that such branches then run at the same time.
     ends = [b.finished_at for b in branches]
-    assert all(starts) and all(ends)
-    assert max(s for s in starts if s) < min(e for e in ends if e)
+    assert all(ends)
+    assert max(b.created_at for b in branches) < min(e for e in ends if e)
     # The synthesis was started by the last branch's end, not before.
     assert kids["s"].created_at >= max(e for e in ends if e)
+
+
+def test_branches_run_on_workers_at_the_same_time(
+    env: dict[str, str], client: Client, workers: WorkerPool
+) -> None:
+    # Each branch waits at one meeting point until all three have arrived, which only branches
+    # running at the same time can do; one left waiting alone gives up and reports it.
+    workers.start(env, concurrency=2)
+    workers.start(env, concurrency=2)
+    label = f"meet-{uuid.uuid4().hex[:12]}"
+    script = f'CALL rendezvous {{"label": "{label}", "parties": 3, "within_s": 30}}'
+    parent = client.submit("effects-fanout", script)
+    done = client.wait(parent.id, timeout_s=90)
+    assert done.status == RunStatus.SUCCEEDED, done.error
+    kids = {c.stage: c for c in _children(client, parent.id)}
+    meetings = [
+        (step.result or {}).get("output")
+        for stage in ("1", "2", "3")
+        for step in client.runtime.journal.steps(kids[stage].id)
+        if step.name == "rendezvous"
+    ]
+    assert len(meetings) == 3
+    assert all(isinstance(m, dict) and m["met"] is True for m in meetings), meetings
 
 
 def test_a_worker_killed_mid_workflow_loses_nothing_and_runs_nothing_twice(

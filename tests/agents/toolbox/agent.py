@@ -21,6 +21,7 @@ agent = Agent.from_files(
         tools.record_effect,
         tools.keyed_effect,
         tools.guarded_effect,
+        tools.rendezvous,
     ],
     max_steps=40,
 )

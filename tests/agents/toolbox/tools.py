@@ -65,6 +65,12 @@ class Label(BaseModel):
     seconds: float = Field(0, ge=0, le=120)
 
 
+class Meet(BaseModel):
+    label: str = Field(min_length=1, max_length=64)
+    parties: int = Field(ge=1, le=16)
+    within_s: float = Field(30, gt=0, le=60)
+
+
 @tool(read_only=True, timeout_s=5)
 def explode(args: Nothing, ctx: ToolContext) -> None:
     """Always raise."""
@@ -100,6 +106,24 @@ def _record(args: Label, ctx: ToolContext, key: str | None) -> dict[str, object]
     except IntegrityError:
         return {"label": args.label, "status": "already recorded"}
     return {"label": args.label, "status": "recorded"}
+
+
+@tool(read_only=True, timeout_s=90)
+def rendezvous(args: Meet, ctx: ToolContext) -> dict[str, object]:
+    """Arrive at the meeting point ``label`` and wait there until ``parties`` steps have arrived.
+
+    Only steps that run at the same time can all meet: one that waits for another which has not
+    started yet gives up after ``within_s`` and says so (``met`` false).
+    """
+    _record(Label(label=args.label), ctx, ctx.idempotency_key)
+    deadline = time.monotonic() + args.within_s
+    query = select(func.count()).select_from(effects).where(effects.c.label == args.label)
+    while True:
+        with effects_engine(ctx.database_url).connect() as connection:
+            arrived = int(connection.execute(query).scalar_one())
+        if arrived >= args.parties or time.monotonic() >= deadline:
+            return {"met": arrived >= args.parties, "arrived": arrived}
+        time.sleep(0.02)  # the others arrive through the database; look again shortly
 
 
 @tool(timeout_s=120)
