@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import multiprocessing
 import threading
 
@@ -23,6 +24,23 @@ def test_consecutive_calls_reuse_one_thread_and_hand_back_values_and_errors() ->
     failed = threads.call(explode, 5)
     assert failed.finished and isinstance(failed.error, RuntimeError)
     assert threads.call(threading.get_ident, 5).value == first.value  # still in the pool
+
+
+_SEEN: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="unset")
+
+
+def test_what_a_call_sets_in_its_context_is_gone_for_the_next_call_on_that_thread() -> None:
+    threads = ToolThreads()
+
+    def set_and_read() -> tuple[int, str]:
+        before = _SEEN.get()
+        _SEEN.set("set by a call")
+        return threading.get_ident(), before
+
+    first = threads.call(set_and_read, 5)
+    second = threads.call(set_and_read, 5)
+    assert first.value[0] == second.value[0]  # the same thread
+    assert first.value[1] == second.value[1] == "unset"
 
 
 def test_a_timed_out_call_keeps_its_thread_and_the_next_call_gets_another() -> None:

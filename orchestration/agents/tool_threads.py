@@ -4,11 +4,13 @@ A tool runs in a thread so that its timeout can be enforced: the step returns wh
 passes, whatever the tool does. Starting a thread per call cost more than a short tool itself,
 so threads are kept and reused. A Python thread cannot be stopped: one whose call timed out
 keeps running it, leaves the pool, and is abandoned (daemon). A forked child (a prefork pool
-process) starts with no idle threads: the parent's do not exist in it.
+process) starts with no idle threads: the parent's do not exist in it. Each call runs in an
+empty ``contextvars`` context, as in a new thread: what one call sets, the next does not see.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
 import queue
 import threading
@@ -47,7 +49,7 @@ class _ToolThread(threading.Thread):
         while True:
             job = self.jobs.get()
             try:
-                job.value = job.fn()
+                job.value = contextvars.Context().run(job.fn)
             except BaseException as exc:  # handed back to the caller as the call's outcome
                 job.error = exc
             job.done.set()
