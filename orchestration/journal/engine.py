@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -9,7 +12,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-__all__ = ["connect_engine", "is_postgres", "shown_url", "write"]
+__all__ = ["SQLITE_BUSY_S", "connect_engine", "is_postgres", "shown_url", "switch_to_wal", "write"]
+
+SQLITE_BUSY_S = 30.0
+"""How long a SQLite statement waits for another connection's lock."""
 
 
 def connect_engine(url: str) -> Engine:
@@ -37,11 +43,41 @@ def write(engine: Engine) -> AbstractContextManager[Connection]:
     return engine.execution_options(chordline_writes=True).begin()
 
 
+def switch_to_wal(
+    execute: Callable[[str], object],
+    error: type[Exception] = sqlite3.OperationalError,
+    busy_s: float = SQLITE_BUSY_S,
+) -> None:
+    """Put a SQLite file in WAL mode (kept in the file; a no-op once it is).
+
+    SQLite answers the switch with "database is locked" at once, without waiting out the busy
+    timeout, while another connection has the new file open; two first opens at the same moment
+    (two processes starting on a fresh data directory, two tool calls searching a fresh store)
+    therefore retry for as long as the busy timeout would have waited.
+
+    Args:
+        execute: runs one statement on the connection.
+        error: the driver's OperationalError (sqlean's differs from sqlite3's).
+        busy_s: how long to keep trying.
+    """
+    deadline = time.monotonic() + busy_s
+    pause = 0.005
+    while True:
+        try:
+            execute("PRAGMA journal_mode=WAL")
+            return
+        except error as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)  # back off while the other opener finishes its switch
+        pause = min(pause * 2, 0.1)
+
+
 def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_S})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -49,10 +85,10 @@ def _sqlite_engine(url: str) -> Engine:
         # so two writers queue on the busy timeout instead of deadlocking on lock upgrade.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        switch_to_wal(cursor.execute)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_S * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

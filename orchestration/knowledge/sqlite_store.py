@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from orchestration.errors import KnowledgeError
+from orchestration.journal.engine import SQLITE_BUSY_S, switch_to_wal
 from orchestration.knowledge.store import Hit, IndexInfo, StoredChunk
 
 __all__ = ["SqliteVecStore"]
-
-_BUSY_S = 30.0  # how long a statement waits for another connection's lock
 
 _MISSING = (
     "the sqlite-vec store needs the `knowledge` extra. Fix: pip install 'chordline[knowledge]' "
@@ -77,39 +75,19 @@ class SqliteVecStore:
         self._module = _sqlite()
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._prepare()
-
-    def _prepare(self) -> None:
-        """Switch the file to WAL and create the pointer table.
-
-        SQLite answers a switch to WAL made while another connection has the new file open with
-        "database is locked" at once, without waiting out the busy timeout; two first opens at
-        the same moment (two tool calls of a turn, a rebuild and a search) therefore retry for
-        as long as the busy timeout would have waited.
-        """
-        deadline = time.monotonic() + _BUSY_S
-        pause = 0.005
-        while True:
-            try:
-                with self._connect() as db:
-                    db.execute("PRAGMA journal_mode=WAL")
-                    db.execute(_SCHEMA)
-                return
-            except self._module.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise
-            time.sleep(pause)  # back off while the other opener finishes its switch
-            pause = min(pause * 2, 0.1)
+        with self._connect() as db:
+            switch_to_wal(db.execute, self._module.OperationalError)
+            db.execute(_SCHEMA)
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[Any]:
         # One connection per operation: tools call from threads, rebuilds from other processes.
-        db = self._module.connect(str(self.path), timeout=_BUSY_S, isolation_level=None)
+        db = self._module.connect(str(self.path), timeout=SQLITE_BUSY_S, isolation_level=None)
         try:
             db.enable_load_extension(True)
             self._vec.load(db)
             db.enable_load_extension(False)
-            db.execute(f"PRAGMA busy_timeout={int(_BUSY_S * 1000)}")
+            db.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_S * 1000)}")
             yield db
         finally:
             db.close()
