@@ -1,4 +1,7 @@
-"""The Celery Beat schedule: the sweeper on the agents queue, admin jobs on their own queue.
+"""The Celery Beat schedule: the admin jobs on their own queue.
+
+Beat also sweeps for stuck runs and workflows, in its own process every
+``CHORDLINE_SWEEP_INTERVAL_SECONDS`` (``workers.tasks``), not through a scheduled task.
 
 The admin jobs' times are crontabs from the settings (UTC): the nightly eval of every agent
 (``CHORDLINE_NIGHTLY_EVAL_CRON``) and the cleanup of old runs and eval results
@@ -13,12 +16,10 @@ from typing import Any
 from celery.schedules import crontab
 
 from orchestration.canvas import (
-    PRIORITY_RECOVERY,
     TASK_CLEANUP,
     TASK_FINETUNE,
     TASK_NIGHTLY_EVAL,
     TASK_REBUILD_EMBEDDINGS,
-    TASK_SWEEP,
 )
 from orchestration.config import Settings, current_settings
 from orchestration.errors import ConfigError
@@ -69,26 +70,6 @@ def schedule() -> dict[str, dict[str, Any]]:
 
 def _entries(settings: Settings) -> dict[str, dict[str, Any]]:
     return {
-        "sweep-stuck-runs": {
-            "task": TASK_SWEEP,
-            "schedule": settings.sweep_interval_seconds,
-            # Ahead of routine steps (a backlog must not delay recovery), and dropped when stale
-            # so that sweeps never pile up while no worker is free.
-            "options": {
-                "queue": "agents",
-                "expires": settings.sweep_interval_seconds,
-                "priority": PRIORITY_RECOVERY,
-            },
-        },
-        "sweep-stuck-workflows": {
-            "task": "chordline.workflow.sweep",
-            "schedule": settings.sweep_interval_seconds,
-            "options": {
-                "queue": "agents",
-                "expires": settings.sweep_interval_seconds,
-                "priority": PRIORITY_RECOVERY,
-            },
-        },
         "nightly-eval": {
             "task": TASK_NIGHTLY_EVAL,
             "schedule": parse_crontab(settings.nightly_eval_cron, "CHORDLINE_NIGHTLY_EVAL_CRON"),

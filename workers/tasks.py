@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Task
-from celery.signals import worker_process_init, worker_ready, worker_shutting_down
+from celery.signals import beat_init, worker_process_init, worker_ready, worker_shutting_down
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from orchestration import canvas
@@ -165,6 +165,20 @@ def _on_ready(**_: Any) -> None:
     if ready is not None:
         ready.parent.mkdir(parents=True, exist_ok=True)
         ready.write_text(str(os.getpid()))
+
+
+@beat_init.connect
+def _on_beat_init(**_: Any) -> None:
+    # Beat sweeps in its own process rather than by sending a sweep task: a task waits for a
+    # free worker slot (and expires unserved while every worker is busy or being replaced),
+    # and a worker's own sweeper dies with it. Beat is the one process a deployment keeps
+    # out of the workers' churn, so stuck runs are found every interval whatever the workers do.
+    from workers.workflow_tasks import redrive_workflows
+
+    interval = current_settings().sweep_interval_seconds
+    rt = runtime()
+    for redrive in (_redrive_stuck, redrive_workflows):
+        SweeperMiddleware(redrive, interval).worker_start(rt)
 
 
 @worker_shutting_down.connect

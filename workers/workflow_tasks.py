@@ -22,7 +22,12 @@ from orchestration.workflows import (
 from workers.app import app
 from workers.tasks import runtime
 
-__all__ = ["advance_workflow", "sweep_workflows", "workflow_middleware"]
+__all__ = [
+    "advance_workflow",
+    "redrive_workflows",
+    "sweep_workflows",
+    "workflow_middleware",
+]
 
 log = logging.getLogger("chordline.worker")
 
@@ -31,7 +36,8 @@ def _wake(parent_id: str, child_id: str) -> None:
     canvas.advance_workflow(app, parent_id, child_id)
 
 
-def _redrive_workflows() -> list[str]:
+def redrive_workflows() -> list[str]:
+    """Advance the workflows whose wake-up was lost; returns their ids."""
     parents = stuck_workflows(runtime())
     for parent_id in parents:
         canvas.advance_workflow(app, parent_id, recovery=True)
@@ -44,7 +50,7 @@ def workflow_middleware(settings: Settings) -> list[Middleware]:
     return [
         WakeParent(_wake),
         SweeperMiddleware(
-            _redrive_workflows, settings.sweep_interval_seconds, periodic=settings.worker_sweeps
+            redrive_workflows, settings.sweep_interval_seconds, periodic=settings.worker_sweeps
         ),
     ]
 
@@ -71,4 +77,4 @@ def advance_workflow(self: Task[Any, Any], parent_id: str, child_id: str = "") -
 @app.task(name=canvas.TASK_WORKFLOW_SWEEP)
 def sweep_workflows() -> dict[str, Any]:
     """Advance workflow runs whose children all ended but which did not move."""
-    return {"redriven": _redrive_workflows()}
+    return {"redriven": redrive_workflows()}
