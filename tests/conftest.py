@@ -8,6 +8,8 @@ Each test session gets its own PostgreSQL database and its own Redis database nu
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,8 @@ from tests.support import ROOT, WorkerPool
 IN_CI = os.environ.get("CI") == "true"
 REDIS_HOST = os.environ.get("CHORDLINE_TEST_REDIS_HOST", "127.0.0.1")
 REDIS_DB = int(os.environ.get("CHORDLINE_TEST_REDIS_DB", "15"))
+RABBITMQ_HOST = os.environ.get("CHORDLINE_TEST_RABBITMQ_HOST", "127.0.0.1")
+RABBITMQ_USER = "guest"  # guest may connect from localhost only, as the tests do
 PG_ADMIN_URL = os.environ.get(
     "CHORDLINE_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -48,6 +52,33 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         _unavailable("Redis", exc)
     return url
+
+
+@pytest.fixture
+def rabbitmq_url() -> Iterator[str]:
+    """A RabbitMQ virtual host of this test's own (``rabbitmqctl``), deleted after it."""
+    vhost = f"chordline_test_{uuid.uuid4().hex[:10]}"
+    if shutil.which("rabbitmqctl") is None:
+        _unavailable("RabbitMQ", FileNotFoundError("rabbitmqctl is not installed"))
+    created = subprocess.run(
+        ["rabbitmqctl", "-q", "add_vhost", vhost],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if created.returncode != 0:
+        _unavailable("RabbitMQ", RuntimeError(created.stderr.strip() or created.stdout.strip()))
+    subprocess.run(
+        ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, RABBITMQ_USER, ".*", ".*", ".*"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    yield f"amqp://{RABBITMQ_USER}:{RABBITMQ_USER}@{RABBITMQ_HOST}:5672/{vhost}"
+    subprocess.run(
+        ["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, capture_output=True, timeout=60
+    )
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -126,18 +125,17 @@ def test_refusals_are_never_retried(
     assert len(fake_llm.calls("anthropic")) == 1
 
 
-def test_429_with_retry_after_1_waits_about_a_second_and_succeeds(
+def test_429_with_retry_after_1_waits_at_least_that_second_and_succeeds(
     fake_llm: FakeLLM, tmp_path: Path
 ) -> None:
     rt = _runtime(tmp_path, fake_llm, llm_provider="openai")
     fake_llm.fail_next("openai", Fault("status", 429, {"retry-after": "1"}))
     run = rt.create_run("research-report", REPORT)
-    started = time.monotonic()
     loop.run_turn(rt, run.id, 1, "t")
-    took = time.monotonic() - started
     first, second = fake_llm.calls("openai")
-    assert 1.0 <= second.at - first.at < 3.0
-    assert 1.0 <= took < 5.0
+    # The server saw the retry no sooner than Retry-After allowed (an upper bound would time
+    # the machine, not the behaviour).
+    assert second.at - first.at >= 1.0
     step = rt.journal.step(run.id, 1)
     assert step.status == StepStatus.SUCCEEDED
     assert step.result is not None
