@@ -13,7 +13,17 @@ from pathlib import Path
 
 import psycopg
 
-from bench import embedded, fanout, memory, overhead, recovery, scale, throughput, workflows
+from bench import (
+    embedded,
+    fanout,
+    kills,
+    memory,
+    overhead,
+    recovery,
+    scale,
+    throughput,
+    workflows,
+)
 from bench.report import Table
 from bench.session import SIZES, Session
 
@@ -25,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[Session], Table]] = {
     "scale": scale.run,
     "fanout": fanout.run,
     "recovery": recovery.run,
+    "kills": kills.run,
     "embedded": embedded.run,
     "memory": memory.run,
     "workflows": workflows.run,

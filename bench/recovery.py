@@ -23,6 +23,8 @@ __all__ = ["run"]
 
 TARGET_S = 10.0
 _NAP_S = 1.0
+# CHORDLINE_SHUTDOWN_TIMEOUT_SECONDS for the stop row; its step naps three times as long.
+_STOP_BUDGET_S = 6.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,23 @@ def _measure(session: Session, config: _Config) -> _Recovered:
         session.stop(beat, *workers)
 
 
+def _stop_s(session: Session) -> float:
+    """SIGTERM the worker holding a step longer than its shutdown budget; seconds to its exit."""
+    env = session.chordline_env(shutdown_timeout_seconds=str(_STOP_BUDGET_S))
+    worker = session.chordline_worker("stopping", concurrency=1, env=env)
+    try:
+        worker.wait_ready()
+        text = "CALL nap " + json.dumps({"seconds": 3 * _STOP_BUDGET_S})
+        (run_id,) = session.submit("sleeper", text)
+        _holder(session, run_id, [worker], timeout=30)
+        asked = time.monotonic()
+        worker.terminate()
+        worker.process.wait(timeout=120)
+        return time.monotonic() - asked
+    finally:
+        session.stop(worker)
+
+
 def run(session: Session) -> Table:
     """Measure and return the table."""
     session.stop_shared()
@@ -104,6 +123,15 @@ def run(session: Session) -> Table:
             )
         )
         rows.append(Row(f"kill -> step re-claimed, {config.label}", recovered.reclaimed_s))
+    stop_s = _stop_s(session)
+    rows.append(
+        Row(
+            f"SIGTERM -> exit, a {3 * _STOP_BUDGET_S:g} s step, {_STOP_BUDGET_S:g} s budget",
+            stop_s,
+            target=f"<= {_STOP_BUDGET_S:g} s",
+            passed=stop_s <= _STOP_BUDGET_S,
+        )
+    )
     return Table(
         title="5. Recovery after SIGKILL of the worker holding a step (s)",
         baseline="Redis visibility timeout",
@@ -112,5 +140,9 @@ def run(session: Session) -> Table:
             "two workers (prefork 1) + `chordline beat`; the step naps "
             f"{_NAP_S:g} s, so 'done' includes re-running it; the baseline is "
             "CHORDLINE_VISIBILITY_TIMEOUT, after which Redis would redeliver the message.",
+            "SIGTERM -> exit: one worker holding a step longer than its "
+            "CHORDLINE_SHUTDOWN_TIMEOUT_SECONDS; the worker cancels the step and requeues its "
+            "message (another worker takes it over, as after a kill) and must have exited "
+            "within the budget.",
         ],
     )

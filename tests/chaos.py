@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import json
 import os
 import random
 import statistics
@@ -76,6 +78,7 @@ class _Interruption:
     seq: int
     attempt: int
     killed_at: datetime
+    lease_expires_at: datetime | None = None
     recovered_s: float | None = None
     redriven_s: float | None = None
 
@@ -202,7 +205,9 @@ class _Killer:
         killed_at = datetime.now(UTC)
         victim.kill()
         self.kills += 1
-        self.interruptions += [_Interruption(s.run_id, s.seq, s.attempt, killed_at) for s in held]
+        self.interruptions += [
+            _Interruption(s.run_id, s.seq, s.attempt, killed_at, s.lease_expires_at) for s in held
+        ]
         self.pool.start(self.env, concurrency=self.plan.concurrency, wait=False, pool="prefork")
 
     def watch(self) -> None:
@@ -324,9 +329,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill-for", type=float, default=120.0, help="seconds of killing")
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument(
+        "--redis-url",
+        default=f"redis://{REDIS_HOST}:6379/{REDIS_DB}",
+        help="a Redis database the run may flush (results; the broker unless --broker-url)",
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the report here")
+    parser.add_argument(
+        "--broker-url",
+        default=None,
+        help="e.g. amqp://guest:guest@127.0.0.1:5672/VHOST (default: the test Redis database); "
+        "results stay in Redis",
+    )
     args = parser.parse_args(argv)
-    redis_url = f"redis://{REDIS_HOST}:6379/{REDIS_DB}"
+    redis_url = args.redis_url
     redis.Redis.from_url(redis_url).flushdb()
+    broker_url = args.broker_url or redis_url
     name = f"chordline_chaos_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -334,14 +352,16 @@ def main(argv: list[str] | None = None) -> int:
     database_url = f"{base}/{name}"
     directory = Path(tempfile.mkdtemp(prefix="chordline-chaos-"))
     env = {
-        "CHORDLINE_BROKER_URL": redis_url,
+        "CHORDLINE_BROKER_URL": broker_url,
+        "CHORDLINE_RESULT_BACKEND": redis_url,
         "CHORDLINE_DATABASE_URL": database_url,
         "CHORDLINE_AGENTS_DIR": AGENT_DIRS,
         "CHORDLINE_DATA_DIR": str(directory / "data"),
         "CHORDLINE_LOG_LEVEL": "INFO",
     }
     settings = load_settings(
-        broker_url=redis_url,
+        broker_url=broker_url,
+        result_backend=redis_url,
         database_url=database_url,
         agents_dir=AGENT_DIRS,
         data_dir=directory / "data",
@@ -370,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
         ):
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print("\n".join(report.lines()))
+    if args.json is not None:
+        args.json.write_text(json.dumps(dataclasses.asdict(report)))
     problems = report.problems()
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
