@@ -11,18 +11,21 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from orchestration.api import create_app, create_key
+from orchestration.api.queries import extras_of
 from orchestration.client import Client
 from orchestration.config import Settings, load_settings
-from orchestration.errors import ApprovalError, RunRequestError
+from orchestration.errors import AgentNotFound, ApprovalError, RunRequestError
 from orchestration.journal import Journal
 from orchestration.journal.approvals import approval_id
 from orchestration.journal.tables import Run, RunStatus, StepKind, StepStatus
 from orchestration.run_request import parse_run_request
 from orchestration.runtime import Runtime
-from orchestration.storable_text import REPLACEMENT, storable
+from orchestration.storable_text import REPLACEMENT, storable, unstorable
 from tests.agents.toolbox.tools import ODD_TEXT
 from tests.api_support import cli
 from tests.conftest import AGENT_DIRS
@@ -30,6 +33,7 @@ from tests.support import drain
 
 # A lone high surrogate, a NUL, and what an undecodable byte on a command line becomes.
 BAD = ("\ud800x", "a\x00b", "\udcff")
+FIELDS = ("agent", "input", "tenant", "session", "metadata")
 
 
 def _requests(bad: str) -> list[tuple[str, dict[str, object]]]:
@@ -188,3 +192,48 @@ def test_a_tool_result_and_a_model_answer_holding_them_complete_the_run(rt: Runt
     assert failed.status == StepStatus.FAILED and clean in (failed.error or "")
     # The scripted model's answer quotes both: the run's output holds the same replacement.
     assert ended.output is not None and f"odd_text: {clean}" in ended.output
+
+
+# Any text: surrogates (category Cs, excluded by default) and NUL included, and often.
+_TEXT = st.text(
+    st.one_of(st.characters(exclude_categories=()), st.sampled_from("\x00\ud800\udfff\udcff"))
+)
+_LIMITS = {"agent": 128, "tenant": 64, "session": 128}
+
+
+@settings(max_examples=200, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(field=st.sampled_from([*FIELDS, "metadata key"]), text=_TEXT)
+def test_any_text_is_refused_naming_its_field_or_stored_and_read_back_equal(
+    rt: Runtime, field: str, text: str
+) -> None:
+    # The run-request contract, every field, as every door calls it.
+    fields: dict[str, object] = {"agent": "toolbox", "input": "hi"}
+    if field == "metadata key":
+        fields["metadata"] = {text: 1}
+    else:
+        fields[field] = {"k": [text]} if field == "metadata" else text
+    agent, text_in = str(fields.pop("agent")), str(fields.pop("input"))
+    try:
+        run = rt.create_run(agent, text_in, **fields)
+    except RunRequestError as exc:
+        assert exc.field == field.split(maxsplit=1)[0] and "Fix:" in str(exc), str(exc)
+        fits = 0 < len(text) <= _LIMITS.get(exc.field, 10**9)
+        assert unstorable(text) is not None or not fits, f"refused storable text: {exc}"
+    except AgentNotFound:
+        assert field == "agent" and unstorable(text) is None
+    else:
+        stored = rt.journal.get_run(run.id)
+        assert (stored.agent, stored.input) == (agent, text_in)
+        assert stored.tenant == fields.get("tenant", rt.settings.default_tenant)
+        assert stored.session == fields.get("session")
+        assert extras_of(rt.journal, run.id).metadata == fields.get("metadata")
+
+    # A tool's result path: the echo tool returns the text as the model's arguments gave it.
+    echoed = rt.create_run("toolbox", "CALL echo " + json.dumps({"text": text}))
+    drain(rt, echoed.id)
+    assert rt.journal.get_run(echoed.id).status == RunStatus.SUCCEEDED
+    (step,) = [s for s in rt.journal.steps(echoed.id) if s.kind == StepKind.TOOL]
+    assert step.result == {"output": {"text": storable(text)}}
+    if unstorable(text) is None:
+        assert step.result == {"output": {"text": text}}
