@@ -12,12 +12,25 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from orchestration.config import Settings
 from orchestration.errors import RunRequestError, RunRequestTooLarge
+from orchestration.storable_text import FIX, escaped, find_unstorable
 
 __all__ = ["RunRequest", "check_sizes", "parse_run_request", "request_hash"]
+
+_UNSTORABLE = "unstorable_text"
+"""The error type of text that cannot be journaled (the HTTP API names the same fix)."""
 
 _FIXES = {
     "agent": 'an agent\'s name as text, e.g. "support-triage" (`chordline agents` lists them)',
@@ -56,20 +69,32 @@ class RunRequest(BaseModel):
     metadata: dict[str, JsonValue] | None = None
     session: str | None = Field(None, min_length=1, max_length=128, strict=True)
 
-    @field_validator("input", "agent", "tenant")
+    @field_validator("input", "agent", "tenant", "session", "metadata")
     @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        if value is not None and "\x00" in value:
-            raise ValueError("contains a NUL character, which the journal cannot store")
+    def _storable(cls, value: object, info: ValidationInfo) -> object:
+        # Lone surrogates cannot be encoded and NULs cannot be stored: refused at the door,
+        # in every field, keys of metadata included.
+        found = find_unstorable(value, str(info.field_name))
+        if found is not None:
+            where, reason = found
+            # Within metadata, say where: "metadata['tags'][1] contains ...".
+            message = reason if where == info.field_name else f"{where} {reason}"
+            raise PydanticCustomError(_UNSTORABLE, message)
         return value
 
 
 def _describe(error: dict[str, Any]) -> tuple[str, str]:
-    field = str(error["loc"][0]) if error["loc"] else "request"
+    # A field's name is the caller's text too (an unknown one is echoed): escaped for messages.
+    field = escaped(str(error["loc"][0])) if error["loc"] else "request"
     fix = _FIXES.get(field, f"remove {field!r}: allowed fields are {', '.join(_FIXES)}")
     reason = str(error["msg"])
     if error["type"] == "extra_forbidden":
         reason = "is not a field of a run request"
+    if error["type"] == _UNSTORABLE:
+        return field, f"{field}: {reason}. Fix: {FIX}."
+    if error["type"] == "string_unicode":  # pydantic's own length check meets a lone surrogate
+        reason = "is not valid Unicode text: it holds a lone surrogate"
+        return field, f"{field}: {reason} (got {_shown(error.get('input'))}). Fix: {FIX}."
     return field, f"{field}: {reason} (got {_shown(error.get('input'))}). Fix: send {fix}."
 
 

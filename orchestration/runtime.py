@@ -156,6 +156,7 @@ class Runtime:
             "max_tokens": limits.max_tokens,
             "max_usd": limits.max_usd,
             "metadata": metadata,
+            "session": session,
         }
         parse_run_request({k: v for k, v in fields.items() if v is not None}, self.settings)
         run_id = run_id or str(uuid.uuid4())

@@ -15,7 +15,7 @@ TIMEOUT_S = 60
 
 
 def main(url: str) -> None:
-    """Send one good run and four bad ones; print each outcome."""
+    """Send one good run and the bad ones; print each outcome."""
     app = Celery("someone-else", broker=url, backend=url)
     good = app.send_task(
         "chordline.agent.run",
@@ -28,6 +28,10 @@ def main(url: str) -> None:
         "max_usd_lots": (("toolbox", "hi"), {"max_usd": "lots"}),
         "negative_steps": (("toolbox", "hi"), {"max_steps": -5}),
         "huge_input": (("toolbox", "x" * 5_000_000), {}),
+        # Valid JSON on the wire ("\ud800", "\u0000"), but text no journal can store.
+        "surrogate_input": (("toolbox", "\ud800x"), {}),
+        "nul_metadata": (("toolbox", "hi"), {"metadata": {"ticket": "T\x00"}}),
+        "surrogate_session": (("toolbox", "hi"), {"session": "\udcff"}),
     }
     for case, (args, kwargs) in bad.items():
         sent = app.send_task("chordline.agent.run", args=args, kwargs=kwargs)

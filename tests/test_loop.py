@@ -82,7 +82,7 @@ def test_bad_tool_calls_go_back_to_the_model_then_fail_the_run(rt: Runtime) -> N
     errors = [s.error for s in rt.journal.steps(run.id) if s.kind == StepKind.TOOL]
     assert (
         errors[0] == "unknown tool 'no_such_tool'; available tools: explode, sleep_read, "
-        "slow_timeout, record_effect, keyed_effect, guarded_effect, rendezvous"
+        "slow_timeout, record_effect, keyed_effect, guarded_effect, rendezvous, odd_text, echo"
     )
     assert errors[1] is not None and errors[1].startswith("arguments for sleep_read are not valid")
     assert errors[2] is not None and "seconds" in errors[2] and "greater than or equal" in errors[2]

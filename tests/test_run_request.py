@@ -101,7 +101,10 @@ def test_a_bare_celery_app_starts_a_run_and_bad_input_fails_the_task_cleanly(
     assert count_effects(service_settings.journal_url, run.id, "bare") == 1
 
     expected = {"dict_input": "input", "max_usd_lots": "max_usd",
-                "negative_steps": "max_steps", "huge_input": "input: 5000000 bytes"}  # fmt: skip
+                "negative_steps": "max_steps", "huge_input": "input: 5000000 bytes",
+                "surrogate_input": "input: contains a lone surrogate",
+                "nul_metadata": "metadata: metadata['ticket'] contains a NUL",
+                "surrogate_session": "session: is not valid Unicode text"}  # fmt: skip
     for case, field in expected.items():
         error = lines[case]["error"]
         assert error is not None and field in error and "Fix:" in error, (case, error)

@@ -32,12 +32,20 @@ from orchestration.errors import (
     RunRequestTooLarge,
 )
 from orchestration.journal.approvals import ApprovalDecision
+from orchestration.storable_text import FIX, escaped
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("chordline.api")
 
 Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+# Validation errors about text the journal cannot store (the contract's, and pydantic's own when
+# a length check meets a lone surrogate): their fix is to send other text, not another type.
+_TEXT_ERRORS: dict[str, str | None] = {
+    "unstorable_text": None,
+    "string_unicode": "is not valid Unicode text: it holds a lone surrogate",
+}
 
 
 def _status_of(exc: ChordlineError) -> int:
@@ -80,18 +88,22 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
         raise exc
     errors = [
         {
-            "field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
-            "msg": e["msg"],
+            # A field's name may be the caller's text (an unknown key): escaped, so the answer
+            # can always be encoded.
+            "field": escaped(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0])),
+            "msg": _TEXT_ERRORS.get(e["type"]) or e["msg"],
             "type": e["type"],
         }
         for e in exc.errors()
     ]
     listed = "; ".join(f"{e['field']}: {e['msg']}" for e in errors)
+    fix = (
+        FIX
+        if any(e["type"] in _TEXT_ERRORS for e in errors)
+        else "send each field as /docs describes it"
+    )
     return JSONResponse(
-        {
-            "detail": f"invalid request: {listed}. Fix: send each field as /docs describes it.",
-            "errors": errors,
-        },
+        {"detail": f"invalid request: {listed}. Fix: {fix}.", "errors": errors},
         status_code=422,
     )
 

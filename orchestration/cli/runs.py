@@ -54,7 +54,7 @@ def submit(
     client = open_client()
     # The one run-request contract, as HTTP and send_task apply it.
     fields = {"agent": agent, "input": text, "tenant": tenant, "max_steps": max_steps,
-              "max_tokens": max_tokens, "max_usd": max_usd}  # fmt: skip
+              "max_tokens": max_tokens, "max_usd": max_usd, "session": session}  # fmt: skip
     request = parse_run_request({k: v for k, v in fields.items() if v is not None}, client.settings)
     limits = Limits(request.max_steps, request.max_tokens, request.max_usd)
     run = client.submit(agent, text, tenant=tenant, limits=limits, session=session)

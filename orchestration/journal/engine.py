@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from orchestration.storable_text import journal_json
+
 __all__ = ["SQLITE_BUSY_S", "connect_engine", "is_postgres", "shown_url", "switch_to_wal", "write"]
 
 SQLITE_BUSY_S = 30.0
@@ -19,13 +21,17 @@ SQLITE_BUSY_S = 30.0
 
 
 def connect_engine(url: str) -> Engine:
-    """An engine for ``url``: SQLite with WAL and write locks taken up front, or PostgreSQL."""
+    """An engine for ``url``: SQLite with WAL and write locks taken up front, or PostgreSQL.
+
+    Both encode JSON columns with :func:`orchestration.storable_text.journal_json`, so a tool's
+    result or a model's answer holding a lone surrogate or a NUL is stored (as U+FFFD).
+    """
     if make_url(url).drivername.startswith("sqlite"):
         return _sqlite_engine(url)
     # No pre-ping: it would cost a round trip per checkout on every step. A connection that
     # died with its server fails its statement, SQLAlchemy drops the pool's older connections,
     # and the step is retried (see workers.tasks) on a fresh one.
-    return create_engine(url, pool_size=5, max_overflow=5)
+    return create_engine(url, pool_size=5, max_overflow=5, json_serializer=journal_json)
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -77,7 +83,11 @@ def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_S})
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_S},
+        json_serializer=journal_json,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -8,7 +8,6 @@ so these keep the same guarantees as :class:`orchestration.journal.leases.Portab
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +26,7 @@ from orchestration.journal.records import (
 )
 from orchestration.journal.runs import TERMINAL
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus, utcnow
+from orchestration.storable_text import journal_json, storable
 
 __all__ = ["PostgresLeases"]
 
@@ -155,8 +155,9 @@ def _outcome_params(
         "seq": seq,
         "owner": owner,
         "status": outcome.status.value,
-        "result": None if outcome.result is None else json.dumps(outcome.result),
-        "error": outcome.error,
+        # Raw SQL binds no column types: the journal's encodings are applied here (tables.py).
+        "result": None if outcome.result is None else journal_json(outcome.result),
+        "error": storable(outcome.error),
         "finished_at": None if outcome.status == StepStatus.WAITING else now,
         "now": now,
     }
@@ -247,7 +248,7 @@ class PostgresLeases(PortableLeases):
             "deployment": turn.deployment,
             "requested_model": turn.requested_model,
             "request_hash": turn.request_hash,
-            "steps": json.dumps(
+            "steps": journal_json(
                 [
                     {
                         "seq": new.seq,
@@ -262,7 +263,7 @@ class PostgresLeases(PortableLeases):
             ),
             "next_seq": turn.next_seq,
             "streak": turn.tool_error_streak,
-            "final": turn.final_answer,
+            "final": storable(turn.final_answer),
         }
         with self.single.connect() as connection:
             done = connection.execute(_COMPLETE_TURN, params).scalar_one()

@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from orchestration.storable_text import storable
+
 __all__ = [
     "Base",
     "Run",
@@ -61,6 +63,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class StorableText(TypeDecorator[str]):
+    """Text that tools and models write (an answer, an error, a call's arguments): a lone
+    surrogate or NUL in it is stored as U+FFFD, as the journal's JSON encoding does, instead of
+    failing the step (neither can be encoded, nor held by PostgreSQL's text)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else storable(value)
 
 
 class RunStatus(enum.StrEnum):
@@ -132,8 +146,8 @@ class Run(Base):
     tool_schemas_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32), default=RunStatus.QUEUED)
     input: Mapped[str] = mapped_column(Text)
-    output: Mapped[str | None] = mapped_column(Text)
-    error: Mapped[str | None] = mapped_column(Text)
+    output: Mapped[str | None] = mapped_column(StorableText)
+    error: Mapped[str | None] = mapped_column(StorableText)
     next_seq: Mapped[int] = mapped_column(Integer, default=2)
     turns: Mapped[int] = mapped_column(Integer, default=0)
     tool_error_streak: Mapped[int] = mapped_column(Integer, default=0)
@@ -179,7 +193,7 @@ class Step(Base):
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(128))
     call_id: Mapped[str | None] = mapped_column(String(128))
-    arguments: Mapped[str | None] = mapped_column(Text)
+    arguments: Mapped[str | None] = mapped_column(StorableText)
     result: Mapped[dict[str, Any] | None]
     status: Mapped[str] = mapped_column(String(16), default=StepStatus.PENDING)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
@@ -192,7 +206,7 @@ class Step(Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
     model: Mapped[str | None] = mapped_column(String(128))
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(StorableText)
     deployment: Mapped[str | None] = mapped_column(String(160))
     requested_model: Mapped[str | None] = mapped_column(String(128))
     request_hash: Mapped[str | None] = mapped_column(String(64))

@@ -6,6 +6,8 @@ leaves none open wakes the run (see :mod:`orchestration.journal.approvals`).
 
 from __future__ import annotations
 
+import json
+
 from orchestration.agents.versions import PinnedTool
 from orchestration.errors import ApprovalError, ToolError
 from orchestration.journal.approvals import (
@@ -22,6 +24,7 @@ from orchestration.reducer.pinning import dispatch_agent
 from orchestration.reducer.planning import Dispatch, Progress
 from orchestration.reducer.recovery import redrive_plan
 from orchestration.runtime import Runtime
+from orchestration.storable_text import FIX, find_unstorable
 
 __all__ = ["decide", "decide_approval", "run_approval"]
 
@@ -76,8 +79,10 @@ def decide_approval(
     Raises:
         ApprovalNotFound: no such approval for that tenant.
         ApprovalConflict: decided already, or its run has ended.
-        ApprovalError: edited arguments the tool refuses or that fail its schema.
+        ApprovalError: edited arguments the tool refuses or that fail its schema, or a reason
+            or arguments holding text the journal cannot store (a lone surrogate, a NUL).
     """
+    _check_storable(decision)
     view = get_approval(rt.journal, approval, tenant)
     edited = decision.arguments if decision.approved else None
     if edited is not None:
@@ -85,6 +90,22 @@ def decide_approval(
     stamped = decision.model_copy(update={"decided_at": utcnow(), "arguments": edited})
     decided = record_decision(rt.journal, approval, stamped, tenant)
     return decided, redrive_plan(rt, view.run_id) if decided.resumed else None
+
+
+def _check_storable(decision: ApprovalDecision) -> None:
+    """Refuse a reason or edited arguments the journal could not store, naming the field."""
+    fields: dict[str, object] = {"reason": decision.reason, "reviewer": decision.reviewer}
+    if decision.arguments is not None:
+        try:
+            fields["arguments"] = json.loads(decision.arguments)
+        except ValueError:
+            fields["arguments"] = decision.arguments  # not JSON: the tool's check names it
+    for name, value in fields.items():
+        found = find_unstorable(value, name)
+        if found is not None:
+            where, reason = found
+            shown = reason if where == name else f"{where} {reason}"
+            raise ApprovalError(f"{name}: {shown}. Fix: {FIX}.")
 
 
 def _check_edit(rt: Runtime, run_id: str, tool_name: str, arguments: str) -> None:

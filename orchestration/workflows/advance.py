@@ -17,6 +17,7 @@ from orchestration.errors import ChordlineError
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunKind, RunStatus, utcnow
 from orchestration.memory.working import open_working_memory, record_run
+from orchestration.run_request import parse_run_request
 from orchestration.runtime import Limits, Runtime
 from orchestration.workflows import store
 from orchestration.workflows.budget import check_workflow
@@ -63,10 +64,16 @@ def start_workflow(
 
     Raises:
         AgentNotFound: a stage names an agent that does not exist.
+        RunRequestError: the input, tenant or session is not text the journal can store, or a
+            limit is out of range (the one run-request contract, as for an agent's run).
     """
     for name in workflow.agents():
         rt.registry.get(name)
     limits = limits or Limits()
+    fields = {"agent": workflow.name, "input": text, "tenant": tenant, "session": session,
+              "max_steps": limits.max_steps, "max_tokens": limits.max_tokens,
+              "max_usd": limits.max_usd}  # fmt: skip
+    parse_run_request({k: v for k, v in fields.items() if v is not None}, rt.settings)
     run = store.create_workflow_run(
         rt.journal.engine,
         run_id=run_id or str(uuid.uuid4()),

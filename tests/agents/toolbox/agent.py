@@ -22,6 +22,8 @@ agent = Agent.from_files(
         tools.keyed_effect,
         tools.guarded_effect,
         tools.rendezvous,
+        tools.odd_text,
+        tools.echo,
     ],
     max_steps=40,
 )

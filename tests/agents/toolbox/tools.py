@@ -77,6 +77,31 @@ def explode(args: Nothing, ctx: ToolContext) -> None:
     raise RuntimeError("kaboom")
 
 
+class Echo(BaseModel):
+    text: str  # no length limit: pydantic's check of one cannot read a lone surrogate
+
+
+class OddText(BaseModel):
+    fail: bool = False
+
+
+ODD_TEXT = "half \ud800 of a pair and a \x00 NUL"
+
+
+@tool(read_only=True, timeout_s=5)
+def odd_text(args: OddText, ctx: ToolContext) -> dict[str, str]:
+    """Return (or fail with) text the journal cannot store as it is: a lone surrogate, a NUL."""
+    if args.fail:
+        raise RuntimeError(ODD_TEXT)
+    return {"summary": ODD_TEXT, "\udcff key": "\x00"}
+
+
+@tool(read_only=True, timeout_s=5)
+def echo(args: Echo, ctx: ToolContext) -> dict[str, str]:
+    """Return its text as it came (the property test's tool result path)."""
+    return {"text": args.text}
+
+
 @tool(read_only=True, timeout_s=120)
 def sleep_read(args: Sleep, ctx: ToolContext) -> dict[str, float]:
     """Sleep, change nothing."""
