@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,6 +62,15 @@ class Seen:
     at: float
 
 
+@dataclass(frozen=True)
+class Gate:
+    """A request held at the server: ``arrived`` is set when it comes in, and it is answered
+    normally once ``release`` is set (a ceiling of 120 s keeps a forgotten gate from hanging)."""
+
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
 class FakeLLM:
     """The server and its controls (thread-safe; tests drive it from the test process).
 
@@ -74,6 +83,8 @@ class FakeLLM:
         self.keywords = keywords or {}
         self.brain: Callable[[ModelRequest], ModelReply] = ScriptedModel().complete
         self.seen: list[Seen] = []
+        self._per_path: Counter[str] = Counter()
+        self._gates: dict[Api, deque[Gate]] = {"openai": deque(), "anthropic": deque()}
         self._queued: dict[Api, deque[Fault]] = {"openai": deque(), "anthropic": deque()}
         self._always: dict[Api, Fault | None] = {"openai": None, "anthropic": None}
         self._lock = threading.Lock()
@@ -124,6 +135,30 @@ class FakeLLM:
         with self._lock:
             self._always[api] = fault
 
+    def hold_next(self, api: Api) -> Gate:
+        """Hold the next request to ``api`` until the returned gate is released."""
+        gate = Gate()
+        with self._lock:
+            self._gates[api].append(gate)
+        return gate
+
+    def requests(self, path: str) -> int:
+        """How many requests ``path`` received (``/v1/chat/completions``, ``/v1/messages``)."""
+        with self._lock:
+            return self._per_path[path]
+
+    def turns_asked(self, api: Api) -> Counter[int]:
+        """How many requests ``api`` received for each turn of a conversation (turn n carries
+        n - 1 assistant messages), for tests that prove a turn is asked once."""
+        return Counter(
+            1 + sum(1 for m in s.body.get("messages", ()) if m.get("role") == "assistant")
+            for s in self.calls(api)
+        )
+
+    def _gate(self, api: Api) -> Gate | None:
+        with self._lock:
+            return self._gates[api].popleft() if self._gates[api] else None
+
     def calls(self, api: Api) -> list[Seen]:
         """The requests ``api`` received, oldest first."""
         with self._lock:
@@ -138,6 +173,7 @@ class FakeLLM:
     def _record(self, seen: Seen) -> None:
         with self._lock:
             self.seen.append(seen)
+            self._per_path[seen.path] += 1
 
 
 # -- wire formats ----------------------------------------------------------------------------
@@ -320,6 +356,10 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             fault = fake._next_fault(api)
             headers = {k.lower(): v for k, v in self.headers.items()}
             fake._record(Seen(api, self.path, body, headers, fault, time.monotonic()))
+            gate = fake._gate(api)
+            if gate is not None:
+                gate.arrived.set()
+                gate.release.wait(120)
             key = headers.get("x-api-key") or headers.get("authorization", "").removeprefix(
                 "Bearer "
             )
