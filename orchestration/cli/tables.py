@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
@@ -23,9 +24,10 @@ __all__ = ["Cell", "Column", "fitted"]
 Cell = str | Text
 """A cell: console markup (``"[bold]all[/]"``) or styled text."""
 
-# A prose column keeps at least this many columns (or its header's width) before a table
-# gives up on columns and stacks its rows.
-_PROSE_MIN = 16
+# A prose column is kept wide enough for its longest word (names, ids) up to this many columns,
+# and for its header, before a table gives up on columns and stacks its rows; a longer word
+# folds.
+_LONGEST_WORD = 24
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ def _widest_line(text: Text) -> int:
     return max((line.cell_len for line in text.split("\n")), default=0)
 
 
+def _longest_word(text: Text) -> int:
+    return max((cell_len(word) for word in text.plain.split()), default=0)
+
+
 def _widths(columns: Sequence[Column], rows: Sequence[Sequence[Text]]) -> tuple[list[int], ...]:
     """Each column's narrowest whole width and its natural (widest) width."""
     least: list[int] = []
@@ -58,7 +64,11 @@ def _widths(columns: Sequence[Column], rows: Sequence[Sequence[Text]]) -> tuple[
     for index, column in enumerate(columns):
         natural = max([len(column.header), *(_widest_line(row[index]) for row in rows)])
         most.append(natural)
-        least.append(min(natural, max(len(column.header), _PROSE_MIN)) if column.prose else natural)
+        if column.prose:
+            words = max((_longest_word(row[index]) for row in rows), default=0)
+            least.append(max(len(column.header), min(words, _LONGEST_WORD)))
+        else:
+            least.append(natural)
     return least, most
 
 
