@@ -8,6 +8,7 @@ then; cached answers go after ``CHORDLINE_LLM_CACHE_TTL_SECONDS``. Live runs are
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,7 +16,7 @@ from datetime import timedelta
 import click
 from sqlalchemy import delete, select
 
-from admin_jobs.commands import jobs
+from admin_jobs.commands import as_json, echo_json, jobs
 from orchestration.config import Settings, current_settings
 from orchestration.evals import store
 from orchestration.journal import open_journal
@@ -65,9 +66,13 @@ def cleanup(settings: Settings) -> CleanupReport:
 
 
 @jobs.command("cleanup")
-def cleanup_command() -> None:
+@as_json
+def cleanup_command(as_json: bool) -> None:
     """Delete runs and eval results past CHORDLINE_RETENTION_DAYS, and expired cached answers."""
     report = cleanup(current_settings())
+    if as_json:
+        echo_json(dataclasses.asdict(report))
+        return
     click.echo(
         f"deleted {report.runs} runs ({report.steps} steps), {report.eval_results} eval "
         f"results, {report.cached_answers} cached answers"

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
 
 from orchestration.errors import ChordlineError
 
-__all__ = ["jobs"]
+__all__ = ["as_json", "echo_json", "jobs"]
+
+as_json = click.option(
+    "--json", "as_json", is_flag=True, help="print one JSON document on stdout, nothing else"
+)
+"""The ``--json`` switch every job's command takes."""
+
+
+def echo_json(document: dict[str, Any]) -> None:
+    """Print ``document`` as JSON on stdout (paths, decimals and times as strings)."""
+    click.echo(json.dumps(document, indent=2, default=str))
 
 
 class _Jobs(click.Group):

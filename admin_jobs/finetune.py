@@ -8,12 +8,13 @@ recorded as a candidate for the agent; the agent's pin is never changed here.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import click
 from rich.console import Console
 
-from admin_jobs.commands import jobs
+from admin_jobs.commands import as_json, echo_json, jobs
 from admin_jobs.finetune_export import describe, finetune_export
 from orchestration import canvas
 from orchestration.config import Settings, load_settings
@@ -55,10 +56,14 @@ def follow_finetune(settings: Settings, job_id: str, checks: int) -> JobCheck:
 
 @jobs.command("finetune")
 @click.option("--agent", required=True, help="the agent to fine-tune a model for")
-def finetune_command(agent: str) -> None:
+@as_json
+def finetune_command(agent: str, as_json: bool) -> None:
     """Fine-tune on AGENT's good runs; the model becomes a candidate, never the pin."""
     settings = load_settings()
     started = start_finetune(settings, agent)
+    if as_json:
+        echo_json(dataclasses.asdict(started))
+        return
     console = Console()
     console.print(describe(started.export), highlight=False)
     console.print(
@@ -71,9 +76,13 @@ def finetune_command(agent: str) -> None:
 
 @jobs.command("finetune-candidates")
 @click.option("--agent", default=None, help="only this agent's candidates")
-def candidates_command(agent: str | None) -> None:
+@as_json
+def candidates_command(agent: str | None, as_json: bool) -> None:
     """List the fine-tuned models recorded as candidates (none of them is pinned)."""
     found = candidates(open_journal(load_settings().journal_url), agent)
+    if as_json:
+        echo_json({"candidates": [dataclasses.asdict(c) for c in found]})
+        return
     console = Console()
     for candidate in found:
         console.print(f"{candidate.agent}\t{candidate.model}\t{candidate.source}", highlight=False)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from rich.console import Console
 
-from admin_jobs.commands import jobs
+from admin_jobs.commands import as_json, echo_json, jobs
 from orchestration.config import Settings, load_settings
 from orchestration.knowledge.finetune_data import ExportReport, export_examples
 
@@ -45,7 +46,11 @@ def describe(report: ExportReport) -> str:
 @jobs.command("finetune-export")
 @click.option("--agent", required=True, help="the agent whose runs to export")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="the JSONL file")
-def finetune_export_command(agent: str, out: Path | None) -> None:
+@as_json
+def finetune_export_command(agent: str, out: Path | None, as_json: bool) -> None:
     """Export AGENT's successful runs as redacted chat-format JSONL with a data report."""
     report = finetune_export(load_settings(), agent, out)
+    if as_json:
+        echo_json(dataclasses.asdict(report))
+        return
     Console().print(describe(report), highlight=False)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import click
 
-from admin_jobs.commands import jobs
+from admin_jobs.commands import as_json, echo_json, jobs
 from orchestration.agents.registry import load_registry
 from orchestration.config import Settings, current_settings
 from orchestration.evals import store
@@ -104,11 +104,15 @@ def nightly_eval(settings: Settings, agents: list[str] | None = None) -> list[Ni
 
 @jobs.command("nightly-eval")
 @click.option("--agent", "agents", multiple=True, help="only this agent (repeatable)")
-def nightly_eval_command(agents: tuple[str, ...]) -> None:
+@as_json
+def nightly_eval_command(agents: tuple[str, ...], as_json: bool) -> None:
     """Run the nightly eval once: every agent with a dataset, against its baseline."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("chordline").setLevel(logging.INFO)
     outcomes = nightly_eval(current_settings(), list(agents) or None)
+    if as_json:
+        echo_json({"evals": [dataclasses.asdict(outcome) for outcome in outcomes]})
+        return
     for outcome in outcomes:
         verdict = f"REGRESSION: {outcome.regression}" if outcome.regression else "ok"
         click.echo(

@@ -7,14 +7,15 @@ the ``chordline.admin.rebuild_embeddings`` task on the admin queue.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from admin_jobs.commands import jobs
+from admin_jobs.commands import as_json, echo_json, jobs
+from orchestration.cli.tables import Column, fitted
 from orchestration.config import Settings, load_settings
 from orchestration.knowledge.bases import declared_bases
 from orchestration.knowledge.embeddings import embedding_model
@@ -65,27 +66,30 @@ def rebuild_embeddings(
         store.close()
 
 
-def summary_table(reports: list[RebuildReport]) -> Table:
-    """The reports as a table: chunks embedded, skipped, deleted and the time taken."""
+def summary_table(reports: list[RebuildReport], width: int) -> RenderableType:
+    """The reports as a table within ``width`` columns: chunks embedded, skipped, deleted, time."""
     models = ", ".join(sorted({r.model for r in reports})) or "no knowledge base"
-    table = Table(title=f"embeddings rebuilt ({models})")
-    table.add_column("knowledge base", no_wrap=True)
-    for column in ("gen", "chunks", "embedded", "skipped", "deleted", "calls", "secs"):
-        table.add_column(column, justify="right")
-    for r in reports:
-        generation = str(r.generation) if r.published else f"{r.generation} (same)"
-        table.add_row(r.kb, generation, str(r.chunks), str(r.embedded), str(r.skipped),
-                      str(r.deleted), str(r.embedding_calls), f"{r.seconds:.2f}")  # fmt: skip
-    return table
+    columns = [Column("knowledge base")]
+    columns += [Column(c, right=True) for c in
+                ("gen", "chunks", "embedded", "skipped", "deleted", "calls", "secs")]  # fmt: skip
+    rows = [
+        [r.kb, str(r.generation) if r.published else f"{r.generation} (same)", str(r.chunks),
+         str(r.embedded), str(r.skipped), str(r.deleted), str(r.embedding_calls),
+         f"{r.seconds:.2f}"]
+        for r in reports
+    ]  # fmt: skip
+    return fitted(columns, rows, width, title=f"embeddings rebuilt ({models})")
 
 
 @jobs.command("rebuild-embeddings")
 @click.option("--agent", default=None, help="only this agent's knowledge base")
 @click.option("--full", is_flag=True, help="re-embed every chunk, not only the changed ones")
-def rebuild_embeddings_command(agent: str | None, full: bool) -> None:
+@as_json
+def rebuild_embeddings_command(agent: str | None, full: bool, as_json: bool) -> None:
     """Rebuild the knowledge bases' embeddings (incremental unless --full)."""
     settings = load_settings()
-    console = Console()
+    # With --json the progress goes to stderr: stdout holds the document alone.
+    console = Console(stderr=as_json)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console,
@@ -96,4 +100,7 @@ def rebuild_embeddings_command(agent: str | None, full: bool) -> None:
             return lambda done, total: bar.update(task, completed=done, total=total)
 
         reports = rebuild_embeddings(settings, agent=agent, full=full, progress_for=progress_for)
-    console.print(summary_table(reports))
+    if as_json:
+        echo_json({"knowledge_bases": [dataclasses.asdict(r) for r in reports]})
+        return
+    console.print(summary_table(reports, console.width))

@@ -141,7 +141,7 @@ def test_two_approvals_of_one_turn_decided_in_reverse_order_by_separate_requests
     assert by_run.returncode == 2 and "step 0" not in by_run.stderr
     assert "already" in by_run.stderr
     listed = cli(service_env, "approvals", "--json", "--status", "any", "--run", run_id)
-    states = sorted(json.loads(line)["status"] for line in listed.stdout.splitlines())
+    states = sorted(a["status"] for a in json.loads(listed.stdout)["approvals"])
     assert states == ["approved", "rejected"]
 
 

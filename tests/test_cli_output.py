@@ -167,7 +167,7 @@ def test_the_header_shows_the_model_that_served_not_the_pin(
     run = rt.journal.get_run(run.id)
     assert run.status == RunStatus.SUCCEEDED, run.error
     console = Console(width=80, record=True)
-    console.print(run_panel(run, rt.journal.steps(run.id)))
+    console.print(run_panel(run, rt.journal.steps(run.id), 80))
     header = console.export_text().splitlines()[:4]
     assert "model openai:gpt-5-mini-2025-08-07 (pinned scripted:planner-1)" in header
 

@@ -6,15 +6,15 @@ by-run shorthand decides that run's first waiting approval (``--seq`` picks anot
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.markup import escape
 
 from orchestration.cli.base import console, main, open_client
+from orchestration.cli.tables import Column, fitted
 
 __all__ = ["approvals", "approve", "reject"]
 
@@ -22,7 +22,7 @@ _APPROVAL_ID = re.compile(r"^.+\.\d+$")
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+@click.option("--json", "as_json", is_flag=True, help="print the approvals as JSON")
 @click.option("--run", "run_id", default=None, help="only this run's")
 @click.option("--tenant", default=None, help="only this tenant's")
 @click.option("--status", type=click.Choice(["pending", "approved", "rejected", "expired",
@@ -38,20 +38,24 @@ def approvals(as_json: bool, run_id: str | None, tenant: str | None, status: str
         run_id=run_id,
     )
     if as_json:
-        for view in views:
-            decision = None if view.decision is None else view.decision.model_dump(mode="json")
-            click.echo(json.dumps({"id": view.id, "run_id": view.run_id, "tenant": view.tenant,
-                                   "tool": view.tool, "arguments": view.arguments,
-                                   "status": view.state, "decision": decision,
-                                   "requested_at": view.requested_at.isoformat()}))  # fmt: skip
+        from orchestration.cli.output import echo_json
+
+        echo_json({"approvals": [
+            {"id": view.id, "run_id": view.run_id, "tenant": view.tenant, "tool": view.tool,
+             "arguments": view.arguments, "status": view.state,
+             "decision": None if view.decision is None else view.decision.model_dump(mode="json"),
+             "requested_at": view.requested_at.isoformat()}
+            for view in views
+        ]})  # fmt: skip
         return
-    table = Table(header_style="bold")
-    for column in ("id", "tenant", "tool", "arguments", "status", "requested"):
-        table.add_column(column)
-    for view in views:
-        table.add_row(view.id, view.tenant, view.tool, view.arguments or "", view.state,
-                      view.requested_at.isoformat(timespec="seconds"))  # fmt: skip
-    console.print(table)
+    columns = [Column("id"), Column("tenant"), Column("tool"), Column("arguments", prose=True),
+               Column("status"), Column("requested")]  # fmt: skip
+    rows = [
+        [view.id, escape(view.tenant), escape(view.tool), escape(str(view.arguments or "")),
+         view.state, f"{view.requested_at:%Y-%m-%d %H:%M:%S}"]
+        for view in views
+    ]  # fmt: skip
+    console.print(fitted(columns, rows, console.width, caption="times in UTC"))
 
 
 def _decide(target: str, seq: int | None, **how: Any) -> None:

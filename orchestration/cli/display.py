@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from rich import box
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from orchestration.agents.registry import AgentRegistry
+from orchestration.cli.tables import Cell, Column, fitted
 from orchestration.journal.listing import served_models_of_steps
 from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus, StepStatus
@@ -44,7 +44,7 @@ _BAR_WIDTH = 17
 
 
 def _cost(value: object) -> str:
-    return "unknown" if value is None else f"${value:.4f}"[:7]
+    return "unknown" if value is None else f"${value:.4f}"
 
 
 def _status(run: RunRecord) -> Text:
@@ -56,36 +56,24 @@ _WIDE = 110
 SHORT_ID = 8
 
 
-def runs_table(runs: Sequence[RunRecord], width: int, *, whole_ids: bool = False) -> Table:
+def runs_table(runs: Sequence[RunRecord], width: int, *, whole_ids: bool = False) -> RenderableType:
     """The newest runs, one row each, fitted to ``width`` columns.
 
-    Agent names, tenants and statuses are never cut: a narrow terminal gets short run ids (the
-    commands accept them) and loses the steps, tokens and cost columns instead; a tenant too
-    long for what is left folds onto a second line.
+    Nothing is cut: a narrow terminal gets short run ids (the commands accept them) and loses
+    the steps, tokens and cost columns; names too long even for that stack each run's fields.
     """
     wide = width >= _WIDE
     full = whole_ids or wide
-    table = Table(
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        collapse_padding=True,
-    )
-    table.add_column("run", no_wrap=True, min_width=36 if full else SHORT_ID)
-    table.add_column("agent", overflow="fold")
-    table.add_column("tenant", overflow="fold")
-    table.add_column("status", no_wrap=True)
+    columns = [Column("run"), Column("agent"), Column("tenant"), Column("status")]
     if wide:
-        table.add_column("steps", justify="right", no_wrap=True)
-        table.add_column("tokens", justify="right", no_wrap=True)
-        table.add_column("cost", no_wrap=True)
-    table.add_column("created", no_wrap=True)
+        columns += [Column("steps", right=True), Column("tokens", right=True), Column("cost")]
+    columns.append(Column("created"))
+    rows = []
     for run in runs:
-        cells: list[str | Text] = [
+        cells: list[Cell] = [
             run.id if full else run.id[:SHORT_ID],
-            run.agent,
-            run.tenant,
+            escape(run.agent),
+            escape(run.tenant),
             _status(run),
         ]
         if wide:
@@ -95,30 +83,29 @@ def runs_table(runs: Sequence[RunRecord], width: int, *, whole_ids: bool = False
                 _cost(run.cost_usd),
             ]
         cells.append(run.created_at.strftime("%m-%d %H:%M:%S" if wide else "%m-%d %H:%M"))
-        table.add_row(*cells)
-    return table
+        rows.append(cells)
+    return fitted(columns, rows, width)
 
 
-def agents_table(registry: AgentRegistry, width: int) -> Table:
-    """The agents with versions, model pins and tools; broken ones with the reason.
+def agents_table(registry: AgentRegistry, width: int) -> RenderableType:
+    """The agents with versions, model pins and tools.
 
     Names and versions are never cut; pins, tools and descriptions wrap at word boundaries.
     """
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("agent", no_wrap=True)
-    table.add_column("version", no_wrap=True)
-    table.add_column("model", overflow="fold")
-    table.add_column("tools", ratio=1)
+    columns = [Column("agent"), Column("version"), Column("model", prose=True),
+               Column("tools", prose=True)]  # fmt: skip
     if width >= _WIDE:
-        table.add_column("description", ratio=1)
+        columns.append(Column("description", prose=True))
+    rows = []
     for name in registry.names():
         agent = registry.get(name)
         tools = ", ".join(t.name + ("*" if t.requires_approval else "") for t in agent.tools)
-        cells = [name, agent.version, " → ".join((agent.model, *agent.fallbacks)), tools]
+        cells = [escape(name), agent.version, escape(" → ".join((agent.model, *agent.fallbacks))),
+                 escape(tools)]  # fmt: skip
         if width >= _WIDE:
-            cells.append(agent.description)
-        table.add_row(*cells)
-    return table
+            cells.append(escape(agent.description))
+        rows.append(cells)
+    return fitted(columns, rows, width)
 
 
 def broken_lines(registry: AgentRegistry) -> list[Text]:
@@ -149,44 +136,31 @@ _GLYPH = {
 _KIND = {"llm": "llm", "tool": "tool", "approval": "ok?"}
 
 
-def timeline(run: RunRecord, steps: Sequence[StepRecord]) -> Table:
+def timeline(run: RunRecord, steps: Sequence[StepRecord], width: int) -> RenderableType:
     """Each step: kind, name, status, duration, tokens, cost and a bar on a shared time axis."""
     origin = run.created_at
     ends = [s.finished_at or s.started_at for s in steps if s.started_at]
     span = max(((end - origin).total_seconds() for end in ends if end), default=0.0)
-    table = Table(
-        title=f"Timeline ({span * 1000:.0f} ms)  ✓ done ✗ failed ⏸ waits for a person",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1),
-        pad_edge=False,
-        # SIMPLE_HEAD puts a blank divider between columns already: one space of padding each
-        # side would push the timeline past 80 columns.
-        collapse_padding=True,
-    )
-    table.add_column("#", justify="right", width=3)
-    table.add_column("kind", width=5)
-    table.add_column("name", width=15, no_wrap=True, overflow="ellipsis")
-    table.add_column("st", width=2)
-    table.add_column("took", justify="right", width=7)
-    table.add_column("tok", justify="right", width=5)
-    table.add_column("cost", justify="right", width=7)
-    table.add_column("timeline", width=_BAR_WIDTH + 1, no_wrap=True)
+    columns = (Column("#", right=True), Column("kind"), Column("name", prose=True),
+               Column("st"), Column("took", right=True), Column("tok", right=True),
+               Column("cost", right=True), Column("timeline"))  # fmt: skip
+    rows: list[list[Cell]] = []
     for step in steps:
         duration = f"{step.duration_s * 1000:.0f}ms" if step.duration_s is not None else ""
         name = step.name + (f" x{step.attempt}" if step.attempt > 1 else "")
         llm = step.kind == "llm"
-        table.add_row(
+        rows.append([
             str(step.seq),
             _KIND.get(step.kind, step.kind),
-            name,
+            escape(name),
             Text(_GLYPH.get(step.status, "?"), style=_STEP_STYLE.get(step.status, "white")),
             duration,
             str(step.input_tokens + step.output_tokens) if llm else "",
             _cost(step.cost_usd) if llm else "",
             _bar(step, origin, span),
-        )
-    return table
+        ])  # fmt: skip
+    title = f"Timeline ({span * 1000:.0f} ms)  ✓ done ✗ failed ⏸ waits for a person"
+    return fitted(columns, rows, width, title=title)
 
 
 def _model_cell(step: StepRecord) -> Text:
@@ -195,37 +169,31 @@ def _model_cell(step: StepRecord) -> Text:
     return Text(step.model or "")
 
 
-def llm_table(steps: Sequence[StepRecord]) -> Table | None:
+def llm_table(steps: Sequence[StepRecord], width: int) -> RenderableType | None:
     """The LLM steps: which deployment answered, the model, retries, skips, tokens and cost."""
     rows = [s for s in steps if s.kind == "llm" and s.result is not None]
     if not rows:
         return None
-    table = Table(
-        title="LLM calls", header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False
-    )
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("deployment", overflow="fold")
-    table.add_column("model", overflow="fold")
-    table.add_column("tries", justify="right", no_wrap=True)
-    table.add_column("skipped", ratio=1)
-    table.add_column("in/cached/out", no_wrap=True)
-    table.add_column("cost", no_wrap=True)
+    columns = (Column("#", right=True), Column("deployment"), Column("model", prose=True),
+               Column("tries", right=True), Column("skipped", prose=True),
+               Column("in/cached/out", right=True), Column("cost", right=True))  # fmt: skip
+    cells: list[list[Cell]] = []
     for step in rows:
         result = step.result or {}
         usage = result.get("usage") or {}
         skipped = "; ".join(
             f"{s['deployment']}: {s['reason']}"[:60] for s in result.get("skipped") or ()
         )
-        table.add_row(
+        cells.append([
             str(step.seq),
-            step.deployment or "",
+            escape(step.deployment or ""),
             _model_cell(step),
             str(len(result.get("attempts") or ())),
-            skipped,
+            escape(skipped),
             f"{step.input_tokens}/{usage.get('cached_tokens', 0)}/{step.output_tokens}",
             _cost(step.cost_usd),
-        )
-    return table
+        ])  # fmt: skip
+    return fitted(columns, cells, width, title="LLM calls")
 
 
 def _served(run: RunRecord, steps: Sequence[StepRecord]) -> str:
@@ -239,8 +207,8 @@ def _served(run: RunRecord, steps: Sequence[StepRecord]) -> str:
     return f"{label} {', '.join(served)} (pinned {run.model})"
 
 
-def run_panel(run: RunRecord, steps: Sequence[StepRecord]) -> RenderableType:
-    """A run's header, answer or error, and timeline."""
+def run_panel(run: RunRecord, steps: Sequence[StepRecord], width: int) -> RenderableType:
+    """A run's header, answer or error, and timeline, within ``width`` columns."""
     header = Text.assemble(
         ("run ", "bold"),
         run.id,
@@ -263,8 +231,8 @@ def run_panel(run: RunRecord, steps: Sequence[StepRecord]) -> RenderableType:
         parts.append(Panel(run.output, title="answer", border_style="green"))
     if run.error:
         parts.append(Panel(run.error, title="stopped because", border_style="red"))
-    parts.append(timeline(run, steps))
-    calls = llm_table(steps)
+    parts.append(timeline(run, steps, width))
+    calls = llm_table(steps, width)
     if calls is not None:
         parts.append(calls)
     return Group(*parts)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+from rich.console import RenderableType
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from orchestration.cli.base import console, errors, load_cli_settings, main
+from orchestration.cli.tables import Column, fitted
 from orchestration.config import Settings
 from orchestration.errors import EvalError
 from orchestration.evals.results import EvalRecord, TrialOutcome
 from orchestration.journal import Journal, open_journal
+
+if TYPE_CHECKING:
+    from orchestration.evals.gate import Breach
 
 __all__ = ["eval_group", "release"]
 
@@ -27,21 +33,25 @@ def _journal(settings: Settings) -> Journal:
     return journal
 
 
-def _summary(record: EvalRecord) -> Table:
+def _summary(record: EvalRecord) -> RenderableType:
     from orchestration.evals.report import METRIC_COLUMNS, metric_row
 
-    table = Table(
+    columns = [Column("category")]
+    columns += [Column(c.replace("^k", f"^{record.k}"), right=True) for c in METRIC_COLUMNS]
+    rows = [[escape(name), *metric_row(metrics)] for name, metrics in record.by_category.items()]
+    rows.append(["[bold]all[/]", *metric_row(record.overall)])
+    return fitted(
+        columns,
+        rows,
+        console.width,
         title=f"{record.agent} {record.agent_version[:12]}: k={record.k}, "
         f"{record.overall.cases} cases, {record.overall.trials} trials",
-        header_style="bold",
     )
-    table.add_column("category")
-    for column in METRIC_COLUMNS:
-        table.add_column(column.replace("^k", f"^{record.k}"), justify="right")
-    for name, metrics in record.by_category.items():
-        table.add_row(escape(name), *metric_row(metrics))
-    table.add_row("[bold]all[/]", *metric_row(record.overall), end_section=True)
-    return table
+
+
+_as_json = click.option(
+    "--json", "as_json", is_flag=True, help="print one JSON document on stdout, nothing else"
+)
 
 
 @main.group("eval")
@@ -81,6 +91,7 @@ def eval_group() -> None:
     help="answer repeated identical LLM requests from the response cache (in-process trials; "
     "workers follow their own CHORDLINE_LLM_CACHE)",
 )
+@_as_json
 def eval_run(
     *,
     agent: str,
@@ -89,6 +100,7 @@ def eval_run(
     mode: str,
     case_ids: tuple[str, ...],
     cache: bool,
+    as_json: bool,
 ) -> None:
     """Run AGENT's dataset k times per case as real runs; store and print the result."""
     from orchestration.evals import store
@@ -112,7 +124,8 @@ def eval_run(
         TextColumn("[green]{task.fields[passed]} passed[/] [red]{task.fields[failed]} failed[/]"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console) as progress:
+    # With --json the progress goes to stderr: stdout holds the document alone.
+    with Progress(*columns, console=errors if as_json else console) as progress:
         task = progress.add_task(agent, total=None, passed=0, failed=0)
         counts = {"passed": 0, "failed": 0}
 
@@ -128,19 +141,22 @@ def eval_run(
             on_start=lambda total: progress.update(task, total=total),
         )
     json_path, md_path = store.save(journal, record, store.output_dir(settings))
+    if as_json:
+        from orchestration.cli.output import echo_json
+
+        echo_json({"eval": record.to_json(), "json_file": str(json_path),
+                   "markdown_file": str(md_path)})  # fmt: skip
+        return
     console.print(_summary(record))
     failing = [t for t in record.trials if not t.passed]
     for trial in failing:
-        console.print(
-            f"[red]FAIL[/] {trial.case_id} (trial {trial.trial}) run {trial.run_id} "
-            f"— open with `chordline status {trial.run_id}`",
-            highlight=False,
-        )
+        # The run id on a line of its own, whole, so a narrow log never breaks it in two.
+        console.print(f"[red]FAIL[/] {escape(trial.case_id)} (trial {trial.trial})")
+        console.print(f"     chordline status {trial.run_id}", highlight=False, markup=False)
         for check in trial.failed_checks:
             console.print(
                 f"     {check.check}: expected {check.expected!r}, got {check.actual!r}",
                 highlight=False,
-                soft_wrap=True,
                 markup=False,
             )
     console.print(f"stored eval {record.id}; {json_path} and {md_path}", highlight=False)
@@ -179,6 +195,7 @@ def eval_run(
     default=None,
     help="allowed fall below the baseline [default: CHORDLINE_EVAL_TOLERANCE]",
 )
+@_as_json
 def eval_gate(
     agent: str,
     *,
@@ -187,6 +204,7 @@ def eval_gate(
     max_cost_per_case: float | None,
     baseline_path: Path | None,
     tolerance: float | None,
+    as_json: bool,
 ) -> None:
     """Exit 1 when AGENT's latest eval breaks a threshold or regressed from the baseline."""
     from dataclasses import replace
@@ -214,8 +232,15 @@ def eval_gate(
     )
     path = baseline_path or dataset_dir(settings.evals_dir, current.name) / "baseline.json"
     baseline = load_baseline(path) if baseline_path is not None or path.is_file() else None
+    stale = record.agent_version != current.version
+    breaches = [] if stale else check_gate(record, thresholds, baseline)
+    if as_json:
+        from orchestration.cli.output import echo_json
+
+        echo_json(_gate_document(record, current.version, breaches))
+        sys.exit(1 if stale or breaches else 0)
     console.print(_summary(record))
-    if record.agent_version != current.version:
+    if stale:
         errors.print(
             f"[red]gate failed:[/] the latest eval ({record.id[:8]}) is of version "
             f"{record.agent_version[:12]}, {agent} is now {current.version[:12]}. "
@@ -223,24 +248,37 @@ def eval_gate(
             highlight=False,
         )
         sys.exit(1)
-    breaches = check_gate(record, thresholds, baseline)
     if not breaches:
         against = f" and baseline {path}" if baseline is not None else ""
         console.print(f"[green]gate passed[/] (eval {record.id[:8]}{against})", highlight=False)
         return
-    table = Table(title=f"gate failed: {agent}", header_style="bold red")
-    for column in ("metric", "value", "limit", "delta", "why"):
-        table.add_column(column)
-    for breach in breaches:
-        value = "unknown" if breach.value is None else f"{breach.value:.4g}"
-        table.add_row(
-            escape(breach.metric), value, f"{breach.limit:.4g}", f"{breach.delta:+.4g}",
-            escape(breach.reason),
-        )  # fmt: skip
-    console.print(table)
+    columns = (Column("metric"), Column("value", right=True), Column("limit", right=True),
+               Column("delta", right=True), Column("why", prose=True))  # fmt: skip
+    rows = [
+        [escape(b.metric), "unknown" if b.value is None else f"{b.value:.4g}",
+         f"{b.limit:.4g}", f"{b.delta:+.4g}", escape(b.reason)]
+        for b in breaches
+    ]  # fmt: skip
+    title = f"gate failed: {agent}"
+    console.print(fitted(columns, rows, console.width, title=title, style="bold red"))
     for breach in breaches:
         errors.print(f"gate failed: {breach}", highlight=False, soft_wrap=True, markup=False)
     sys.exit(1)
+
+
+def _gate_document(record: EvalRecord, version: str, breaches: list[Breach]) -> dict[str, Any]:
+    """``eval gate --json``: the eval judged, whether it passed, and each breach."""
+    stale = record.agent_version != version
+    return {
+        "agent": record.agent,
+        "eval_id": record.id,
+        "eval_version": record.agent_version,
+        "agent_version": version,
+        "passed": not stale and not breaches,
+        "stale": stale,
+        "metrics": record.metrics_json(),
+        "breaches": [dataclasses.asdict(b) for b in breaches],
+    }
 
 
 @eval_group.command("baseline")
@@ -285,19 +323,20 @@ def release(directory: Path | None) -> None:
     registry = load_registry(settings.agent_dirs)
     record = releases.prepare_release(journal, registry, settings, root=Path.cwd())
     path = releases.write(journal, record, directory or settings.releases_dir)
-    table = Table(title=f"release {record.id[:8]} at {record.git_commit[:12]}", header_style="bold")
-    for column in ("agent", "version", "eval", "pass@1", "pass^k", "$/case"):
-        table.add_column(column)
+    columns = [Column(c) for c in ("agent", "version", "eval")]
+    columns += [Column(c, right=True) for c in ("pass@1", "pass^k", "$/case")]
+    rows = []
     for name, entry in record.agents.items():
         metrics = entry["metrics"]
         cost = metrics.get("cost_per_case")
-        table.add_row(
+        rows.append([
             name,
             entry["version"][:12],
             entry["eval_id"][:8],
             f"{metrics['pass_at_1']:.3f}",
             f"{metrics['pass_hat_k']:.3f}",
             "-" if cost is None else f"{cost:.4f}",
-        )
-    console.print(table)
+        ])  # fmt: skip
+    title = f"release {record.id[:8]} at {record.git_commit[:12]}"
+    console.print(fitted(columns, rows, console.width, title=title))
     console.print(f"lock {record.lock_hash[:16]}; wrote {path}", highlight=False)

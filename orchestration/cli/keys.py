@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
 from orchestration.cli.base import console, main, open_client
+from orchestration.cli.tables import Column, fitted
 
 __all__ = ["keys"]
 
@@ -33,18 +33,32 @@ def create(tenant: str, name: str) -> None:
 
 @keys.command("list")
 @click.option("--tenant", default=None)
-def list_(tenant: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="print the keys as JSON")
+def list_(tenant: str | None, as_json: bool) -> None:
     """List keys (never the keys themselves)."""
+    from rich.markup import escape
+
     from orchestration.api.keys import list_keys
 
-    table = Table(header_style="bold")
-    for column in ("id", "prefix", "tenant", "name", "created", "revoked"):
-        table.add_column(column)
-    for key in list_keys(open_client().runtime.journal, tenant):
-        revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else ""
-        table.add_row(key.id, key.prefix, key.tenant, key.name,
-                      key.created_at.isoformat(timespec="seconds"), revoked)  # fmt: skip
-    console.print(table)
+    found = list_keys(open_client().runtime.journal, tenant)
+    if as_json:
+        from orchestration.cli.output import echo_json
+
+        echo_json({"keys": [
+            {"id": k.id, "prefix": k.prefix, "tenant": k.tenant, "name": k.name,
+             "created_at": k.created_at.isoformat(),
+             "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+            for k in found
+        ]})  # fmt: skip
+        return
+    columns = [Column(c) for c in ("id", "prefix", "tenant", "name", "created", "revoked")]
+    when = "%Y-%m-%d %H:%M:%S"
+    rows = [
+        [k.id, escape(k.prefix), escape(k.tenant), escape(k.name), f"{k.created_at:{when}}",
+         f"{k.revoked_at:{when}}" if k.revoked_at else ""]
+        for k in found
+    ]  # fmt: skip
+    console.print(fitted(columns, rows, console.width, caption="times in UTC"))
 
 
 @keys.command("revoke")

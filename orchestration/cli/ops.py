@@ -6,10 +6,12 @@ import sys
 from collections.abc import Callable
 
 import click
-from rich.table import Table
+from rich.console import RenderableType
+from rich.markup import escape
 
 from orchestration.agents.lock import LOCK_FILE
 from orchestration.cli.base import console, errors, load_cli_settings, main
+from orchestration.cli.tables import Column, fitted
 from orchestration.config import Settings
 from orchestration.errors import BackendUnreachable, ConfigError, JournalError
 from orchestration.journal import Journal
@@ -24,12 +26,9 @@ __all__ = ["check", "db", "lock"]
 def check() -> None:
     """Print the effective settings (secrets masked) and ping each backing service."""
     settings = load_cli_settings()
-    table = Table(title="Settings", header_style="bold")
-    table.add_column("variable", no_wrap=True)
-    table.add_column("value", overflow="fold")
-    for name, value in settings.masked().items():
-        table.add_row(name, value)
-    console.print(table)
+    rows = [[name, escape(value)] for name, value in settings.masked().items()]
+    columns = (Column("variable"), Column("value", prose=True))
+    console.print(fitted(columns, rows, console.width, title="Settings"))
     failures = 0
     from orchestration.canvas import ping_broker, producer
     from orchestration.journal import open_journal
@@ -68,7 +67,7 @@ def _probe_journal(journal: Journal) -> None:
         journal.ensure_schema(upgrade=False)
 
 
-def _breaker_table(settings: Settings) -> Table:
+def _breaker_table(settings: Settings) -> RenderableType:
     """Each deployment of every agent's chain with its circuit breaker's state."""
     from orchestration.agents.registry import load_registry
     from orchestration.llm.breakers import BreakerBoard, breaker_key
@@ -76,16 +75,14 @@ def _breaker_table(settings: Settings) -> Table:
 
     board = BreakerBoard(settings)
     where = "shared in Redis" if board.shared else "in-process: each worker keeps its own"
-    table = Table(title=f"Circuit breakers ({where})", header_style="bold")
-    for column in ("breaker (deployment:key)", "state", "failures", "opened at", "agents"):
-        table.add_column(column)
+    rows: list[list[str]] = []
     users: dict[str, list[str]] = {}
     registry = load_registry(settings.agent_dirs)
     for name in registry.names():
         try:
             chain = resolve_chain(registry.get(name), settings)
         except ConfigError as exc:
-            table.add_row(f"({name})", "[red]invalid pin[/]", "", "", str(exc))
+            rows.append([f"({escape(name)})", "[red]invalid pin[/]", "", "", escape(str(exc))])
             continue
         for deployment in chain:
             if not deployment.offline:
@@ -97,8 +94,10 @@ def _breaker_table(settings: Settings) -> Table:
         shown = f"[{style}]{state.state}[/]"
         if key.endswith(":nokey"):
             shown += " [red](no API key)[/]"
-        table.add_row(key, shown, str(state.failures), opened, ", ".join(agents))
-    return table
+        rows.append([escape(key), shown, str(state.failures), opened, ", ".join(agents)])
+    columns = (Column("breaker (deployment:key)"), Column("state"), Column("failures", right=True),
+               Column("opened at"), Column("agents", prose=True))  # fmt: skip
+    return fitted(columns, rows, console.width, title=f"Circuit breakers ({where})")
 
 
 @main.command()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
-from rich.table import Table
+from rich.console import RenderableType
+from rich.markup import escape
 
 from orchestration.cli.base import console, load_cli_settings, main
+from orchestration.cli.tables import Column, fitted
 from orchestration.config import Settings
 from orchestration.journal import Journal, open_journal
 from orchestration.rollouts.metrics import ArmMetrics, StageMetrics
@@ -104,7 +108,8 @@ def check(agent: str) -> None:
 
 @rollout.command()
 @click.argument("agent")
-def status(agent: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="print the rollout and its events as JSON")
+def status(agent: str, as_json: bool) -> None:
     """Show AGENT's newest rollout: both sides compared, and what happened to it."""
     from orchestration.errors import RolloutError
     from orchestration.journal.tables import utcnow
@@ -120,18 +125,54 @@ def status(agent: str) -> None:
             f"{agent} has no rollout. Fix: `chordline rollout start {agent} --variant NAME`."
         )
     metrics = measure(engine, record)
-    console.print(_comparison(record, metrics))
+    now = None
     if record.status == RolloutStatus.ACTIVE:
         disabled = (agent, record.variant) in settings.disabled_variant_pairs
         now = decide(record, metrics, utcnow(), disabled=disabled)
+    events = store.events(engine, record.id)
+    if as_json:
+        from orchestration.cli.output import echo_json
+
+        echo_json({
+            "rollout": _rollout_document(record),
+            "metrics": metrics.to_json(),
+            "check_now": None if now is None else {"decision": now.kind, "reason": now.reason},
+            "events": [{"at": e.at.isoformat(), "kind": e.kind, "stage": e.stage,
+                        "percent": e.percent, "reason": e.reason, "alert": e.alert}
+                       for e in events],
+        })  # fmt: skip
+        return
+    console.print(_comparison(record, metrics))
+    if now is not None:
         console.print(f"a check now would {now.kind}: {now.reason}", highlight=False)
-    history = Table(title="Events, newest first", header_style="bold")
-    for column in ("at", "event", "stage", "reason"):
-        history.add_column(column)
-    for event in store.events(engine, record.id):
-        kind = f"[bold red]{event.kind} (alert)[/]" if event.alert else event.kind
-        history.add_row(f"{event.at:%Y-%m-%d %H:%M:%S}", kind, f"{event.percent}%", event.reason)
-    console.print(history)
+    rows = [
+        [f"{e.at:%Y-%m-%d %H:%M:%S}", f"[bold red]{e.kind} (alert)[/]" if e.alert else e.kind,
+         f"{e.percent}%", escape(e.reason)]
+        for e in events
+    ]  # fmt: skip
+    columns = (Column("at"), Column("event"), Column("stage", right=True),
+               Column("reason", prose=True))  # fmt: skip
+    console.print(fitted(columns, rows, console.width, title="Events, newest first"))
+
+
+def _rollout_document(record: RolloutRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "agent": record.agent,
+        "variant": record.variant,
+        "variant_version": record.variant_version,
+        "status": record.status.value,
+        "steps": list(record.steps),
+        "stage": record.stage,
+        "percent": record.percent,
+        "min_runs": record.min_runs,
+        "dwell_seconds": record.dwell_seconds,
+        "sticky": record.sticky.value,
+        "thresholds": record.thresholds.to_json(),
+        "reason": record.reason,
+        "stage_started_at": record.stage_started_at.isoformat(),
+        "created_at": record.created_at.isoformat(),
+    }
 
 
 @rollout.command()
@@ -145,38 +186,35 @@ def stop(agent: str, reason: str) -> None:
     console.print(f"rollout {record.id} of {agent}:{record.variant} stopped: {reason}")
 
 
-def _comparison(record: RolloutRecord, metrics: StageMetrics) -> Table:
+def _comparison(record: RolloutRecord, metrics: StageMetrics) -> RenderableType:
     limits = record.thresholds
-    table = Table(
-        title=(
-            f"{record.agent}:{record.variant} rollout {record.id[:8]}: {record.status.value} at "
-            f"{record.percent}% (stage {record.stage + 1} of {len(record.steps)}: "
-            f"{','.join(map(str, record.steps))}); {record.reason or ''}"
-        ),
-        header_style="bold",
+    title = (
+        f"{record.agent}:{record.variant} rollout {record.id[:8]}: {record.status.value} at "
+        f"{record.percent}% (stage {record.stage + 1} of {len(record.steps)}: "
+        f"{','.join(map(str, record.steps))}); {record.reason or ''}"
     )
-    for column in ("side", "version", "runs", "finished", "success", "p95 latency",
-                   "cost / run", "eval pass"):  # fmt: skip
-        table.add_column(column)
+    columns = [Column("side"), Column("version")]
+    columns += [Column(c, right=True) for c in ("runs", "finished", "success", "p95 latency",
+                "cost / run", "eval pass")]  # fmt: skip
 
-    def row(arm: ArmMetrics) -> None:
-        table.add_row(
-            arm.variant,
-            (arm.version or "-")[:12],
+    def row(arm: ArmMetrics) -> list[str]:
+        return [
+            escape(arm.variant),
+            # The first 8 characters of the content hash, as every short id here.
+            (arm.version or "-")[:8],
             str(arm.runs),
             str(arm.finished),
             "-" if arm.success_rate is None else f"{arm.success_rate:.1%}",
             "-" if arm.p95_latency_s is None else f"{arm.p95_latency_s:.2f}s",
             "unknown" if arm.cost_per_run is None else f"${arm.cost_per_run:.6f}",
             "-" if arm.eval_pass_rate is None else f"{arm.eval_pass_rate:.1%}",
-        )
+        ]
 
-    row(metrics.stable)
-    row(metrics.variant)
-    table.caption = (
+    caption = (
         f"rolls back when: success drops > {limits.max_success_drop:.1%}, p95 > "
         f"{limits.max_p95_ratio:g}x, cost > {limits.max_cost_ratio:g}x, eval drops > "
         f"{limits.max_eval_drop:.1%}; decides after {record.min_runs} finished runs a side, "
         f"advances after {record.dwell_seconds}s"
     )
-    return table
+    rows = [row(metrics.stable), row(metrics.variant)]
+    return fitted(columns, rows, console.width, title=title, caption=caption)

@@ -79,14 +79,14 @@ def show_run(client: Any, run_id: str, tenant: str | None = None) -> None:
     from orchestration.memory.context import read_recorded
 
     view = client.get(run_id, tenant)
-    console.print(run_panel(view.run, view.steps))
+    console.print(run_panel(view.run, view.steps, console.width))
     if view.run.parent_id:
         console.print(f"stage {view.run.stage} of workflow run {view.run.parent_id}")
     if view.children:
-        console.print(children_table(view.run, view.children))
+        console.print(children_table(view.run, view.children, console.width))
     loaded = read_recorded(client.runtime.journal.engine, run_id)
     if loaded is not None:
-        console.print(memory_table(loaded.record))
+        console.print(memory_table(loaded.record, console.width))
     for step in view.steps:
         if step.status == "waiting":
             console.print(

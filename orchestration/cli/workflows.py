@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rich import box
-from rich.table import Table
+import click
+from rich.console import RenderableType
+from rich.markup import escape
 from rich.text import Text
 
 from orchestration.cli.base import console, main, open_client
+from orchestration.cli.tables import Column, fitted
 from orchestration.journal.records import RunRecord
 
 __all__ = ["children_table", "memory_table", "workflows"]
@@ -27,70 +29,75 @@ def _bar(child: RunRecord, origin: RunRecord, span: float) -> Text:
     return Text(" " * left + "█" * width, style="green" if child.status == "succeeded" else "cyan")
 
 
-def children_table(parent: RunRecord, children: Sequence[RunRecord]) -> Table:
+def children_table(parent: RunRecord, children: Sequence[RunRecord], width: int) -> RenderableType:
     """A workflow run's child runs on one time axis: stage, agent, status, time, cost."""
     ends = [(c.finished_at or c.updated_at) for c in children]
     span = max(((e - parent.created_at).total_seconds() for e in ends), default=0.0)
-    table = Table(
-        title=f"Workflow timeline: {len(children)} agent run(s) over {span * 1000:.0f} ms",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1),
-    )
-    for column in ("stage", "agent", "run", "status", "steps", "took", "tokens", "timeline"):
-        table.add_column(column, no_wrap=True)
+    columns = [Column(c) for c in ("stage", "agent", "run", "status")]
+    columns += [Column(c, right=True) for c in ("steps", "took", "tokens")]
+    columns.append(Column("timeline"))
+    rows: list[list[str | Text]] = []
     for child in children:
         took = ""
         if child.finished_at is not None:
             took = f"{(child.finished_at - child.created_at).total_seconds() * 1000:.0f}ms"
-        table.add_row(
-            child.stage or "",
-            child.agent,
+        rows.append([
+            escape(child.stage or ""),
+            escape(child.agent),
             child.id[:8],
             child.status.value,
             str(child.next_seq - 1),
             took,
             str(child.input_tokens + child.output_tokens),
             _bar(child, parent, span),
-        )
-    return table
+        ])  # fmt: skip
+    title = f"Workflow timeline: {len(children)} agent run(s) over {span * 1000:.0f} ms"
+    return fitted(columns, rows, width, title=title)
 
 
-def memory_table(record: dict[str, Any]) -> Table:
+def memory_table(record: dict[str, Any], width: int) -> RenderableType:
     """What a session run loaded from each memory tier."""
-    table = Table(
-        title=f"Memory loaded (session {record.get('session', '')}, at {record.get('loaded_at')})",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-    )
-    table.add_column("tier")
-    table.add_column("what")
+    rows: list[list[str | Text]] = []
     for turn in record.get("working") or ():
-        table.add_row("working", f"run {turn['run_id'][:8]}: {turn['input'][:70]}")
+        rows.append(["working", escape(f"run {turn['run_id'][:8]}: {turn['input'][:70]}")])
     episodic = record.get("episodic") or {}
     for run_id in episodic.get("full") or ():
-        table.add_row("episodic", f"run {run_id[:8]} in full")
+        rows.append(["episodic", f"run {run_id[:8]} in full"])
     for run_id in episodic.get("summarised") or ():
-        table.add_row("episodic", f"run {run_id[:8]} summarised")
+        rows.append(["episodic", f"run {run_id[:8]} summarised"])
     if episodic.get("dropped"):
-        table.add_row("episodic", f"{episodic['dropped']} older run(s) over the token budget")
+        rows.append(["episodic", f"{episodic['dropped']} older run(s) over the token budget"])
     for fact in record.get("long_term") or ():
-        table.add_row("long-term", fact["fact"][:90])
-    if not table.row_count:
-        table.add_row("-", "nothing remembered yet")
-    return table
+        rows.append(["long-term", escape(fact["fact"][:90])])
+    if not rows:
+        rows.append(["-", "nothing remembered yet"])
+    title = f"Memory loaded (session {record.get('session', '')}, at {record.get('loaded_at')})"
+    return fitted([Column("tier"), Column("what", prose=True)], rows, width, title=title)
 
 
 @main.command()
-def workflows() -> None:
+@click.option("--json", "as_json", is_flag=True, help="print the workflows as JSON")
+def workflows(as_json: bool) -> None:
     """List the workflows with their stages' agents and budgets."""
-    client = open_client()
-    registry = client.workflows
-    table = Table(title="Workflows", header_style="bold")
-    for column in ("workflow", "version", "agents", "budgets", "description"):
-        table.add_column(column)
-    for name in registry.names():
-        flow = registry.get(name)
-        budgets = f"{flow.max_steps} steps, {flow.max_tokens or '-'} tokens, ${flow.max_usd or '-'}"
-        table.add_row(name, flow.version, ", ".join(flow.agents()), budgets, flow.description)
-    console.print(table)
+    registry = open_client().workflows
+    flows = [registry.get(name) for name in registry.names()]
+    if as_json:
+        from orchestration.cli.output import echo_json
+
+        echo_json({"workflows": [
+            {"name": f.name, "version": f.version, "agents": list(f.agents()),
+             "max_steps": f.max_steps, "max_tokens": f.max_tokens,
+             "max_usd": None if f.max_usd is None else str(f.max_usd),
+             "description": f.description}
+            for f in flows
+        ]})  # fmt: skip
+        return
+    columns = [Column("workflow"), Column("version"), Column("agents", prose=True),
+               Column("budgets", prose=True), Column("description", prose=True)]  # fmt: skip
+    rows = [
+        [escape(f.name), f.version, escape(", ".join(f.agents())),
+         f"{f.max_steps} steps, {f.max_tokens or '-'} tokens, ${f.max_usd or '-'}",
+         escape(f.description)]
+        for f in flows
+    ]  # fmt: skip
+    console.print(fitted(columns, rows, console.width, title="Workflows"))
