@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -11,10 +12,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from orchestration.agents.registry import AgentRegistry
 from orchestration.journal.listing import served_models_of_steps
 from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus, StepStatus
+
+if TYPE_CHECKING:
+    # Only for annotations: listing runs need not load the agents (and their tools).
+    from orchestration.agents.registry import AgentRegistry
 
 __all__ = [
     "SHORT_ID",
