@@ -13,7 +13,17 @@ from pathlib import Path
 
 import psycopg
 
-from bench import embedded, fanout, memory, overhead, recovery, scale, throughput, workflows
+from bench import (
+    embedded,
+    fanout,
+    memory,
+    overhead,
+    recovery,
+    scale,
+    startup,
+    throughput,
+    workflows,
+)
 from bench.report import Table
 from bench.session import SIZES, Session
 
@@ -28,6 +38,7 @@ BENCHMARKS: dict[str, Callable[[Session], Table]] = {
     "embedded": embedded.run,
     "memory": memory.run,
     "workflows": workflows.run,
+    "startup": startup.run,
 }
 
 _DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
