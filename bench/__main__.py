@@ -21,6 +21,7 @@ from bench import (
     overhead,
     recovery,
     scale,
+    startup,
     throughput,
     workflows,
 )
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, Callable[[Session], Table]] = {
     "embedded": embedded.run,
     "memory": memory.run,
     "workflows": workflows.run,
+    "startup": startup.run,
 }
 
 _DEFAULT_REDIS = "redis://127.0.0.1:6379/11"

@@ -62,11 +62,7 @@ class Client:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or current_settings()
         self.runtime = Runtime.open(self.settings)
-        journal = self.runtime.journal
-        journal.ping()
-        # A SQLite journal is a developer's own file: bring it up to date. A shared database
-        # is migrated by the one-off `chordline db upgrade`, never by whoever starts first.
-        journal.ensure_schema(upgrade=journal.engine.dialect.name == "sqlite")
+        self.runtime.journal.attach()
         self._app: Celery | None = None
 
     @property

@@ -4,8 +4,6 @@ PostgreSQL, driven over HTTP exactly as the README's curl loop does."""
 from __future__ import annotations
 
 import json
-import os
-import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -200,27 +198,18 @@ def test_limits_hold_across_two_api_processes(service_env: dict[str, str], tmp_p
             server.stop()
 
 
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def test_api_starts_in_under_two_seconds(service_env: dict[str, str], tmp_path: Path) -> None:
-    walls, cpus = [], []
-    for attempt in range(3):
-        server = start_api(service_env, tmp_path / str(attempt))
-        walls.append(server.start_s)
-        cpus.append(_cpu_s(server.process.pid))
-        ready = httpx.get(f"{server.url}/readyz")
+def test_api_starts_and_answers_health_and_readiness(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # How long it takes is a row of `python -m bench --only startup`, never asserted here.
+    server = start_api(service_env, tmp_path / "api")
+    try:
+        health = httpx.get(f"{server.url}/healthz", timeout=30)
+        ready = httpx.get(f"{server.url}/readyz", timeout=30)
+    finally:
         server.stop()
-        assert ready.status_code == 200, ready.text
-    load = os.getloadavg()[0] / (os.cpu_count() or 1)
-    print(f"chordline api: spawn to first /healthz {walls} s wall, {cpus} s CPU, load {load:.2f}")
-    # The work of starting is load-independent; the wall clock is too when the machine is idle.
-    assert statistics.median(cpus) < 2.0, cpus
-    if load < 1.0:
-        assert statistics.median(walls) < 2.0, walls
+    assert health.status_code == 200, health.text
+    assert ready.status_code == 200, ready.text
 
 
 def test_readyz_names_what_is_unreachable_and_huge_headers_are_refused(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,7 +19,6 @@ from orchestration.api.context import ApiContext
 from orchestration.api.headers import HeaderLimit
 from orchestration.api.limits import TenantLimits
 from orchestration.api.schemas import DecisionOut
-from orchestration.client import Client
 from orchestration.config import Settings
 from orchestration.errors import (
     AgentNotFound,
@@ -31,8 +31,12 @@ from orchestration.errors import (
     RunRequestError,
     RunRequestTooLarge,
 )
+from orchestration.journal import open_journal
 from orchestration.journal.approvals import ApprovalDecision
 from orchestration.storable_text import FIX, escaped
+
+if TYPE_CHECKING:
+    from orchestration.client import Client
 
 __all__ = ["create_app"]
 
@@ -132,20 +136,32 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
 
     Args:
         settings: the settings (journal, broker, limits).
-        client: a client to use (tests); one is opened from ``settings`` by default.
+        client: a client to use (tests); by default the first request that needs one builds
+            it from ``settings``.
 
     Raises:
         BackendUnreachable: the journal does not answer.
         JournalError: the journal's schema is behind (run ``chordline db upgrade``).
     """
-    client = client or Client(settings)
+    if client is None:
+        # Refuse to start on a journal that is down or behind; the client (agents, Celery
+        # producer) is built by the first request that needs it, not before /healthz answers.
+        journal = open_journal(settings.journal_url)
+        journal.attach()
+        journal.engine.dispose()
+    context = ApiContext(settings, TenantLimits(settings), client)
     app = FastAPI(
         title="Chordline",
         version="1",
         description="Start, watch, approve and cancel agent runs. Keys: `chordline keys create`.",
     )
-    app.state.chordline = ApiContext(client=client, limits=TenantLimits(settings))
-    app.add_exception_handler(ChordlineError, _chordline_error(client.runtime.registry.names))
+    app.state.chordline = context
+
+    def agent_names() -> list[str]:
+        # Read when an unknown agent is named, so building the app loads no agents.
+        return context.client.runtime.registry.names()
+
+    app.add_exception_handler(ChordlineError, _chordline_error(agent_names))
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(OperationalError, _journal_down)

@@ -2,22 +2,48 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
 from orchestration.api.limits import TenantLimits
-from orchestration.client import Client
+from orchestration.config import Settings
+
+if TYPE_CHECKING:
+    from orchestration.client import Client
 
 __all__ = ["ApiContext", "context_of"]
 
 
-@dataclass(frozen=True)
 class ApiContext:
-    """The API process's runtime: it reads and writes the journal and enqueues, nothing more."""
+    """The API process's runtime: it reads and writes the journal and enqueues, nothing more.
 
-    client: Client
-    limits: TenantLimits
+    The client (the agents, the Celery producer) is built by the first request that needs it,
+    so the process answers ``/healthz`` without loading them.
+
+    Args:
+        settings: the process's settings.
+        limits: the tenants' concurrency and rate limits.
+        client: a client to use (tests); one is built from ``settings`` on first use otherwise.
+    """
+
+    def __init__(self, settings: Settings, limits: TenantLimits, client: Client | None = None):
+        self.settings = settings
+        self.limits = limits
+        self._client = client
+        self._building = threading.Lock()
+
+    @property
+    def client(self) -> Client:
+        """The client, built once (handlers run on a thread pool, so under a lock)."""
+        if self._client is None:
+            with self._building:
+                if self._client is None:
+                    from orchestration.client import Client
+
+                    self._client = Client(self.settings)
+        return self._client
 
 
 def context_of(request: Request) -> ApiContext:

@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 
-from orchestration import canvas
 from orchestration.api.auth import Caller
 from orchestration.api.context import ApiContext, context_of
 from orchestration.api.queries import (
@@ -24,7 +23,6 @@ from orchestration.errors import RunNotFound, RunRequestError
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunStatus, utcnow
 from orchestration.run_request import RunRequest, check_sizes, request_hash
-from orchestration.runtime import Limits
 
 __all__ = ["RUN_ID", "router", "run_out"]
 
@@ -93,6 +91,9 @@ def create_run(
     if not created:
         response.status_code = 200
         return _replayed(context, run, request_digest)
+    # Celery is loaded by the first run started, not at the API's start.
+    from orchestration import canvas
+
     try:
         canvas.start_run(context.client.app, run.id)
     except Exception as exc:  # the broker is away: the sweeper starts the journaled run later
@@ -117,6 +118,8 @@ def _admit(
     """Create the run within the tenant's limits; (run, False) when a concurrent request with
     the same Idempotency-Key created it first."""
     rt = context.client.runtime
+    from orchestration.runtime import Limits  # loaded with the client, on the first run
+
     _check_daily_cap(context, tenant)
     with context.limits.admitting(tenant, lambda: live_runs(rt.journal, tenant)) as limited:
         if limited is not None:

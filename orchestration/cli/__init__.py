@@ -1,35 +1,9 @@
-"""The ``chordline`` command, one module per command group."""
+"""The ``chordline`` command, one module per command group.
 
-from orchestration.cli import (
-    admin,
-    api,
-    approvals,
-    demo,
-    evals,
-    keys,
-    memory,
-    ops,
-    processes,
-    rollout,
-    runs,
-    stats,
-    workflows,
-)
+Each command's module is imported when that command runs (see :mod:`orchestration.cli.commands`),
+so ``chordline --help`` and ``--version`` load neither the journal nor Celery.
+"""
+
 from orchestration.cli.base import main
 
-__all__ = [
-    "admin",
-    "api",
-    "approvals",
-    "demo",
-    "evals",
-    "keys",
-    "main",
-    "memory",
-    "ops",
-    "processes",
-    "rollout",
-    "runs",
-    "stats",
-    "workflows",
-]
+__all__ = ["main"]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 
-from orchestration.config import Settings, current_settings
+from orchestration.cli.commands import LazyGroup
 from orchestration.errors import ChordlineError
+
+if TYPE_CHECKING:
+    from orchestration.config import Settings
+    from orchestration.journal import Journal
 
 __all__ = [
     "DEMO_AGENT",
@@ -17,6 +21,7 @@ __all__ = [
     "errors",
     "load_cli_settings",
     "main",
+    "open_cli_journal",
     "open_client",
 ]
 
@@ -30,8 +35,9 @@ DEMO_INPUT = (
 )
 
 
-class _Commands(click.Group):
-    """Prints our errors as one clear message instead of a traceback."""
+class _Commands(LazyGroup):
+    """Imports each command when it runs; prints our errors as one clear message instead of a
+    traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -42,7 +48,18 @@ class _Commands(click.Group):
 
 
 def load_cli_settings() -> Settings:
+    from orchestration.config import current_settings
+
     return current_settings()
+
+
+def open_cli_journal() -> Journal:
+    """The settings' journal, checked: for commands that only read it (no agents, no broker)."""
+    from orchestration.journal import open_journal
+
+    journal = open_journal(load_cli_settings().journal_url)
+    journal.attach()
+    return journal
 
 
 def open_client() -> Any:

@@ -91,7 +91,7 @@ def demo(agent: str, text: str, timeout: float) -> None:
             console.print(f"resumed run {run_id}: {finished.status.value}")
     finally:
         _stop_worker(process)
-    show_run(client, run.id)
+    show_run(client.runtime.journal, run.id)
     exit_for(run)
 
 

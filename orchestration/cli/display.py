@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
-from orchestration.agents.registry import AgentRegistry
 from orchestration.cli.tables import Cell, Column, fitted
 from orchestration.journal.listing import served_models_of_steps
 from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus, StepStatus
+
+if TYPE_CHECKING:
+    # Only for annotations: listing runs need not load the agents (and their tools).
+    from orchestration.agents.registry import AgentRegistry
 
 __all__ = [
     "SHORT_ID",

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from orchestration.cli.base import console, main, open_client
+from orchestration.cli.base import console, main, open_cli_journal, open_client
 from orchestration.journal.records import RunRecord
-from orchestration.journal.tables import RunStatus
+from orchestration.journal.tables import RunKind, RunStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from orchestration.journal import Journal
 
 __all__ = ["agents", "cancel", "runs", "show_run", "status", "submit", "sweep"]
 
@@ -69,37 +74,43 @@ def submit(
                 f"run {r.id}: {r.status.value}, step {r.next_seq - 1}"
             ),
         )
-    show_run(client, run.id)
+    show_run(client.runtime.journal, run.id)
     exit_for(run)
 
 
-def show_run(client: Any, run_id: str, tenant: str | None = None) -> None:
+def show_run(journal: Journal, run_id: str, tenant: str | None = None) -> None:
+    """Print a run from the journal: its panel, its workflow children, memory and approvals."""
     from orchestration.cli.display import run_panel
     from orchestration.cli.workflows import children_table, memory_table
     from orchestration.memory.context import read_recorded
 
-    view = client.get(run_id, tenant)
-    console.print(run_panel(view.run, view.steps, console.width))
-    if view.run.parent_id:
-        console.print(f"stage {view.run.stage} of workflow run {view.run.parent_id}")
-    if view.children:
-        console.print(children_table(view.run, view.children, console.width))
-    loaded = read_recorded(client.runtime.journal.engine, run_id)
+    run = journal.get_run(run_id, tenant)
+    steps = journal.steps(run_id)
+    console.print(run_panel(run, steps, console.width))
+    if run.parent_id:
+        console.print(f"stage {run.stage} of workflow run {run.parent_id}")
+    if run.kind == RunKind.WORKFLOW:
+        from orchestration.workflows.store import child_runs
+
+        children = child_runs(journal.engine, run_id)
+        if children:
+            console.print(children_table(run, children, console.width))
+    loaded = read_recorded(journal.engine, run_id)
     if loaded is not None:
         console.print(memory_table(loaded.record, console.width))
-    for step in view.steps:
+    for step in steps:
         if step.status == "waiting":
             console.print(
                 f"[magenta]waiting for approval:[/] step {step.seq} {step.name} "
-                f"{step.arguments}  (approve: chordline approve {view.run.id}.{step.seq})"
+                f"{step.arguments}  (approve: chordline approve {run.id}.{step.seq})"
             )
 
 
-def _full_id(client: Any, run_id: str, tenant: str | None = None) -> str:
+def _full_id(engine: Engine, run_id: str, tenant: str | None = None) -> str:
     """The whole id of ``run_id``, which may be the short id a narrow listing shows."""
     from orchestration.journal.listing import resolve_run_id
 
-    return resolve_run_id(client.runtime.journal.engine, run_id, tenant)
+    return resolve_run_id(engine, run_id, tenant)
 
 
 @main.command()
@@ -108,16 +119,17 @@ def _full_id(client: Any, run_id: str, tenant: str | None = None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="print the run and its steps as JSON")
 def status(run_id: str, tenant: str | None, as_json: bool) -> None:
     """Show a run: status, answer and step timeline (RUN_ID may be its first 8 characters)."""
-    client = open_client()
-    run_id = _full_id(client, run_id, tenant)
+    # Only the journal is read: neither the agents nor the broker are loaded.
+    journal = open_cli_journal()
+    run_id = _full_id(journal.engine, run_id, tenant)
     if not as_json:
-        show_run(client, run_id, tenant)
+        show_run(journal, run_id, tenant)
         return
     from orchestration.cli.output import echo_json, run_document
     from orchestration.journal.listing import served_models_of_steps
 
-    view = client.get(run_id, tenant)
-    echo_json(run_document(view.run, view.steps, served_models_of_steps(view.steps)))
+    run, steps = journal.get_run(run_id, tenant), tuple(journal.steps(run_id))
+    echo_json(run_document(run, steps, served_models_of_steps(steps)))
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -175,7 +187,7 @@ def runs(
     from orchestration.cli.display import runs_table
     from orchestration.journal.listing import RunFilter, list_runs, served_models
 
-    engine = open_client().runtime.journal.engine
+    engine = open_cli_journal().engine
     where = RunFilter(tenant, agent, tuple(RunStatus(s) for s in statuses), since)
     found = list_runs(engine, where, page=page, per_page=limit)
     if as_json:
@@ -223,7 +235,7 @@ def agents(as_json: bool) -> None:
 def cancel(run_id: str, reason: str, tenant: str | None) -> None:
     """Cancel a run; a step in flight finishes but nothing follows it."""
     client = open_client()
-    run_id = _full_id(client, run_id, tenant)
+    run_id = _full_id(client.runtime.journal.engine, run_id, tenant)
     if client.cancel(run_id, reason=reason, tenant=tenant):
         console.print(f"run {run_id} cancelled")
     else:

@@ -75,6 +75,20 @@ class Journal:
         """Check the database answers (else BackendUnreachable naming it and the fix)."""
         schema.ping(self.engine, self.url)
 
+    def attach(self) -> None:
+        """Check the database answers and its schema is current, as every process does first.
+
+        A SQLite journal is a developer's own file, so it is brought up to date; a shared
+        database is migrated by the one-off ``chordline db upgrade``, never by whoever starts
+        first.
+
+        Raises:
+            BackendUnreachable: the database does not answer (naming it and the fix).
+            JournalError: a shared database's schema is behind (naming the fix).
+        """
+        self.ping()
+        self.ensure_schema(upgrade=self.engine.dialect.name == "sqlite")
+
     # -- runs and steps -------------------------------------------------------------------
 
     def create_run(self, new: NewRun) -> RunRecord:

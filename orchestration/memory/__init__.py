@@ -5,19 +5,28 @@ its earlier runs (summarised past a token budget) and the facts recalled for its
 was loaded is recorded on the run. Agents keep facts with the :data:`remember` tool.
 """
 
-from orchestration.memory.context import MemoryContext, load_context
-from orchestration.memory.episodic import Episode, EpisodicContext, episodes, fit_episodes
-from orchestration.memory.facts import Fact, FactStore, JournalFactStore
-from orchestration.memory.middleware import MemoryMiddleware
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Eager because the module has the function's name: once anything imported the submodule
+# `orchestration.memory.remember`, a lazy lookup would find the module, not the tool.
 from orchestration.memory.remember import remember
-from orchestration.memory.sessions import Deleted, SessionExport, delete_session, export_session
-from orchestration.memory.working import (
-    NullWorkingMemory,
-    RedisWorkingMemory,
-    Turn,
-    WorkingMemory,
-    open_working_memory,
-)
+
+if TYPE_CHECKING:
+    from orchestration.memory.context import MemoryContext, load_context
+    from orchestration.memory.episodic import Episode, EpisodicContext, episodes, fit_episodes
+    from orchestration.memory.facts import Fact, FactStore, JournalFactStore
+    from orchestration.memory.middleware import MemoryMiddleware
+    from orchestration.memory.sessions import Deleted, SessionExport, delete_session, export_session
+    from orchestration.memory.working import (
+        NullWorkingMemory,
+        RedisWorkingMemory,
+        Turn,
+        WorkingMemory,
+        open_working_memory,
+    )
 
 __all__ = [
     "Deleted",
@@ -41,3 +50,35 @@ __all__ = [
     "open_working_memory",
     "remember",
 ]
+
+# Which module holds each public name: a part of the package (`chordline status` reading a
+# run's recorded context) loads neither Redis nor the memory middleware's model stack.
+_HOME = {
+    **dict.fromkeys(("MemoryContext", "load_context"), "orchestration.memory.context"),
+    **dict.fromkeys(
+        ("Episode", "EpisodicContext", "episodes", "fit_episodes"), "orchestration.memory.episodic"
+    ),
+    **dict.fromkeys(("Fact", "FactStore", "JournalFactStore"), "orchestration.memory.facts"),
+    "MemoryMiddleware": "orchestration.memory.middleware",
+    **dict.fromkeys(
+        ("Deleted", "SessionExport", "delete_session", "export_session"),
+        "orchestration.memory.sessions",
+    ),
+    **dict.fromkeys(
+        ("NullWorkingMemory", "RedisWorkingMemory", "Turn", "WorkingMemory", "open_working_memory"),
+        "orchestration.memory.working",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'orchestration.memory' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -12,17 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select, update
 
-from orchestration.config import Settings
 from orchestration.journal.engine import write
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import Run
 from orchestration.memory.episodic import episodes, fit_episodes
-from orchestration.memory.facts import FactStore
-from orchestration.memory.working import WorkingMemory
+
+if TYPE_CHECKING:
+    # Annotations only: `chordline status` reads a recorded context without loading Redis.
+    from orchestration.config import Settings
+    from orchestration.memory.facts import FactStore
+    from orchestration.memory.working import WorkingMemory
 
 __all__ = ["MemoryContext", "load_context", "read_recorded", "record_once"]
 
