@@ -32,8 +32,8 @@ def worker(
     celery_args: tuple[str, ...],
 ) -> None:
     """Run a worker on QUEUES (agents, tools, admin); extra arguments go to Celery."""
+    from orchestration import canvas
     from orchestration.canvas import CELERY_DEFAULT_QUEUE, QUEUES
-    from orchestration.client import Client
 
     settings = load_cli_settings()
     names = [q for q in queues.split(",") if q != CELERY_DEFAULT_QUEUE]
@@ -44,8 +44,10 @@ def worker(
         # Run starts sent by a bare Celery app that names no queue land on Celery's default.
         names.append(CELERY_DEFAULT_QUEUE)
     queues = ",".join(names)
-    client = Client(settings)
-    client.ping_broker()
+    # Fail fast on a broker that does not answer (Celery itself would retry forever). A bare
+    # producer is enough: building the runtime here (agents, journal) would only be done again
+    # by the worker, and a replacement worker's start is part of every crash's recovery.
+    canvas.ping_broker(canvas.producer(settings), settings.broker_url)
     # Mingle (syncing revoked ids with every other worker) costs a second at each start and
     # Chordline revokes nothing: the journal decides what runs. A replacement worker of a
     # crashed one consumes that much sooner.
