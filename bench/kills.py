@@ -25,7 +25,7 @@ __all__ = ["run"]
 
 TARGET_S = 10.0
 # (runs, seconds of killing) per bench size: the full size is a kill every 1-3 s for a minute.
-_SIZES = {"tiny": (4, 6.0), "full": (20, 60.0)}
+_SIZES = {"tiny": (4, 6.0), "full": (50, 60.0)}
 
 
 def _admin_url(database_url: str) -> str:

@@ -207,8 +207,8 @@ def test_stale_runs_and_single_redrive(journal: Journal) -> None:
     while "run-1" not in journal.stale_runs(stale_after_s=60) and time.monotonic() < deadline:
         pass
     assert journal.stale_runs(stale_after_s=60) == ["run-1"]
-    assert journal.mark_redriven("run-1", not_within_s=60) is True
-    assert journal.mark_redriven("run-1", not_within_s=60) is False
+    assert journal.mark_redriven("run-1", not_within_s=60, retake_s=60) is True
+    assert journal.mark_redriven("run-1", not_within_s=60, retake_s=60) is False
 
 
 def test_finish_run_never_reopens_an_ended_run(journal: Journal) -> None:
@@ -255,3 +255,36 @@ def test_postgres_hot_path_is_one_statement_per_claim_and_per_outcome(pg_journal
     ]
     assert later.window[1].result == {"ok": 1}
     assert journal.get_run("run-1").next_seq == 5
+
+
+def test_a_redrive_nobody_claims_by_its_deadline_is_sent_once_more(journal: Journal) -> None:
+    journal.create_run(_new())
+    journal.claim("run-1", 1, "dead", lease_s=0.01)
+    _wait_until(lambda: journal.stale_runs(stale_after_s=60) == ["run-1"])
+    assert journal.mark_redriven("run-1", not_within_s=0, retake_s=0.05) is True
+    handed_back = journal.step("run-1", 1)
+    assert (handed_back.status, handed_back.lease_owner) == (StepStatus.PENDING, None)
+    assert handed_back.lease_expires_at is not None, "the hand-back keeps a deadline"
+    # Unclaimed past the deadline (the worker that took the re-drive died): stale again, once.
+    _wait_until(lambda: journal.stale_runs(stale_after_s=60) == ["run-1"])
+    assert journal.mark_redriven("run-1", not_within_s=0, retake_s=0.05) is True
+    assert journal.step("run-1", 1).lease_expires_at is None
+    assert journal.stale_runs(stale_after_s=60) == [], "only the idle rule re-drives it now"
+
+
+def test_a_redrive_claimed_before_its_deadline_is_not_sent_again(journal: Journal) -> None:
+    journal.create_run(_new())
+    journal.claim("run-1", 1, "dead", lease_s=0.01)
+    _wait_until(lambda: journal.stale_runs(stale_after_s=60) == ["run-1"])
+    assert journal.mark_redriven("run-1", not_within_s=0, retake_s=0.05) is True
+    claimed = journal.claim("run-1", 1, "alive", lease_s=60)
+    assert isinstance(claimed, Claimed) and claimed.step.attempt == 2
+    time.sleep(0.1)  # past the hand-back's deadline: the claim replaced it with a live lease
+    assert journal.stale_runs(stale_after_s=60) == []
+
+
+def _wait_until(done: Callable[[], bool], timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)

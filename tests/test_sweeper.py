@@ -156,7 +156,7 @@ def test_a_keyed_effect_redriven_after_its_lease_lapsed_lands_once(rt: Runtime) 
         )
         tool.invoke(tool.validate(step.arguments or "{}"), context, rt.tool_threads)
         _until(lambda: run.id in rt.journal.stale_runs(60))
-        assert rt.journal.mark_redriven(run.id, not_within_s=0)
+        assert rt.journal.mark_redriven(run.id, not_within_s=0, retake_s=60)
     drain(rt, run.id, loop.redrive_plan(rt, run.id))
     assert rt.journal.get_run(run.id).status == RunStatus.SUCCEEDED
     assert rt.journal.step(run.id, seq).attempt == 3

@@ -19,9 +19,10 @@ _LIVE_RUN = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 def stale_runs(engine: Engine, stale_after_s: float, limit: int = 100) -> list[str]:
     """Live runs that stopped moving, oldest first.
 
-    A run stopped moving when a step's lease lapsed (its worker died: found at once), or when
-    it has queued work, no live lease and nothing happened to it for ``stale_after_s`` (a
-    message was lost: the broker was flushed, or a dead worker held it unstarted). Activity
+    A run stopped moving when a step's lease lapsed (its worker died: found at once), when a
+    re-drive was not taken by its deadline (see :func:`mark_redriven`), or when it has queued
+    work, no live lease and nothing happened to it for ``stale_after_s`` (a message was lost:
+    the broker was flushed, or a dead worker held it unstarted). Activity
     counts step creation, claims, outcomes and re-drives, so a step that waits for its
     predecessors, or a run just re-driven, is not taken for lost.
     """
@@ -42,6 +43,13 @@ def stale_runs(engine: Engine, stale_after_s: float, limit: int = 100) -> list[s
         )
         .correlate(Step)
     )
+    # A re-drive hands a lapsed lease back with a deadline for the re-drive to be taken; past
+    # it the re-drive's message was lost (a worker took it and died before claiming the step).
+    lost_redrive = and_(
+        Step.status == StepStatus.PENDING,
+        Step.lease_expires_at.is_not(None),
+        Step.lease_expires_at < now,
+    )
     idle = and_(
         Step.status == StepStatus.PENDING,
         Run.updated_at < cutoff,
@@ -51,7 +59,7 @@ def stale_runs(engine: Engine, stale_after_s: float, limit: int = 100) -> list[s
     query = (
         select(Step.run_id)
         .join(Run, Run.id == Step.run_id)
-        .where(or_(lapsed, idle), Run.status.in_(_LIVE_RUN))
+        .where(or_(lapsed, lost_redrive, idle), Run.status.in_(_LIVE_RUN))
         .distinct()
         .limit(limit)
     )
@@ -59,12 +67,16 @@ def stale_runs(engine: Engine, stale_after_s: float, limit: int = 100) -> list[s
         return [row[0] for row in connection.execute(query)]
 
 
-def mark_redriven(engine: Engine, run_id: str, not_within_s: float) -> bool:
+def mark_redriven(engine: Engine, run_id: str, not_within_s: float, retake_s: float) -> bool:
     """Take the re-drive of a run unless one happened within ``not_within_s``.
 
     In the same transaction the run's lapsed leases are handed back (the steps become pending
-    again), so a sweeper that looks next finds nothing lapsed. Two sweepers racing on one run
-    both call this; exactly one gets True.
+    again), so a sweeper that looks next finds nothing lapsed. A handed-back step keeps a
+    deadline ``retake_s`` ahead in ``lease_expires_at``: a worker that takes the re-drive claims
+    the step long before it; one that took it and died leaves the step pending past it, and
+    the next sweep re-drives the run once more (then the deadline is cleared, so a run that
+    no worker takes falls back to the idle rule's cadence). Two sweepers racing on one run both
+    call this; exactly one gets True.
 
     Returns:
         True when the caller must re-drive the run.
@@ -88,10 +100,23 @@ def mark_redriven(engine: Engine, run_id: str, not_within_s: float) -> bool:
             update(Step)
             .where(
                 Step.run_id == run_id,
+                Step.status == StepStatus.PENDING,
+                Step.lease_expires_at < now,
+            )
+            .values(lease_expires_at=None)
+        )
+        connection.execute(
+            update(Step)
+            .where(
+                Step.run_id == run_id,
                 Step.status == StepStatus.RUNNING,
                 Step.lease_expires_at < now,
             )
-            .values(status=StepStatus.PENDING, lease_owner=None, lease_expires_at=None)
+            .values(
+                status=StepStatus.PENDING,
+                lease_owner=None,
+                lease_expires_at=now + timedelta(seconds=retake_s),
+            )
         )
     return True
 

@@ -1,7 +1,9 @@
 """The sweeper: finds live runs that stopped moving and re-drives them from the journal.
 
-A run stops moving when a worker died holding a step (its lease lapses: found at the next sweep)
-or when a message was lost (queued work and no activity for ``stale_after_seconds``). Re-driving
+A run stops moving when a worker died holding a step (its lease lapses: found at the next sweep),
+when a re-drive went to a worker that died before claiming the step (still unclaimed a sweep
+interval later: sent once more), or when a message was lost (queued work and no activity for
+``stale_after_seconds``). Re-driving
 enqueues what the journal says is next; the steps' leases make a duplicate enqueue harmless, and
 ``mark_redriven`` (which also hands the lapsed leases back) makes sweepers racing on one run
 re-drive it once. Beat runs it, and so does every worker (at start and every sweep interval).
@@ -23,8 +25,11 @@ def sweep(rt: Runtime, limit: int = 100) -> list[Dispatch]:
     # The window only has to outlast a race between sweepers: after a re-drive nothing of the
     # run looks lapsed, and an idle run counts the re-drive as activity.
     window = min(settings.stale_after_seconds, settings.sweep_interval_seconds)
+    # A re-drive goes ahead of routine work, so the next free slot takes it; one still unclaimed
+    # a sweep interval later went to a worker that died, and is sent once more.
+    retake = settings.sweep_interval_seconds
     for run_id in rt.journal.stale_runs(settings.stale_after_seconds, limit=limit):
-        if not rt.journal.mark_redriven(run_id, not_within_s=window):
+        if not rt.journal.mark_redriven(run_id, not_within_s=window, retake_s=retake):
             continue
         plan = redrive_plan(rt, run_id)
         if plan is not None and not plan.empty:

@@ -18,4 +18,9 @@ def stuck_workflows(rt: Runtime, limit: int = 100) -> list[str]:
     settings = rt.settings
     window = min(settings.stale_after_seconds, settings.sweep_interval_seconds)
     found = store.stale_workflows(rt.journal.engine, settings.stale_after_seconds, limit)
-    return [run_id for run_id in found if rt.journal.mark_redriven(run_id, not_within_s=window)]
+    retake = settings.sweep_interval_seconds
+    return [
+        run_id
+        for run_id in found
+        if rt.journal.mark_redriven(run_id, not_within_s=window, retake_s=retake)
+    ]
