@@ -157,3 +157,12 @@ def test_rollout_status(data: Path) -> None:
     )
     assert document["rollout"]["variant"] == "brief"
     assert [e["kind"] for e in document["events"]] == ["start"]
+
+
+def test_check(data: Path) -> None:
+    output = _chordline(data, "check")
+    _whole(output, "variable", "value", "ok")
+    document = json.loads(_chordline(data, "check", "--json"))
+    assert document["services"] == {"journal": "ok", "broker": "ok"}
+    assert document["settings"]["CHORDLINE_DATA_DIR"] == str(data)
+    assert isinstance(document["breakers"], list)

@@ -129,6 +129,8 @@ def test_release_records_the_lock_hash_and_metrics_and_refuses_a_failing_gate(
 
     released = chordline(env, "release")
     assert released.returncode == 0, released.stderr
+    shown = [line for line in released.stdout.splitlines() if not line.startswith("wrote ")]
+    assert "…" not in released.stdout and max(map(len, shown)) <= 80, released.stdout
     (path,) = (tmp_path / "releases").glob("*.json")
     record = json.loads(path.read_text())
     settings = load_settings(agents_dir=env["CHORDLINE_AGENTS_DIR"], evals_dir=ROOT / "evals")
@@ -143,6 +145,11 @@ def test_release_records_the_lock_hash_and_metrics_and_refuses_a_failing_gate(
     assert triage["metrics"]["pass_at_1"] == pytest.approx(22 / 23)
     (row,) = _releases(env)
     assert row["lock_hash"] == record["lock_hash"]
+    again = chordline(env, "release", "--json")
+    assert again.returncode == 0, again.stderr
+    document = json.loads(again.stdout)
+    assert document["lock_hash"] == record["lock_hash"]
+    assert json.loads(Path(document["file"]).read_text())["id"] == document["id"]
 
     # An agent changed since its eval: the eval is older than its version.
     changed = env | {"CHORDLINE_AGENTS_DIR": str(_changed_support_agent(tmp_path))}

@@ -313,7 +313,8 @@ def eval_baseline(agent: str, output: Path | None) -> None:
     default=None,
     help="where release files go [default: CHORDLINE_RELEASES_DIR]",
 )
-def release(directory: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="print the release record as JSON")
+def release(directory: Path | None, as_json: bool) -> None:
     """Write a release record (commit, lock hash, agents' versions and eval figures)."""
     from orchestration.agents.registry import load_registry
     from orchestration.evals import release as releases
@@ -323,6 +324,11 @@ def release(directory: Path | None) -> None:
     registry = load_registry(settings.agent_dirs)
     record = releases.prepare_release(journal, registry, settings, root=Path.cwd())
     path = releases.write(journal, record, directory or settings.releases_dir)
+    if as_json:
+        from orchestration.cli.output import echo_json
+
+        echo_json({**record.to_json(), "file": str(path)})
+        return
     columns = [Column(c) for c in ("agent", "version", "eval")]
     columns += [Column(c, right=True) for c in ("pass@1", "pass^k", "$/case")]
     rows = []
@@ -339,4 +345,6 @@ def release(directory: Path | None) -> None:
         ])  # fmt: skip
     title = f"release {record.id[:8]} at {record.git_commit[:12]}"
     console.print(fitted(columns, rows, console.width, title=title))
-    console.print(f"lock {record.lock_hash[:16]}; wrote {path}", highlight=False)
+    console.print(f"lock {record.lock_hash[:16]}", highlight=False)
+    # A path is not folded: it stays whole on its own line, to be copied.
+    console.print(f"wrote {path}", highlight=False, soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 
@@ -11,6 +12,7 @@ from rich.markup import escape
 
 from orchestration.agents.lock import LOCK_FILE
 from orchestration.cli.base import console, errors, load_cli_settings, main
+from orchestration.cli.output import echo_json
 from orchestration.cli.tables import Column, fitted
 from orchestration.config import Settings
 from orchestration.errors import BackendUnreachable, ConfigError, JournalError
@@ -23,13 +25,40 @@ __all__ = ["check", "db", "lock"]
 
 
 @main.command()
-def check() -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="print settings, services and breakers as JSON"
+)
+def check(as_json: bool) -> None:
     """Print the effective settings (secrets masked) and ping each backing service."""
     settings = load_cli_settings()
-    rows = [[name, escape(value)] for name, value in settings.masked().items()]
-    columns = (Column("variable"), Column("value", prose=True))
-    console.print(fitted(columns, rows, console.width, title="Settings"))
-    failures = 0
+    masked = settings.masked()
+    if not as_json:
+        rows = [[name, escape(value)] for name, value in masked.items()]
+        columns = (Column("variable"), Column("value", prose=True))
+        console.print(fitted(columns, rows, console.width, title="Settings"))
+    services = _probe_services(settings)
+    down = {name: problem for name, problem in services.items() if problem}
+    breakers = _breakers(settings) if not down else []
+    if as_json:
+        echo_json({
+            "settings": masked,
+            "services": {name: problem or "ok" for name, problem in services.items()},
+            "breakers": [dataclasses.asdict(b) for b in breakers],
+        })  # fmt: skip
+    else:
+        for service, problem in services.items():
+            if problem:
+                errors.print(f"[red]{problem}[/]", highlight=False, soft_wrap=True)
+            else:
+                console.print(f"[green]ok[/]   {service}")
+        if not down:
+            console.print(_breaker_table(settings, breakers))
+    if down:
+        sys.exit(1)
+
+
+def _probe_services(settings: Settings) -> dict[str, str]:
+    """Each backing service with what is wrong with it, empty when it answers."""
     from orchestration.canvas import ping_broker, producer
     from orchestration.journal import open_journal
 
@@ -38,19 +67,16 @@ def check() -> None:
         ("journal", lambda: _probe_journal(journal)),
         ("broker", lambda: ping_broker(producer(settings), settings.broker_url)),
     )
+    found: dict[str, str] = {}
     for service, probe in probes:
         try:
             probe()
-            console.print(f"[green]ok[/]   {service}")
+            found[service] = ""
         except BackendUnreachable as exc:
-            failures += 1
-            errors.print(f"[red]down[/] {service}: {exc}", highlight=False, soft_wrap=True)
+            found[service] = f"down {service}: {exc}"
         except JournalError as exc:
-            failures += 1
-            errors.print(f"[red]not migrated[/] {service}: {exc}", highlight=False, soft_wrap=True)
-    if failures:
-        sys.exit(1)
-    console.print(_breaker_table(settings))
+            found[service] = f"not migrated {service}: {exc}"
+    return found
 
 
 def _probe_journal(journal: Journal) -> None:
@@ -67,34 +93,64 @@ def _probe_journal(journal: Journal) -> None:
         journal.ensure_schema(upgrade=False)
 
 
-def _breaker_table(settings: Settings) -> RenderableType:
+@dataclasses.dataclass(frozen=True)
+class _Breaker:
+    """One row of the breaker table: a deployment's breaker, or an agent whose pin is invalid."""
+
+    key: str
+    state: str
+    failures: int
+    opened_at: str | None
+    agents: list[str]
+    problem: str = ""
+
+
+def _breakers(settings: Settings) -> list[_Breaker]:
     """Each deployment of every agent's chain with its circuit breaker's state."""
     from orchestration.agents.registry import load_registry
     from orchestration.llm.breakers import BreakerBoard, breaker_key
     from orchestration.llm.deployments import resolve_chain
 
     board = BreakerBoard(settings)
-    where = "shared in Redis" if board.shared else "in-process: each worker keeps its own"
-    rows: list[list[str]] = []
+    found: list[_Breaker] = []
     users: dict[str, list[str]] = {}
     registry = load_registry(settings.agent_dirs)
     for name in registry.names():
         try:
             chain = resolve_chain(registry.get(name), settings)
         except ConfigError as exc:
-            rows.append([f"({escape(name)})", "[red]invalid pin[/]", "", "", escape(str(exc))])
+            found.append(_Breaker(f"({name})", "invalid pin", 0, None, [name], str(exc)))
             continue
         for deployment in chain:
             if not deployment.offline:
                 users.setdefault(breaker_key(deployment, settings), []).append(name)
     for key, agents in users.items():
         state = board.state(key)
-        style = {"closed": "green", "open": "red"}.get(state.state, "yellow")
-        opened = state.opened_at.isoformat(timespec="seconds") if state.opened_at else ""
-        shown = f"[{style}]{state.state}[/]"
-        if key.endswith(":nokey"):
+        opened = state.opened_at.isoformat(timespec="seconds") if state.opened_at else None
+        problem = "no API key" if key.endswith(":nokey") else ""
+        found.append(_Breaker(key, state.state, state.failures, opened, agents, problem))
+    return found
+
+
+def _breaker_table(settings: Settings, breakers: list[_Breaker]) -> RenderableType:
+    """The breakers as a table, with where their state lives."""
+    from orchestration.llm.breakers import BreakerBoard
+
+    shared = BreakerBoard(settings).shared
+    where = "shared in Redis" if shared else "in-process: each worker keeps its own"
+    rows: list[list[str]] = []
+    styles = {"closed": "green", "open": "red", "invalid pin": "red"}
+    for breaker in breakers:
+        style = styles.get(breaker.state, "yellow")
+        shown = f"[{style}]{breaker.state}[/]"
+        if breaker.problem == "no API key":
             shown += " [red](no API key)[/]"
-        rows.append([escape(key), shown, str(state.failures), opened, ", ".join(agents)])
+        agents = escape(breaker.problem) if breaker.state == "invalid pin" else ""
+        failures = "" if breaker.state == "invalid pin" else str(breaker.failures)
+        opened = breaker.opened_at or ""
+        rows.append(
+            [escape(breaker.key), shown, failures, opened, agents or ", ".join(breaker.agents)]
+        )
     columns = (Column("breaker (deployment:key)"), Column("state"), Column("failures", right=True),
                Column("opened at"), Column("agents", prose=True))  # fmt: skip
     return fitted(columns, rows, console.width, title=f"Circuit breakers ({where})")
