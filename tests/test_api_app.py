@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
+# The API is an optional extra: without it these tests skip locally and fail in CI (conftest).
+pytest.importorskip("fastapi", reason="the API extra is not installed (pip install -e '.[api]')")
+
 from fastapi.testclient import TestClient
 
 from orchestration.api import create_app, create_key
 from orchestration.cli.api import api_port
 from orchestration.config import Settings, load_settings
 from orchestration.errors import ConfigError
-
-pytest.importorskip("fastapi")
 
 
 @pytest.fixture

@@ -10,14 +10,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+# The API is an optional extra: without it these tests skip locally and fail in CI (conftest).
+pytest.importorskip("fastapi", reason="the API extra is not installed (pip install -e '.[api]')")
+
+import httpx
 
 from tests.agents.toolbox.tools import count_effects
 from tests.api_support import ApiProcess, cli, events, new_key, start_api
 from tests.support import WorkerPool
-
-pytest.importorskip("fastapi")
 
 TRIAGE = "jane.doe@example.com here: order ORD-1042 arrived cracked, please refund"
 
