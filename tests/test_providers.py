@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -126,24 +125,23 @@ def test_refusals_are_never_retried(
     assert len(fake_llm.calls("anthropic")) == 1
 
 
-def test_429_with_retry_after_1_waits_about_a_second_and_succeeds(
+def test_429_with_retry_after_1_waits_the_second_it_was_told_and_succeeds(
     fake_llm: FakeLLM, tmp_path: Path
 ) -> None:
     rt = _runtime(tmp_path, fake_llm, llm_provider="openai")
     fake_llm.fail_next("openai", Fault("status", 429, {"retry-after": "1"}))
     run = rt.create_run("research-report", REPORT)
-    started = time.monotonic()
     loop.run_turn(rt, run.id, 1, "t")
-    took = time.monotonic() - started
     first, second = fake_llm.calls("openai")
-    assert 1.0 <= second.at - first.at < 3.0
-    assert 1.0 <= took < 5.0
+    # The server saw the retry no sooner than it asked (a busy machine only makes it later).
+    assert second.at - first.at >= 1.0
     step = rt.journal.step(run.id, 1)
     assert step.status == StepStatus.SUCCEEDED
     assert step.result is not None
     attempts = step.result["attempts"]
     assert [(a["outcome"], a["status"]) for a in attempts] == [("retry", 429), (("ok", None))]
-    assert attempts[0]["waited_s"] >= 1.0
+    # The wait chosen is the header's second, not the 0.01 s backoff nor a longer one.
+    assert attempts[0]["waited_s"] == 1.0
     assert step.attempt == 1  # one claim of one step: the retry is an attempt inside it
 
 
