@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from beat_schedule import schedule
-from orchestration.config import Settings, load_settings
+from orchestration.config import Settings, current_settings, load_settings
 from orchestration.errors import ConfigError, DatasetError
 from orchestration.evals import store
 from orchestration.evals.checks import ToolUse, TrialFacts, evaluate_case
@@ -269,7 +269,11 @@ def test_schedule_settings_are_crontabs_checked_at_start_up(
     # A valid one is kept as given and is what Beat fires the nightly eval on.
     monkeypatch.setenv("CHORDLINE_NIGHTLY_EVAL_CRON", "*/15 1-5 * * mon-fri")
     assert load_settings().nightly_eval_cron == "*/15 1-5 * * mon-fri"
-    nightly = schedule()["nightly-eval"]["schedule"]
+    current_settings.cache_clear()  # Beat reads the process's settings once; read them anew
+    try:
+        nightly = schedule()["nightly-eval"]["schedule"]
+    finally:
+        current_settings.cache_clear()  # later readers see the environment without the patch
     assert (nightly.minute, nightly.hour, nightly.day_of_week) == (
         {0, 15, 30, 45},
         {1, 2, 3, 4, 5},
