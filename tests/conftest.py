@@ -1,6 +1,10 @@
 """Fixtures against real services: Redis, PostgreSQL, SQLite and worker processes.
 
-Where Redis or PostgreSQL is missing a test skips locally but fails when ``CI=true``.
+One rule for skips: where a server, a program or an optional package is missing a test skips
+locally, but when ``CI`` is truthy (``1``, ``true``, ``yes``, any case) it fails instead, since
+CI installs everything. :func:`unavailable` says so for a missing service or program, and the
+``pytest_*`` hooks below turn any other skip (``pytest.importorskip`` of an optional extra, a
+``skipif`` marker) into a failure in CI.
 Each test session gets its own PostgreSQL database and its own Redis database number
 (``CHORDLINE_TEST_REDIS_DB``, default 15), so parallel sessions on one machine do not collide.
 """
@@ -11,8 +15,9 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import psycopg
 import pytest
@@ -25,7 +30,13 @@ from orchestration.journal import Journal, open_journal
 from tests.llm_server import FakeLLM
 from tests.support import ROOT, WorkerPool
 
-IN_CI = os.environ.get("CI") == "true"
+
+def _truthy(value: str | None) -> bool:
+    # CI services set CI=true, CI=1 or CI=yes; an unset, empty, 0 or false CI is a local run.
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+IN_CI = _truthy(os.environ.get("CI"))
 REDIS_HOST = os.environ.get("CHORDLINE_TEST_REDIS_HOST", "127.0.0.1")
 REDIS_DB = int(os.environ.get("CHORDLINE_TEST_REDIS_DB", "15"))
 RABBITMQ_HOST = os.environ.get("CHORDLINE_TEST_RABBITMQ_HOST", "127.0.0.1")
@@ -36,11 +47,46 @@ PG_ADMIN_URL = os.environ.get(
 AGENT_DIRS = f"{ROOT / 'agents'}{os.pathsep}{ROOT / 'tests' / 'agents'}"
 
 
-def _unavailable(service: str, error: Exception) -> None:
-    message = f"{service} is not reachable ({error})"
+def unavailable(message: str) -> NoReturn:
+    """Skip the test locally, or fail it when ``CI`` is truthy, saying what is missing.
+
+    Args:
+        message: what is missing and how to get it, e.g. "docker-compose is not installed
+            (apt-get install docker-compose)".
+    """
     if IN_CI:
-        pytest.fail(f"{message}; CI=true requires it", pytrace=False)
+        pytest.fail(f"{message}; CI requires it", pytrace=False)
     pytest.skip(message)
+
+
+def _in_ci_a_skip_fails(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if not IN_CI or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    report.outcome = "failed"
+    report.longrepr = f"skipped in CI, where nothing may skip: {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """A module skipped at import (``pytest.importorskip``) fails in CI."""
+    report = yield
+    _in_ci_a_skip_fails(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A test skipped by a marker or a ``pytest.skip`` not routed through :func:`unavailable`
+    fails in CI."""
+    report = yield
+    _in_ci_a_skip_fails(report)
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +96,7 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        _unavailable("Redis", exc)
+        unavailable(f"Redis is not reachable at {url} ({exc})")
     return url
 
 
@@ -59,7 +105,7 @@ def rabbitmq_url() -> Iterator[str]:
     """A RabbitMQ virtual host of this test's own (``rabbitmqctl``), deleted after it."""
     vhost = f"chordline_test_{uuid.uuid4().hex[:10]}"
     if shutil.which("rabbitmqctl") is None:
-        _unavailable("RabbitMQ", FileNotFoundError("rabbitmqctl is not installed"))
+        unavailable("RabbitMQ is not installed (rabbitmqctl not found)")
     created = subprocess.run(
         ["rabbitmqctl", "-q", "add_vhost", vhost],
         check=False,
@@ -68,7 +114,7 @@ def rabbitmq_url() -> Iterator[str]:
         timeout=60,
     )
     if created.returncode != 0:
-        _unavailable("RabbitMQ", RuntimeError(created.stderr.strip() or created.stdout.strip()))
+        unavailable(f"RabbitMQ is not reachable ({created.stderr.strip() or created.stdout})")
     subprocess.run(
         ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, RABBITMQ_USER, ".*", ".*", ".*"],
         check=True,
@@ -95,7 +141,7 @@ def pg_url() -> Iterator[str]:
     try:
         admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
-        _unavailable("PostgreSQL", exc)
+        unavailable(f"PostgreSQL is not reachable ({exc})")
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)

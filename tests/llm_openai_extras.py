@@ -50,6 +50,9 @@ class OpenAIExtras:
         retrieves: job ids in the order they were retrieved.
         fail_embeddings_after: fail (HTTP 500) every embeddings request after this many texts
             have been embedded; None never fails.
+        hold_embeddings_after: hold the first embeddings request that arrives after this many
+            texts have been embedded until ``release`` is set (one request only; None holds
+            none), so a test can act while a caller is mid-way; ``holding`` is set meanwhile.
     """
 
     valid_key: str
@@ -59,6 +62,9 @@ class OpenAIExtras:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     retrieves: list[str] = field(default_factory=list)
     fail_embeddings_after: int | None = None
+    hold_embeddings_after: int | None = None
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def serve(self, handler: BaseHTTPRequestHandler, method: str) -> bool:
@@ -106,6 +112,15 @@ class OpenAIExtras:
 
     def _embeddings(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        with self._lock:
+            hold = self.hold_embeddings_after is not None
+            hold = hold and sum(self.embedding_calls) >= (self.hold_embeddings_after or 0)
+            if hold:
+                self.hold_embeddings_after = None
+        if hold:
+            self.holding.set()
+            # A ceiling only a hung test reaches (the SDK's own timeout is longer).
+            self.release.wait(timeout=120)
         with self._lock:
             done = sum(self.embedding_calls)
             if self.fail_embeddings_after is not None and done >= self.fail_embeddings_after:

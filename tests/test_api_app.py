@@ -4,16 +4,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
+
+# The API is an optional extra: without it these tests skip locally and fail in CI (conftest).
+pytest.importorskip("fastapi", reason="the API extra is not installed (pip install -e '.[api]')")
+
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from orchestration.api import create_app, create_key
 from orchestration.cli.api import api_port
 from orchestration.config import Settings, load_settings
 from orchestration.errors import ConfigError
-
-pytest.importorskip("fastapi")
+from orchestration.journal.tables import Run
 
 
 @pytest.fixture
@@ -78,6 +83,35 @@ def test_idempotency_keys_and_cursor_pages(http: TestClient) -> None:
     assert len(queued) == 5
     future = http.get("/v1/runs", params={"created_after": "2999-01-01T00:00:00"}).json()
     assert future["runs"] == []
+
+
+def test_runs_are_listed_by_when_they_were_created(http: TestClient) -> None:
+    ids = [
+        http.post("/v1/runs", json={"agent": "counter", "input": f"{n}"}).json()["id"]
+        for n in range(3)
+    ]
+    # Noon UTC on three days, so each bound below falls between two runs or on one.
+    journal = http.app.state.chordline.client.runtime.journal
+    with journal.engine.begin() as connection:
+        for day, run_id in enumerate(ids, start=1):
+            at = datetime(2026, 1, day, 12, tzinfo=UTC)
+            connection.execute(update(Run).where(Run.id == run_id).values(created_at=at))
+
+    def listed(**bounds: str) -> list[str]:
+        answer = http.get("/v1/runs", params=bounds)
+        assert answer.status_code == 200, answer.text
+        return [run["id"] for run in answer.json()["runs"]]
+
+    assert listed() == ids[::-1]
+    assert listed(created_before="2026-01-02T12:00:00Z") == [ids[0]]  # strictly before
+    assert listed(created_before="2026-01-02T12:00:01Z") == [ids[1], ids[0]]
+    assert listed(created_before="2026-01-02T14:00:00+02:00") == [ids[0]]  # the same instant
+    assert listed(created_before="2026-01-02T12:00:01") == [ids[1], ids[0]]  # no zone: UTC
+    assert listed(created_before="2026-01-01T00:00:00Z") == []
+    between = listed(created_after="2026-01-01T12:00:00Z", created_before="2026-01-03T12:00:00Z")
+    assert between == [ids[1]]
+    refused = http.get("/v1/runs", params={"created_before": "yesterday"})
+    assert refused.status_code == 422 and "created_before" in refused.json()["detail"]
 
 
 def test_the_port_comes_from_the_settings_then_port_then_8000(

@@ -4,18 +4,23 @@ PostgreSQL, driven over HTTP exactly as the README's curl loop does."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+# The API is an optional extra: without it these tests skip locally and fail in CI (conftest).
+pytest.importorskip("fastapi", reason="the API extra is not installed (pip install -e '.[api]')")
+
+import httpx
 
 from tests.agents.toolbox.tools import count_effects
 from tests.api_support import ApiProcess, cli, events, new_key, start_api
+from tests.conftest import unavailable
+from tests.services import PrivatePostgres, private_directory
 from tests.support import WorkerPool
-
-pytest.importorskip("fastapi")
 
 TRIAGE = "jane.doe@example.com here: order ORD-1042 arrived cracked, please refund"
 
@@ -226,4 +231,39 @@ def test_readyz_names_what_is_unreachable_and_huge_headers_are_refused(
         server.stop()
     assert huge.status_code == 431
     assert answer.status_code == 503
+    assert answer.json()["detail"] == "not ready: broker unreachable"
     assert set(answer.json()["failures"]) == {"broker"}
+    assert "CHORDLINE_BROKER_URL" in answer.json()["failures"]["broker"]
+
+
+def test_readyz_names_the_journal_while_it_is_down_and_recovers_with_it(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    if not PrivatePostgres.available():
+        unavailable("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    # A server of this test's own: the shared one serves other sessions.
+    database = PrivatePostgres(private_directory("chordline-pg-")).start()
+    try:
+        env = {**service_env, "CHORDLINE_DATABASE_URL": database.url}
+        migrated = cli(env, "db", "upgrade")
+        assert migrated.returncode == 0, migrated.stderr
+        server = start_api(env, tmp_path / "api")
+        try:
+            before = httpx.get(f"{server.url}/readyz", timeout=30)
+            database.stop()
+            down = httpx.get(f"{server.url}/readyz", timeout=30)
+            database.start()
+            _until(
+                lambda: httpx.get(f"{server.url}/readyz", timeout=30).status_code == 200,
+                "ready again once the journal is back",
+            )
+        finally:
+            server.stop()
+    finally:
+        database.stop()
+        shutil.rmtree(database.directory, ignore_errors=True)
+    assert before.status_code == 200, before.text
+    assert down.status_code == 503, down.text
+    assert down.json()["detail"] == "not ready: journal unreachable"
+    assert set(down.json()["failures"]) == {"journal"}
+    assert "CHORDLINE_DATABASE_URL" in down.json()["failures"]["journal"]

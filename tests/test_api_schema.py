@@ -7,6 +7,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+# The API is an optional extra: without it these tests skip locally and fail in CI (conftest).
+pytest.importorskip("fastapi", reason="the API extra is not installed (pip install -e '.[api]')")
+
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
@@ -23,8 +27,6 @@ from orchestration.client import Client
 from orchestration.config import load_settings
 from orchestration.journal import Journal
 from tests.conftest import AGENT_DIRS
-
-pytest.importorskip("fastapi")
 
 
 @pytest.fixture

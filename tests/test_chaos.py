@@ -25,7 +25,7 @@ from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal
 from orchestration.journal.tables import RunStatus, StepStatus
 from tests.chaos import ChaosPlan, ChaosReport, run_chaos
-from tests.conftest import AGENT_DIRS, IN_CI
+from tests.conftest import AGENT_DIRS, unavailable
 from tests.services import PrivatePostgres, PrivateRedis, private_directory
 from tests.support import ROOT, WorkerPool
 
@@ -87,10 +87,7 @@ def private_redis() -> Iterator[PrivateRedis]:
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
     if not PrivatePostgres.available():
-        message = "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        unavailable("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
     server = PrivatePostgres(private_directory("chordline-pg-")).start()
     yield server
     server.stop()

@@ -5,18 +5,19 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-import pytest
 import yaml
 
-from tests.conftest import IN_CI
+from tests.conftest import unavailable
 from tests.support import ROOT
 
 
 def test_docker_compose_validates() -> None:
     if shutil.which("docker-compose") is None:
-        if IN_CI:
-            pytest.fail("docker-compose is required in CI (apt-get install docker-compose)")
-        pytest.skip("docker-compose is not installed")
+        # The README's test command does not install it; .ci/run does, and requires it.
+        unavailable(
+            "docker-compose is not installed, so docker-compose.yml was not validated "
+            "(apt-get install docker-compose; .ci/run installs it)"
+        )
     done = subprocess.run(
         ["docker-compose", "config", "-q"], cwd=ROOT, capture_output=True, text=True, check=False
     )

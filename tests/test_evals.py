@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.config import Settings, load_settings
+from beat_schedule import schedule
+from orchestration.config import Settings, current_settings, load_settings
 from orchestration.errors import ConfigError, DatasetError
 from orchestration.evals import store
 from orchestration.evals.checks import ToolUse, TrialFacts, evaluate_case
@@ -256,14 +257,28 @@ def test_a_trial_past_its_timeout_is_cancelled_and_fails(
     assert journal.get_run(trial.run_id).status.value == "cancelled"
 
 
-def test_schedule_settings_are_crontabs_checked_at_start_up() -> None:
+def test_schedule_settings_are_crontabs_checked_at_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with pytest.raises(
         ConfigError, match=r"CHORDLINE_NIGHTLY_EVAL_CRON=99 2 \* \* \* is invalid: minute 99"
     ):
         load_settings(nightly_eval_cron="99 2 * * *")
     with pytest.raises(ConfigError, match=r"CHORDLINE_CLEANUP_CRON=.*five fields"):
         load_settings(cleanup_cron="daily")
-    assert load_settings(nightly_eval_cron="*/15 1-5 * * mon-fri").nightly_eval_cron
+    # A valid one is kept as given and is what Beat fires the nightly eval on.
+    monkeypatch.setenv("CHORDLINE_NIGHTLY_EVAL_CRON", "*/15 1-5 * * mon-fri")
+    assert load_settings().nightly_eval_cron == "*/15 1-5 * * mon-fri"
+    current_settings.cache_clear()  # Beat reads the process's settings once; read them anew
+    try:
+        nightly = schedule()["nightly-eval"]["schedule"]
+    finally:
+        current_settings.cache_clear()  # later readers see the environment without the patch
+    assert (nightly.minute, nightly.hour, nightly.day_of_week) == (
+        {0, 15, 30, 45},
+        {1, 2, 3, 4, 5},
+        {1, 2, 3, 4, 5},
+    )
 
 
 def test_a_pinned_judge_model_answers_through_the_official_sdk(fake_llm: FakeLLM) -> None:

@@ -115,6 +115,7 @@ def test_lapsed_lease_is_taken_over_and_the_old_owner_cannot_record(journal: Jou
     deadline = time.monotonic() + 5
     taken = journal.claim("run-1", 1, "alive", lease_s=30)
     while not isinstance(taken, Claimed) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the lease lapses with time: look again shortly, not in a hot loop
         taken = journal.claim("run-1", 1, "alive", lease_s=30)
     assert isinstance(taken, Claimed)
     assert taken.step.attempt == 2
@@ -205,7 +206,7 @@ def test_stale_runs_and_single_redrive(journal: Journal) -> None:
     journal.claim("run-1", 1, "dead", lease_s=0.01)
     deadline = time.monotonic() + 5
     while "run-1" not in journal.stale_runs(stale_after_s=60) and time.monotonic() < deadline:
-        pass
+        time.sleep(0.01)  # the lease lapses with time: look again shortly, not in a hot loop
     assert journal.stale_runs(stale_after_s=60) == ["run-1"]
     assert journal.mark_redriven("run-1", not_within_s=60, retake_s=60) is True
     assert journal.mark_redriven("run-1", not_within_s=60, retake_s=60) is False

@@ -26,6 +26,7 @@ from orchestration.knowledge import (
     rebuild,
     search_index,
 )
+from orchestration.knowledge.store import Hit
 from tests.chroma_server import chroma_url
 from tests.llm_server import VALID_KEY, FakeLLM
 
@@ -120,32 +121,46 @@ def test_editing_one_document_re_embeds_only_its_chunks_and_removal_deletes(
 
 
 def test_a_search_during_a_full_rebuild_sees_one_whole_index(
-    store: VectorStore, built: Built
+    store: VectorStore, built: Built, fake_llm: FakeLLM
 ) -> None:
     folder, kb, model, total = built.folder, built.kb, built.model, built.first.chunks
     _write(folder, "v2")  # every chunk changes, so old and new results are told apart
-    versions: list[str] = []
     failures: list[str] = []
     done = threading.Event()
 
-    def search_loop() -> None:
-        while not done.is_set():
-            hits = search_index(store, model, kb.name, "topic4 detail7", k=total).hits
-            kinds = {"v2" if "(v2)" in h.text else "v1" for h in hits}
-            if len(hits) != total or len(kinds) != 1:
-                failures.append(f"{len(hits)} hits of {total}, versions {kinds}")
-            versions.extend(kinds)
+    def whole(hits: tuple[Hit, ...]) -> str | None:
+        kinds = {"v2" if "(v2)" in h.text else "v1" for h in hits}
+        return None if len(hits) == total and len(kinds) == 1 else f"{len(hits)}, {kinds}"
 
+    def search_loop() -> None:  # searches from the hold on, through the publish too
+        while not done.is_set():
+            problem = whole(search_index(store, model, kb.name, "topic4 detail7", k=total).hits)
+            if problem:
+                failures.append(problem)
+
+    # The rebuild is held at its fourth batch, three batches of the new index written: a
+    # search then must see the old index whole. (Only the rebuild embeds until the hold.)
+    extras = fake_llm.openai_extras
+    extras.hold_embeddings_after = sum(extras.embedding_calls) + 3 * 2
+    reports: list[RebuildReport] = []
+    options = RebuildOptions(300, 60, batch_size=2, full=True)
+    rebuilder = threading.Thread(target=lambda: reports.append(rebuild(kb, store, model, options)))
     searcher = threading.Thread(target=search_loop)
-    searcher.start()
+    rebuilder.start()
     try:
-        report = rebuild(kb, store, model, RebuildOptions(300, 60, batch_size=2, full=True))
+        assert extras.holding.wait(timeout=60), "the rebuild never reached its fourth batch"
+        midway = search_index(store, model, kb.name, "topic4 detail7", k=total).hits
+        searcher.start()
     finally:
+        extras.release.set()
+        rebuilder.join(timeout=120)
         done.set()
-        searcher.join(timeout=60)
+        if searcher.is_alive():
+            searcher.join(timeout=60)
+    assert whole(midway) is None and all("(v1)" in h.text for h in midway), whole(midway)
+    (report,) = reports
     assert report.embedded == total
     assert not failures, failures[:5]
-    assert "v1" in versions, "no search ran while the rebuild wrote its batches"
     after = search_index(store, model, kb.name, "topic4", k=total).hits
     assert len(after) == total and all("(v2)" in h.text for h in after)
 

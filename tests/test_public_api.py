@@ -35,8 +35,13 @@ def test_public_exports() -> None:
         "load_settings",
         "tool",
     ]
+    # Each name is the object of that name in its home module, not an alias or a placeholder
+    # (``Client`` and friends are loaded on first use, so this resolves them too).
     for name in orchestration.__all__:
-        assert getattr(orchestration, name) is not None
+        value = getattr(orchestration, name)
+        home = sys.modules[value.__module__]
+        assert value.__name__ == name and getattr(home, name) is value, name
+        assert value.__module__.startswith("orchestration."), (name, value.__module__)
 
 
 def test_every_error_is_a_chordline_error() -> None:

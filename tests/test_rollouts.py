@@ -183,9 +183,17 @@ def test_a_healthy_variant_advances_after_each_dwell_to_100_percent(rt: Runtime)
 
 def test_routing_is_sticky_per_session_and_close_to_the_percentage(rt: Runtime) -> None:
     engine = rt.journal.engine
-    start(engine, rt.registry.get("canary"), _plan("healthy", steps=(25, 100)))
-    versions = {rt.create_run("canary", "hi", session="alice").agent_version for _ in range(10)}
-    assert len(versions) == 1
+    canary = rt.registry.get("canary")
+    start(engine, canary, _plan("healthy", steps=(25, 100)))
+    # One session whose bucket is on the variant at 25% and one that is not: each keeps its
+    # side run after run (a run bucketed on its own would land on either side).
+    sessions = [f"s{i}" for i in range(200)]
+    on = next(s for s in sessions if bucket("canary", "healthy", f"session:{s}") < 25)
+    off = next(s for s in sessions if bucket("canary", "healthy", f"session:{s}") >= 25)
+    healthy = canary.get_variant("healthy").version
+    for session, side in ((on, healthy), (off, canary.version)):
+        versions = [rt.create_run("canary", "hi", session=session).agent_version for _ in range(10)]
+        assert set(versions) == {side}, session
     share = sum(bucket("canary", "healthy", f"session:s{i}") < 25 for i in range(20_000)) / 200
     assert 24.0 <= share <= 26.0
     # A caller on the variant at 5% stays on it at every larger percentage.

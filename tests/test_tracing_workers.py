@@ -27,8 +27,10 @@ API_KEY = "sk-proj-Zx81qLmN0pQrStUvWxYz42"
 SEEDED = (EMAIL, CARD, "4111111111111111", API_KEY)
 SCRIPT = (
     f"Customer {EMAIL} paid with {CARD}, key {API_KEY}.\n"
-    'CALL sleep_read {"seconds": 1.5}\n'
-    'CALL sleep_read {"seconds": 1.5}\n'
+    # Two read-only calls that each wait for the other at one meeting point: they can only
+    # both meet when they run at the same time, on the two workers.
+    'CALL rendezvous {"label": "fan-out", "parties": 2, "within_s": 60}\n'
+    'CALL rendezvous {"label": "fan-out", "parties": 2, "within_s": 60}\n'
     "\n"
     'CALL keyed_effect {"label": "traced", "seconds": 12}\n'
 )
@@ -147,11 +149,13 @@ def test_a_run_is_one_connected_redacted_trace_across_fan_out_fallback_and_a_kil
     # Celery's own messaging spans are in the same trace.
     assert any(s.name.startswith("run/chordline.") for s in mine), {s.name for s in mine}
 
-    # The fan-out: two sleep_read spans that overlap in time.
-    reads = [s for s in mine if s.name == "execute_tool sleep_read"]
+    # The fan-out: the two calls met, so they ran at the same time, and their spans show it.
+    met = [s.result for s in client.runtime.journal.steps(run.id) if s.name == "rendezvous"]
+    assert [r["output"]["met"] if r else None for r in met] == [True, True], met
+    reads = [s for s in mine if s.name == "execute_tool rendezvous"]
     assert len(reads) == 2
     first, second = sorted(reads, key=lambda s: s.start_ns)
-    assert second.start_ns < first.end_ns, "the parallel tool calls did not overlap"
+    assert second.start_ns < first.end_ns, "the spans of calls that met do not overlap"
     assert {s.attributes["gen_ai.tool.call.id"] for s in reads} == {"call_1_0", "call_1_1"}
 
     _assert_fallbacks(mine)
