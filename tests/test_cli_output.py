@@ -17,7 +17,7 @@ from orchestration.cli.display import run_panel
 from orchestration.config import load_settings
 from orchestration.journal.tables import Run, RunStatus, utcnow
 from orchestration.runtime import Runtime
-from tests.conftest import AGENT_DIRS, PG_ADMIN_URL, _unavailable
+from tests.conftest import AGENT_DIRS, PG_ADMIN_URL, unavailable
 from tests.llm_server import FakeLLM
 from tests.support import drain
 from tests.test_cli import _assert_clean_error, _chordline
@@ -177,7 +177,7 @@ def test_check_reports_an_unmigrated_journal_with_the_fix(tmp_path: Path) -> Non
     try:
         admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
-        _unavailable("PostgreSQL", exc)
+        unavailable(f"PostgreSQL is not reachable ({exc})")
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
