@@ -4,7 +4,10 @@ fallbacks, budgets, drift and malformed tool calls, driven in-process (no broker
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from orchestration.reducer import loop
 from orchestration.runtime import Limits, Runtime
 from tests.conftest import AGENT_DIRS
 from tests.llm_server import VALID_KEY, FakeLLM, Fault
-from tests.support import drain
+from tests.support import ROOT, drain
 
 MODELS = {"openai": "gpt-5-mini-2025-08-07", "anthropic": "claude-haiku-4-5-20251001"}
 REFUND = "I am jane.doe@example.com; order ORD-1042 arrived cracked, refund please"
@@ -362,3 +365,29 @@ def test_the_sdks_own_environment_variables_are_honoured(
                   openai_base_url=None)  # fmt: skip
     assert _run(rt, "research-report", REPORT).status == RunStatus.SUCCEEDED
     assert fake_llm.calls("openai")
+
+
+def test_a_provider_whose_sdk_is_not_installed_is_refused_naming_the_extra(
+    tmp_path: Path,
+) -> None:
+    # The SDKs are extras: a process without openai (blocked here at the import system, the
+    # edge of the world) refuses an OpenAI pin with the install command, before any run.
+    script = (
+        "import sys\n"
+        "class Absent:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'openai':\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Absent())\n"
+        "from orchestration.cli import main\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHORDLINE_")}
+    env |= {"CHORDLINE_DATA_DIR": str(tmp_path), "CHORDLINE_LLM_PROVIDER": "openai"}
+    done = subprocess.run(
+        [sys.executable, "-c", script, "submit", "research-report", "heat pumps"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "needs the openai SDK, which is not installed" in done.stderr
+    assert "Fix: pip install 'chordline[openai]'" in done.stderr.replace("\n", " ")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from orchestration.cli.commands import LazyGroup
 from orchestration.errors import ChordlineError
@@ -43,7 +44,7 @@ class _Commands(LazyGroup):
         try:
             return super().invoke(ctx)
         except ChordlineError as exc:
-            errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             ctx.exit(2)
 
 

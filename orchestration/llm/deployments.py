@@ -11,6 +11,7 @@ it is refused unless ``CHORDLINE_ALLOW_MODEL_ALIASES`` is set (development only)
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass
 
@@ -126,7 +127,8 @@ def resolve_chain(agent: Agent, settings: Settings) -> tuple[Deployment, ...]:
     """The deployments a turn of ``agent`` tries, in order, without repeats.
 
     Raises:
-        ConfigError: a member is malformed or an alias the settings do not allow.
+        ConfigError: a member is malformed, an alias the settings do not allow, or on a
+            provider whose SDK is not installed.
     """
     primary = _primary(agent, settings)
     rest = settings.llm_fallbacks or agent.fallbacks
@@ -134,5 +136,28 @@ def resolve_chain(agent: Agent, settings: Settings) -> tuple[Deployment, ...]:
     for deployment in (primary, *(parse(r) for r in rest)):
         if deployment not in chain:
             check_pin(deployment, settings)
+            _check_sdk(deployment)
             chain.append(deployment)
     return tuple(chain)
+
+
+# The hosted providers' SDKs are extras (the quick start runs the offline model without them).
+_SDKS = {"openai": "openai", "anthropic": "anthropic"}
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a finder refused it outright
+        return False
+
+
+def _check_sdk(deployment: Deployment) -> None:
+    """Refuse a deployment whose provider's SDK is not installed, naming the extra."""
+    module = _SDKS.get(deployment.provider)
+    if module is not None and not _installed(module):
+        raise ConfigError(
+            f"model {deployment.provider}:{deployment.model} needs the {module} SDK, which is not "
+            f"installed. Fix: pip install 'chordline[{deployment.provider}]' in every process "
+            "that runs agents or submits runs."
+        )

@@ -39,15 +39,27 @@ def _scripted(_settings: Settings, _model: str) -> LLMProvider:
     return ScriptedModel()
 
 
-def _openai(settings: Settings, model: str) -> LLMProvider:
-    from orchestration.llm.providers.openai import OpenAIProvider
+def _sdk_missing(provider: str, exc: ImportError) -> ConfigError:
+    # The SDKs are an extra, so the quick start's install stays lean.
+    return ConfigError(
+        f"the {provider} provider needs its SDK, which is not installed ({exc}). Fix: "
+        f"pip install 'chordline[{provider}]' in every process that runs agents on it."
+    )
 
+
+def _openai(settings: Settings, model: str) -> LLMProvider:
+    try:
+        from orchestration.llm.providers.openai import OpenAIProvider
+    except ImportError as exc:
+        raise _sdk_missing("openai", exc) from None
     return OpenAIProvider(settings, model)
 
 
 def _anthropic(settings: Settings, model: str) -> LLMProvider:
-    from orchestration.llm.providers.anthropic import AnthropicProvider
-
+    try:
+        from orchestration.llm.providers.anthropic import AnthropicProvider
+    except ImportError as exc:
+        raise _sdk_missing("anthropic", exc) from None
     return AnthropicProvider(settings, model)
 
 
@@ -82,7 +94,7 @@ class ProviderPool:
         """The provider serving ``name:model``.
 
         Raises:
-            ConfigError: no provider of that name.
+            ConfigError: no provider of that name, or its SDK is not installed.
         """
         found = self._instances.get((name, model))
         if found is not None:

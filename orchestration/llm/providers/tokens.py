@@ -35,7 +35,15 @@ def estimate_tokens(text: str) -> int:
 
 @functools.cache
 def _encoding(model: str) -> tuple[Any, str]:
-    import tiktoken
+    try:
+        import tiktoken
+    except ImportError:  # an extra: without it OpenAI prompts are counted by estimate
+        log.warning(
+            "tiktoken is not installed; counting the tokens of %s by estimate. "
+            "Fix: pip install 'chordline[openai]'.",
+            model,
+        )
+        return None, "estimate"
 
     try:
         return tiktoken.encoding_for_model(model), "tiktoken"
