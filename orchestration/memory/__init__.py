@@ -7,8 +7,9 @@ was loaded is recorded on the run. Agents keep facts with the :data:`remember` t
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from orchestration._lazy import lazy_exports
 
 # Eager because the module has the function's name: once anything imported the submodule
 # `orchestration.memory.remember`, a lazy lookup would find the module, not the tool.
@@ -71,14 +72,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'orchestration.memory' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _HOME, globals(), __all__)
