@@ -58,6 +58,15 @@ def test_bad_input_answers_4xx_naming_the_field(http: TestClient) -> None:
     assert 400 <= form.status_code < 500
 
 
+def test_a_run_started_in_a_session_is_journaled_in_it(http: TestClient) -> None:
+    started = http.post("/v1/runs", json={"agent": "toolbox", "input": "hi", "session": "s-1"})
+    assert started.status_code == 201, started.text
+    assert started.json()["session"] == "s-1"
+    assert http.get(f"/v1/runs/{started.json()['id']}").json()["session"] == "s-1"
+    plain = http.post("/v1/runs", json={"agent": "toolbox", "input": "hi"}).json()
+    assert plain["session"] is None
+
+
 def test_idempotency_keys_and_cursor_pages(http: TestClient) -> None:
     body = {"agent": "toolbox", "input": "hi", "metadata": {"n": 1}}
     first = http.post("/v1/runs", json=body, headers={"Idempotency-Key": "k-1"})

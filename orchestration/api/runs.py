@@ -136,6 +136,7 @@ def _admit(
                 limits=Limits(body.max_steps, body.max_tokens, body.max_usd),
                 metadata=body.metadata,
                 idempotency=(key, digest) if key else None,
+                session=body.session,
             )
             return run, True
         except RunNotFound:

@@ -56,6 +56,7 @@ class RunOut(BaseModel):
     answer: str | None
     error: str | None
     metadata: dict[str, JsonValue] | None
+    session: str | None
     totals: Totals
     max_steps: int
     max_tokens: int | None
@@ -75,6 +76,7 @@ class RunOut(BaseModel):
             status=run.status.value,
             input=run.input,
             answer=run.output,
+            session=run.session,
             error=run.error,
             metadata=metadata,
             totals=Totals(
