@@ -220,7 +220,7 @@ def run(session: Session) -> Table:
             f"{name} {figures.median(name, cpu=True):.2f}"
             for name in ("--help", "--version", "status", "runs", "import workers.app")
         ),
-        "`chordline worker` builds a client (agents, journal, broker ping) and then execs "
-        "`celery worker`, which imports the worker's modules again",
+        "`chordline worker` pings the broker with a bare producer, then execs `celery worker`, "
+        "which imports the worker's modules and, once ready, loads the agents and sweeps",
     ]
     return table
