@@ -3,10 +3,10 @@
 A run stops moving when a worker died holding a step (its lease lapses: found at the next sweep),
 when a re-drive went to a worker that died before claiming the step (still unclaimed a sweep
 interval later: sent once more), or when a message was lost (queued work and no activity for
-``stale_after_seconds``). Re-driving
-enqueues what the journal says is next; the steps' leases make a duplicate enqueue harmless, and
-``mark_redriven`` (which also hands the lapsed leases back) makes sweepers racing on one run
-re-drive it once. Beat runs it, and so does every worker (at start and every sweep interval).
+``stale_after_seconds``). Re-driving enqueues what the journal says is next; the steps' leases
+make a duplicate enqueue harmless, and ``mark_redriven`` (which also hands the lapsed leases
+back) makes sweepers racing on one run re-drive it once. Beat runs it in its own process, and so
+does every worker (at start and every sweep interval).
 """
 
 from __future__ import annotations
