@@ -21,10 +21,10 @@ from kombu import Exchange, Queue
 from orchestration.config import Settings, mask_url
 from orchestration.errors import BackendUnreachable
 from orchestration.journal.tables import StepKind
-from orchestration.observability.trace_context import traceparent_for
 from orchestration.reducer.loop import Dispatch
 from orchestration.reducer.sweeper import sweep
 from orchestration.runtime import Runtime
+from orchestration.trace_context import traceparent_for
 
 __all__ = [
     "CELERY_DEFAULT_QUEUE",

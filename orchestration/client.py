@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from orchestration import canvas
+from orchestration.bootstrap import open_runtime
 from orchestration.config import Settings, current_settings
 from orchestration.errors import ApprovalNotFound, ChordlineError, WorkflowError
 from orchestration.journal.approvals import (
@@ -21,7 +22,7 @@ from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import RunKind, RunStatus
 from orchestration.memory.sessions import check_session
 from orchestration.reducer.loop import decide_approval
-from orchestration.runtime import Limits, Runtime
+from orchestration.runtime import Limits
 from orchestration.workflows import (
     WorkflowRegistry,
     load_workflows,
@@ -61,7 +62,7 @@ class Client:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or current_settings()
-        self.runtime = Runtime.open(self.settings)
+        self.runtime = open_runtime(self.settings)
         self.runtime.journal.attach()
         self._app: Celery | None = None
 

@@ -1,34 +1,66 @@
-"""The per-process runtime context: everything a step needs besides its ids, passed explicitly.
+"""The per-step context: the handles a step runs with, and the middleware contract around it.
 
 One :class:`Runtime` holds the settings, the journal, the agents, the providers (each built once),
-the circuit breakers, the tenant spend ledger and the step middleware. Nothing of it lives in a
+the circuit breakers, the router of new runs and the step middleware: handles only, built by the
+composition root (:func:`orchestration.bootstrap.open_runtime`). Nothing of it lives in a
 module-level cache, so two runtimes with different settings never share a provider or a breaker.
+
+Whatever wraps a step without being the agent's logic is a :class:`Middleware`. It intercepts
+three points of a step, each by calling ``call_next`` (or not), and hears when its worker
+starts and stops:
+
+* :meth:`Middleware.step` wraps a claimed step from start to recorded outcome;
+* :meth:`Middleware.model_call` wraps the call of a turn's chain of deployments;
+* :meth:`Middleware.tool_call` wraps the invocation of a tool;
+* :meth:`Middleware.worker_start` and :meth:`Middleware.worker_stop` bracket a worker's life.
+
+Inputs are frozen dataclasses, so a middleware reads what it needs and cannot change what the
+next one sees except by passing a replaced copy. The base class passes everything through; a
+middleware overrides only the hooks it needs. :class:`MiddlewareChain` composes them, outermost
+first. The runtime and the contract share this module because each names the other: a step's
+input carries its runtime, and the runtime carries the chain.
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from orchestration.agents import AgentRegistry, load_registry
 from orchestration.agents.tool_threads import ToolThreads
 from orchestration.agents.version_store import VersionStore
-from orchestration.config import Settings
 from orchestration.errors import ConfigError
-from orchestration.journal import Journal, open_journal
-from orchestration.journal.records import NewRun, RunRecord
-from orchestration.llm.breakers import BreakerBoard
+from orchestration.journal.records import ContextEntry, NewRun, RunRecord, StepRecord
 from orchestration.llm.deployments import resolve_chain
-from orchestration.llm.providers import ProviderPool
-from orchestration.observability.trace_context import trace_id_for
-from orchestration.reducer.middleware import Middleware, MiddlewareChain
-from orchestration.reducer.spend import Ledger, NullLedger, open_ledger
-from orchestration.rollouts.routing import Router
+from orchestration.run_request import parse_run_request
+from orchestration.trace_context import trace_id_for
 
-__all__ = ["Limits", "Runtime", "standard_middleware"]
+if TYPE_CHECKING:
+    from orchestration.agents import Agent, AgentRegistry
+    from orchestration.config import Settings
+    from orchestration.journal import Journal, StepOutcome
+    from orchestration.llm.breakers import BreakerBoard
+    from orchestration.llm.deployments import Deployment
+    from orchestration.llm.fallbacks import ChainOutcome
+    from orchestration.llm.providers import ModelRequest, ProviderPool
+    from orchestration.reducer.planning import Progress
+
+__all__ = [
+    "Limits",
+    "Middleware",
+    "MiddlewareChain",
+    "ModelCall",
+    "ModelNext",
+    "RunRouter",
+    "Runtime",
+    "StepInput",
+    "StepNext",
+    "ToolInvocation",
+    "ToolNext",
+]
 
 
 @dataclass(frozen=True)
@@ -38,6 +70,154 @@ class Limits:
     max_steps: int | None = None
     max_tokens: int | None = None
     max_usd: Decimal | None = None
+
+
+class Routed(Protocol):
+    """Where the router sent a new run."""
+
+    @property
+    def agent(self) -> Agent:
+        """The definition the run starts on."""
+        ...
+
+
+class RunRouter(Protocol):
+    """Picks the definition a new run starts on: the agent's stable one or, under a canary
+    rollout, its variant (:class:`orchestration.rollouts.Router`), and records the choice."""
+
+    def route(self, agent: Agent, *, run_id: str, tenant: str, session: str | None) -> Routed:
+        """Choose and record the side of a new run."""
+        ...
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """A step its worker has claimed, with its run as the claim read them.
+
+    Attributes:
+        rt: the runtime.
+        step: the step (status running, lease held by ``owner``).
+        run: its run.
+        owner: the lease holder (host:pid:task id).
+        window: the run's steps before this one that the claim read, newest first.
+    """
+
+    rt: Runtime
+    step: StepRecord
+    run: RunRecord
+    owner: str
+    window: tuple[ContextEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """A turn about to ask its chain of deployments.
+
+    Attributes:
+        at: the claimed LLM step.
+        chain: the deployments, in the order they are tried.
+        request: what is sent.
+        prompt_tokens: the prompt's estimated tokens.
+        estimated_usd: the most the call can cost at the dearest deployment (None: unknown).
+    """
+
+    at: StepInput
+    chain: tuple[Deployment, ...]
+    request: ModelRequest
+    prompt_tokens: int
+    estimated_usd: Decimal | None
+
+
+@dataclass(frozen=True)
+class ToolInvocation:
+    """A tool step about to invoke its tool.
+
+    Attributes:
+        at: the claimed tool step.
+        tool: the tool's name.
+        arguments: the JSON arguments as they will be validated and passed.
+    """
+
+    at: StepInput
+    tool: str
+    arguments: str
+
+
+StepNext = Callable[[StepInput], "Progress"]
+ModelNext = Callable[[ModelCall], "ChainOutcome"]
+ToolNext = Callable[[ToolInvocation], "StepOutcome"]
+
+
+class Middleware:
+    """Pass-through hooks; subclasses override the ones they need."""
+
+    def step(self, item: StepInput, call_next: StepNext) -> Progress:
+        """Wrap a claimed step up to its recorded outcome."""
+        return call_next(item)
+
+    def model_call(self, call: ModelCall, call_next: ModelNext) -> ChainOutcome:
+        """Wrap one turn's call of its deployment chain."""
+        return call_next(call)
+
+    def tool_call(self, call: ToolInvocation, call_next: ToolNext) -> StepOutcome:
+        """Wrap one tool invocation."""
+        return call_next(call)
+
+    def worker_start(self, rt: Runtime) -> None:
+        """The worker is ready to take steps."""
+
+    def worker_stop(self, rt: Runtime) -> None:
+        """The worker is stopping (it may still finish the steps in hand)."""
+
+
+class MiddlewareChain:
+    """Middlewares composed around the core, the first one outermost.
+
+    Args:
+        middlewares: the middlewares, outermost first.
+    """
+
+    def __init__(self, middlewares: Sequence[Middleware] = ()) -> None:
+        self.middlewares = tuple(middlewares)
+
+    def with_(self, *extra: Middleware) -> MiddlewareChain:
+        """A chain with ``extra`` added innermost."""
+        return MiddlewareChain((*self.middlewares, *extra))
+
+    def step(self, item: StepInput, core: StepNext) -> Progress:
+        """Run ``core`` for ``item`` through every middleware's ``step`` hook."""
+        call = core
+        for middleware in reversed(self.middlewares):
+            call = _bind(middleware.step, call)
+        return call(item)
+
+    def model_call(self, item: ModelCall, core: ModelNext) -> ChainOutcome:
+        """Run ``core`` for ``item`` through every middleware's ``model_call`` hook."""
+        call = core
+        for middleware in reversed(self.middlewares):
+            call = _bind(middleware.model_call, call)
+        return call(item)
+
+    def tool_call(self, item: ToolInvocation, core: ToolNext) -> StepOutcome:
+        """Run ``core`` for ``item`` through every middleware's ``tool_call`` hook."""
+        call = core
+        for middleware in reversed(self.middlewares):
+            call = _bind(middleware.tool_call, call)
+        return call(item)
+
+    def worker_start(self, rt: Runtime) -> None:
+        """Tell every middleware the worker started, outermost first."""
+        for middleware in self.middlewares:
+            middleware.worker_start(rt)
+
+    def worker_stop(self, rt: Runtime) -> None:
+        """Tell every middleware the worker is stopping, innermost first."""
+        for middleware in reversed(self.middlewares):
+            middleware.worker_stop(rt)
+
+
+def _bind(hook: Callable[[Any, Any], Any], call_next: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda item: hook(item, call_next)
 
 
 @dataclass(frozen=True)
@@ -50,7 +230,7 @@ class Runtime:
         registry: the agents.
         providers: the LLM providers, each ``provider:model`` built once.
         breakers: one circuit breaker per deployment (shared through Redis when attached).
-        ledger: the tenants' in-flight spend reservations (null without Redis).
+        router: routes new runs between an agent and its variant under a canary rollout.
         middleware: what wraps every step, model call and tool call.
         tool_threads: the threads tool calls run in (reused; see ``agents.tool_threads``).
     """
@@ -60,35 +240,14 @@ class Runtime:
     registry: AgentRegistry
     providers: ProviderPool
     breakers: BreakerBoard
-    ledger: Ledger = field(default_factory=NullLedger)
+    router: RunRouter
     middleware: MiddlewareChain = field(default_factory=MiddlewareChain)
     tool_threads: ToolThreads = field(default_factory=ToolThreads)
-
-    @classmethod
-    def open(cls, settings: Settings, *extra: Middleware) -> Runtime:
-        """Attach to the journal, load the agents named by ``settings`` and compose the step
-        middleware: the standard ones from the settings, then ``extra`` (innermost)."""
-        journal = open_journal(settings.journal_url)
-        ledger = open_ledger(settings)
-        return cls(
-            settings=settings,
-            journal=journal,
-            registry=load_registry(settings.agent_dirs),
-            providers=ProviderPool(settings),
-            breakers=BreakerBoard(settings),
-            ledger=ledger,
-            middleware=MiddlewareChain((*standard_middleware(settings, journal, ledger), *extra)),
-        )
 
     @functools.cached_property
     def versions(self) -> VersionStore:
         """The stored agent versions (what a pinned run's requests are rebuilt from)."""
         return VersionStore(self.journal.engine)
-
-    @functools.cached_property
-    def router(self) -> Router:
-        """Routes new runs between an agent and its variant under a canary rollout."""
-        return Router(self.settings, self.journal.engine)
 
     @functools.cached_property
     def look_back(self) -> int:
@@ -145,8 +304,6 @@ class Runtime:
             AgentNotFound: no such agent.
             ConfigError: its model pin or a fallback is a floating alias the settings refuse.
         """
-        from orchestration.run_request import parse_run_request
-
         limits = limits or Limits()
         fields = {
             "agent": agent_name,
@@ -162,8 +319,7 @@ class Runtime:
         run_id = run_id or str(uuid.uuid4())
         tenant = tenant or self.settings.default_tenant
         stable = self.registry.get(agent_name)
-        routed = self.router.route(stable, run_id=run_id, tenant=tenant, session=session)
-        agent = routed.agent
+        agent = self.router.route(stable, run_id=run_id, tenant=tenant, session=session).agent
         resolve_chain(agent, self.settings)
         self.versions.save(agent)
         return self.journal.create_run(
@@ -188,32 +344,3 @@ class Runtime:
                 trace_id=trace_id_for(run_id),
             )
         )
-
-
-def standard_middleware(settings: Settings, journal: Journal, ledger: Ledger) -> list[Middleware]:
-    """The middleware every worker runs, outermost first: tracing, metrics and the logs' run
-    context (each only when configured), the session's memory (added to the request, so the
-    budgets see it; recorded on the run), the tenant's day (whose reservation
-    lives until the step's outcome is journaled), the run's budgets, its workflow's budgets,
-    the LLM response cache when ``CHORDLINE_LLM_CACHE`` is on, then the lease heartbeat around
-    the call itself."""
-    from orchestration.memory.middleware import MemoryMiddleware
-    from orchestration.observability import observability_middleware
-    from orchestration.reducer.guards import RunBudget, TenantDayBudget
-    from orchestration.reducer.heartbeat import HeartbeatMiddleware, LeaseKeeper
-    from orchestration.reducer.response_cache import ResponseCacheMiddleware
-    from orchestration.workflows.middleware import WorkflowBudget
-
-    # Tracing, metrics and log context (none of them unless configured) wrap everything else.
-    chain: list[Middleware] = [
-        *observability_middleware(settings),
-        MemoryMiddleware(settings, journal),
-        TenantDayBudget(settings, journal, ledger),
-        RunBudget(),
-        WorkflowBudget(journal),
-    ]
-    if settings.llm_cache:
-        ttl, cap = settings.llm_cache_ttl_seconds, settings.llm_max_output_tokens
-        chain.append(ResponseCacheMiddleware(journal, ttl, cap))
-    chain.append(HeartbeatMiddleware(LeaseKeeper(journal, settings.lease_seconds)))
-    return chain

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import Settings
 from orchestration.journal import Journal
 from orchestration.journal.tables import RunStatus
@@ -20,7 +21,7 @@ SEEDED = f"Hi, {EMAIL} here (phone {PHONE}, card {CARD})."
 
 
 def runtime_for(journal: Journal, settings: Settings) -> Runtime:
-    return Runtime.open(settings)
+    return open_runtime(settings)
 
 
 def seed_runs(rt: Runtime) -> dict[str, str]:

@@ -9,11 +9,11 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 
 from admin_jobs.cleanup import cleanup
+from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
 from orchestration.journal.subsystem_tables import EvalResult, LLMCacheEntry
 from orchestration.journal.tables import Run, RunStatus, Step, utcnow
-from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
 from tests.support import drain
 
@@ -27,7 +27,7 @@ def test_cleanup_deletes_only_what_is_past_retention(journal: Journal, tmp_path:
     settings = load_settings(
         database_url=journal.url, agents_dir=AGENT_DIRS, data_dir=tmp_path, retention_days=30
     )
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     old, recent = (rt.create_run("research-report", "Research report: heat pumps") for _ in "ab")
     for run in (old, recent):
         drain(rt, run.id)

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from orchestration.agents.registry import load_registry
+from orchestration.bootstrap import open_runtime
 from orchestration.client import Client
 from orchestration.config import Settings, load_settings
 from orchestration.errors import AgentError, AgentNotFound
 from orchestration.journal.tables import RunStatus
-from orchestration.runtime import Runtime
 from tests.support import ROOT, WorkerPool, drain
 from tests.test_cli import _assert_clean_error, _chordline
 
@@ -131,7 +131,7 @@ def test_commands_that_do_not_need_a_broken_agent_keep_working(tmp_path: Path) -
     dirs = f"{ROOT / 'agents'}{os.pathsep}{broken}"
     data = tmp_path / "data"
     settings = load_settings(data_dir=data, agents_dir=dirs, broker_url="filesystem://")
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     rt.journal.ensure_schema(upgrade=True)
     run = rt.create_run("support-triage", "jane.doe@example.com: ORD-1042 cracked, refund it")
     drain(rt, run.id)
@@ -202,10 +202,10 @@ def test_a_run_whose_agent_broke_since_it_started_fails_with_the_reason(tmp_path
     (broken / "plain_folder" / "agent.py").write_text(_NO_INIT_AGENT.replace("name=", "name "))
     (broken / "plain_folder" / "prompt.md").write_text(_PROMPT)
     database = f"sqlite:///{tmp_path / 'journal.sqlite3'}"
-    before = Runtime.open(load_settings(agents_dir=str(healthy), database_url=database))
+    before = open_runtime(load_settings(agents_dir=str(healthy), database_url=database))
     before.journal.upgrade()
     run = before.create_run("plain-folder", "look it up")
-    after = Runtime.open(load_settings(agents_dir=str(broken), database_url=database))
+    after = open_runtime(load_settings(agents_dir=str(broken), database_url=database))
     drain(after, run.id)
     ended = after.journal.get_run(run.id)
     assert ended.status == RunStatus.FAILED

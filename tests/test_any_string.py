@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from orchestration.api import create_app, create_key
 from orchestration.api.queries import extras_of
+from orchestration.bootstrap import open_runtime
 from orchestration.client import Client
 from orchestration.config import Settings, load_settings
 from orchestration.errors import AgentNotFound, ApprovalError, RunRequestError
@@ -60,7 +61,7 @@ def rt(journal: Journal, tmp_path: Path) -> Runtime:
     settings = load_settings(
         database_url=journal.url, agents_dir=AGENT_DIRS, data_dir=tmp_path, lease_seconds=30
     )
-    return Runtime.open(settings)
+    return open_runtime(settings)
 
 
 @pytest.fixture

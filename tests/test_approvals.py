@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.errors import ApprovalConflict, ApprovalError, ApprovalNotFound
 from orchestration.journal import Journal
@@ -29,7 +30,7 @@ def rt(journal: Journal, tmp_path: Path) -> Runtime:
     settings = load_settings(
         database_url=journal.url, agents_dir=AGENT_DIRS, data_dir=tmp_path, lease_seconds=30
     )
-    return Runtime.open(settings)
+    return open_runtime(settings)
 
 
 def test_two_approvals_of_one_turn_wait_together_and_are_decided_in_any_order(

@@ -13,10 +13,10 @@ import pytest
 from rich.console import Console
 from sqlalchemy import update
 
+from orchestration.bootstrap import open_runtime
 from orchestration.cli.display import run_panel
 from orchestration.config import load_settings
 from orchestration.journal.tables import Run, RunStatus, utcnow
-from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS, PG_ADMIN_URL, unavailable
 from tests.llm_server import FakeLLM
 from tests.support import drain
@@ -33,7 +33,7 @@ def journal_env(tmp_path: Path) -> tuple[dict[str, str], dict[str, str]]:
     settings = load_settings(
         data_dir=tmp_path / "data", agents_dir=AGENT_DIRS, broker_url="filesystem://"
     )
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     rt.journal.ensure_schema(upgrade=True)
     ids: dict[str, str] = {}
     waiting = rt.create_run("support-triage", REFUND, tenant=TENANTS[0])
@@ -160,7 +160,7 @@ def test_the_header_shows_the_model_that_served_not_the_pin(
     settings = load_settings(
         data_dir=tmp_path / "data", agents_dir=AGENT_DIRS, llm_provider="openai", **env
     )
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     rt.journal.ensure_schema(upgrade=True)
     run = rt.create_run("research-report", "Research report: heat pumps in cold climates")
     drain(rt, run.id)

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
-from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
 from tests.support import ROOT, drain
 
@@ -66,7 +66,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Data:
     """A data directory with an eval, a run waiting for approval, a key and a rollout."""
     root = tmp_path_factory.mktemp("tables") / "data"
     settings = load_settings(data_dir=root, agents_dir=AGENT_DIRS, broker_url="filesystem://")
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     rt.journal.ensure_schema(upgrade=True)
     waiting = rt.create_run("support-triage", REFUND, tenant="globex-corporation-emea")
     drain(rt, waiting.id)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from orchestration.agents.lock import build_lock
 from orchestration.agents.registry import load_registry
 from orchestration.config import load_settings
+from orchestration.evals.lock import build_lock
 from orchestration.journal import open_journal
 from tests.support import ROOT
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
 from orchestration.knowledge.finetune_data import export_examples
 from orchestration.knowledge.finetune_jobs import candidates
-from orchestration.runtime import Runtime
 from tests.finetune_runs import CARD, EMAIL, admin_run, runtime_for, seed_runs
 from tests.llm_server import FakeLLM
 from tests.support import ROOT, WorkerPool
@@ -89,7 +89,7 @@ def test_a_job_is_followed_by_admin_tasks_and_its_model_becomes_a_candidate_not_
                       worker.output())  # fmt: skip
     assert len(runs) == 3 and max(float(s) for s in runs) < 5, runs
     assert hashlib.sha256(agent_file.read_bytes()).hexdigest() == before
-    registry = Runtime.open(settings).registry
+    registry = open_runtime(settings).registry
     assert registry.get("research-report").model == "scripted:planner-1"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from admin_jobs.rebuild_embeddings import rebuild_embeddings
+from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
 from orchestration.journal.tables import RunStatus
@@ -25,7 +26,7 @@ def rt(tmp_path: Path) -> Runtime:
     settings = load_settings(
         database_url=journal.url, agents_dir=AGENT_DIRS, data_dir=tmp_path, lease_seconds=30
     )
-    return Runtime.open(settings)
+    return open_runtime(settings)
 
 
 def _outputs(rt: Runtime, run_id: str, tool: str) -> list[dict[str, Any]]:

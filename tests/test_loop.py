@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
@@ -22,7 +23,7 @@ def rt(journal: Journal, tmp_path: Path) -> Runtime:
     settings = load_settings(
         database_url=journal.url, agents_dir=AGENT_DIRS, data_dir=tmp_path, lease_seconds=30
     )
-    return Runtime.open(settings)
+    return open_runtime(settings)
 
 
 def test_support_triage_fans_out_lookups_then_waits_for_refund_approval(rt: Runtime) -> None:

@@ -36,8 +36,8 @@ from orchestration.memory import (
 )
 from orchestration.memory.context import read_recorded
 from orchestration.memory.working import working_key
-from orchestration.reducer.middleware import Middleware, MiddlewareChain, ModelCall, ModelNext
-from orchestration.runtime import Runtime
+from orchestration.rollouts import Router
+from orchestration.runtime import Middleware, MiddlewareChain, ModelCall, ModelNext, Runtime
 from orchestration.workflows import load_workflows, start_workflow, workflow_dirs
 from tests.conftest import AGENT_DIRS
 from tests.support import ROOT, WorkerPool, drain
@@ -110,6 +110,7 @@ def world(settings: Settings, journal: Journal) -> World:
         registry=load_registry(settings.agent_dirs),
         providers=ProviderPool(settings),
         breakers=BreakerBoard(settings),
+        router=Router(settings, journal.engine),
         middleware=MiddlewareChain([MemoryMiddleware(settings, journal, clock=clock), seen]),
     )
     return World(rt, clock, seen)

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal, StepOutcome
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.llm.fallbacks import ChainOutcome
 from orchestration.reducer.heartbeat import LeaseKeeper
-from orchestration.reducer.middleware import (
+from orchestration.reducer.planning import Progress
+from orchestration.runtime import (
     Middleware,
     MiddlewareChain,
     ModelCall,
@@ -22,8 +24,6 @@ from orchestration.reducer.middleware import (
     ToolInvocation,
     ToolNext,
 )
-from orchestration.reducer.planning import Progress
-from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
 from tests.support import drain
 
@@ -57,7 +57,7 @@ def test_every_step_passes_through_an_added_middleware(
     settings: Settings, journal: Journal
 ) -> None:
     log: list[str] = []
-    rt = Runtime.open(settings, Recorder("outer", log), Recorder("inner", log))
+    rt = open_runtime(settings, Recorder("outer", log), Recorder("inner", log))
     run = rt.create_run("research-report", "Research report: heat pumps in cold climates")
     drain(rt, run.id)
     assert rt.journal.get_run(run.id).status == RunStatus.SUCCEEDED
@@ -82,7 +82,7 @@ def test_a_middleware_that_does_not_call_next_stops_the_tool(
         def tool_call(self, call: ToolInvocation, call_next: ToolNext) -> StepOutcome:
             return StepOutcome(StepStatus.FAILED, None, f"{call.tool} refused by policy")
 
-    rt = Runtime.open(settings, Refuse())
+    rt = open_runtime(settings, Refuse())
     run = rt.create_run("research-report", "Research report: heat pumps in cold climates")
     drain(rt, run.id)
     tools = [s for s in rt.journal.steps(run.id) if s.kind == StepKind.TOOL]
@@ -103,7 +103,7 @@ def test_lease_keeper_renews_only_calls_that_outlive_a_third_of_the_lease(
     settings,
     journal: Journal,
 ) -> None:
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     run = rt.create_run("research-report", "Research report: heat pumps in cold climates")
     lease_s = 0.6
     claimed = journal.claim(run.id, 1, "me", lease_s)

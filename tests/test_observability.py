@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import Settings, load_settings
 from orchestration.errors import ConfigError
 from orchestration.journal import Journal
@@ -21,7 +22,6 @@ from orchestration.observability.tracing import provider_for
 from orchestration.observability.tracing import shutdown as stop_tracing
 from orchestration.reducer import loop
 from orchestration.reducer.heartbeat import HeartbeatMiddleware
-from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
 from tests.llm_server import FakeLLM, Fault
 from tests.otlp_receiver import OtlpReceiver
@@ -48,7 +48,7 @@ def test_a_run_waiting_for_approval_stays_one_trace(
     journal: Journal, tmp_path: Path, receiver: OtlpReceiver
 ) -> None:
     settings = _settings(journal, tmp_path, trace_exporter="otlp_http")
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     run = rt.create_run("toolbox", 'CALL guarded_effect {"label": "approve-me"}')
     assert run.trace_id == trace_id_for(run.id)
     drain(rt, run.id)
@@ -56,7 +56,7 @@ def test_a_run_waiting_for_approval_stays_one_trace(
     assert waiting.status == RunStatus.WAITING_FOR_APPROVAL
     (gate,) = [s for s in rt.journal.steps(run.id) if s.kind == StepKind.APPROVAL]
     # A person decides later, in another process: a fresh runtime, the same trace.
-    later = Runtime.open(_settings(journal, tmp_path, trace_exporter="otlp_http"))
+    later = open_runtime(_settings(journal, tmp_path, trace_exporter="otlp_http"))
     plan = loop.decide(later, run.id, gate.seq, approved=True, reviewer="ops")
     assert plan is not None
     drain(later, run.id, plan)
@@ -80,7 +80,7 @@ def test_metrics_reach_the_collector(
     journal: Journal, tmp_path: Path, receiver: OtlpReceiver
 ) -> None:
     settings = _settings(journal, tmp_path, metrics_exporter="otlp_http")
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     run = rt.create_run("toolbox", 'CALL explode {}\nCALL sleep_read {"seconds": 0}')
     drain(rt, run.id)
     assert meter_provider_for(settings) is not None
@@ -97,7 +97,7 @@ def test_with_exporters_off_a_step_gets_no_extra_middleware(
 ) -> None:
     for name in ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"):
         monkeypatch.delenv(name, raising=False)
-    rt = Runtime.open(_settings(journal, tmp_path))
+    rt = open_runtime(_settings(journal, tmp_path))
     kinds = [type(m) for m in rt.middleware.middlewares]
     assert not [k for k in kinds if k.__module__.startswith("orchestration.observability")]
     assert kinds[-1] is HeartbeatMiddleware
@@ -134,7 +134,7 @@ def test_trace_context_is_derived_the_same_everywhere() -> None:
 
 def test_status_shows_the_trace_id(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path, agents_dir=AGENT_DIRS)
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     rt.journal.upgrade()
     run = rt.create_run("toolbox", 'CALL sleep_read {"seconds": 0}')
     drain(rt, run.id)
@@ -174,7 +174,7 @@ def test_an_open_breaker_and_the_fallback_show_in_spans_and_metrics(
         breaker_reset_seconds=600, **keys,
     )  # fmt: skip
     fake_llm.fail_always("anthropic", Fault("status", 529))
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     run = rt.create_run("toolbox", 'CALL sleep_read {"seconds": 0}')
     drain(rt, run.id)
     assert rt.journal.get_run(run.id).status == RunStatus.SUCCEEDED
@@ -204,7 +204,7 @@ def test_spans_reach_an_otlp_grpc_collector(
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.port}")
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
         settings = _settings(journal, tmp_path)  # no Chordline setting: the OTEL ones decide
-        rt = Runtime.open(settings)
+        rt = open_runtime(settings)
         run = rt.create_run("toolbox", 'CALL sleep_read {"seconds": 0}')
         drain(rt, run.id)
         stop_tracing(settings)

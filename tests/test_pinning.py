@@ -18,14 +18,14 @@ import pytest
 from sqlalchemy import select
 
 from orchestration.agents import load_registry
+from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
 from orchestration.journal.subsystem_tables import AgentVersion
 from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.llm.fallbacks import ChainOutcome
 from orchestration.reducer import loop
-from orchestration.reducer.middleware import Middleware, ModelCall, ModelNext
-from orchestration.runtime import Runtime
+from orchestration.runtime import Middleware, ModelCall, ModelNext, Runtime
 from tests.support import WorkerPool, drain
 
 AGENT_PY = """
@@ -78,7 +78,7 @@ def _deploy(settings_dir: Path, middleware: Middleware, **overrides: Any) -> Run
         del sys.modules[name]
     load_registry.cache_clear()
     settings = load_settings(agents_dir=str(settings_dir), **overrides)
-    return Runtime.open(settings, middleware)
+    return open_runtime(settings, middleware)
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
-from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
 from tests.llm_server import FakeLLM, Fault
 from tests.support import ROOT, drain
@@ -73,7 +73,7 @@ def test_status_shows_drift_deployment_and_cost(fake_llm: FakeLLM, tmp_path: Pat
     settings = load_settings(**{k.removeprefix("CHORDLINE_").lower(): v for k, v in env.items()})
     journal = Journal(url)
     journal.upgrade()
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     fake_llm.fail_next("openai", Fault("model", model="gpt-5-mini-2025-10-01"))
     run = rt.create_run("research-report", "Research report: heat pumps in cold climates")
     drain(rt, run.id)

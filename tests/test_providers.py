@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.errors import ConfigError
 from orchestration.journal import Journal
@@ -43,7 +44,7 @@ def _runtime(
         "database_url": journal.url if journal else f"sqlite:///{tmp_path / 'journal.sqlite3'}",
     }
     settings = load_settings(**(defaults | env | overrides))
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     rt.journal.upgrade()
     return rt
 

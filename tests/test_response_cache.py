@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.evals.runner import EvalOptions, run_eval
 from orchestration.journal import Journal
@@ -40,7 +41,7 @@ def _runtime(journal: Journal, tmp_path: Path, fake: FakeLLM, **overrides: Any) 
             | overrides
         )
     )
-    return Runtime.open(settings)
+    return open_runtime(settings)
 
 
 def _report(rt: Runtime, tenant: str = "acme") -> tuple[str, list[Any]]:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
 from orchestration.journal.subsystem_tables import AgentVersion, Rollout, RolloutEvent, RunVariant
@@ -83,7 +84,7 @@ def _runtime(journal: Journal, tmp_path: Path, agents_dir: Path, **overrides: An
         database_url=journal.url, agents_dir=str(agents_dir), data_dir=tmp_path,
         lease_seconds=30, **overrides,
     )  # fmt: skip
-    return Runtime.open(settings)
+    return open_runtime(settings)
 
 
 @pytest.fixture
@@ -302,7 +303,7 @@ def test_an_eval_pass_rate_drop_rolls_back_a_variant_that_runs_fine(rt: Runtime)
 
 
 def test_variants_are_locked_so_their_changes_are_reviewed(rt: Runtime) -> None:
-    from orchestration.agents.lock import build_lock
+    from orchestration.evals.lock import build_lock
 
     locked = build_lock(rt.registry, rt.settings).content["agents"]
     canary = rt.registry.get("canary")

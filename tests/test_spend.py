@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from orchestration.bootstrap import open_runtime
+from orchestration.budgets import SpendLedger, open_ledger
 from orchestration.config import load_settings
 from orchestration.journal import Journal
 from orchestration.journal.tables import RunStatus
-from orchestration.reducer.spend import SpendLedger
-from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
 from tests.llm_server import FakeLLM
 from tests.support import drain
@@ -55,8 +55,9 @@ def test_a_turn_counts_what_other_workers_have_in_flight(
     )  # fmt: skip
     journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite3'}")
     journal.upgrade()
-    rt = Runtime.open(settings)
-    ledger = rt.ledger
+    rt = open_runtime(settings)
+    # Another worker's ledger on the same Redis: what it holds, every worker's budget sees.
+    ledger = open_ledger(settings)
     assert isinstance(ledger, SpendLedger)
     in_flight = ledger.reserve("acme", datetime.now(UTC), amount=D("0.0019"), cap=D("0.002"),
                                spent=D(0), label="elsewhere:1")  # fmt: skip

@@ -16,13 +16,13 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal
 from orchestration.journal.subsystem_tables import Alert
 from orchestration.journal.tables import Run, RunStatus, Step, utcnow
 from orchestration.observability.alerts import check_alerts, record_alert
 from orchestration.observability.stats import agent_stats, parse_since, percentile
-from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
 from tests.services import free_port, serve_http
 from tests.support import WorkerPool, run_cli
@@ -80,7 +80,7 @@ def webhook() -> Iterator[Webhook]:
 def _seed(journal: Journal, tmp_path: Path) -> None:
     """Ten toolbox runs: 8 succeeded, 2 failed, latencies 1..10 s, steps 0.1..1.0 s, plus an
     old run outside the window."""
-    rt = Runtime.open(load_settings(database_url=journal.url, agents_dir=AGENT_DIRS,
+    rt = open_runtime(load_settings(database_url=journal.url, agents_dir=AGENT_DIRS,
                                     data_dir=tmp_path))  # fmt: skip
     now = utcnow()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from agents.support_triage.tools import refunds, refunds_engine
 from orchestration.agents.tools import ToolContext
+from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
@@ -37,7 +38,7 @@ def rt(journal: Journal, tmp_path: Path) -> Runtime:
         stale_after_seconds=0.5,
         sweep_interval_seconds=1,
     )
-    return Runtime.open(settings)
+    return open_runtime(settings)
 
 
 def _until(condition: Callable[[], bool], timeout_s: float = 10) -> None:

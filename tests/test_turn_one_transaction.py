@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.reducer import loop
 from orchestration.reducer.sweeper import sweep
-from orchestration.runtime import Runtime
 from tests.agents.toolbox.tools import count_effects
 from tests.conftest import AGENT_DIRS
 from tests.support import drain
@@ -80,7 +80,7 @@ def test_a_turn_that_fails_between_its_writes_leaves_none_and_its_retry_lands_on
     settings = load_settings(
         database_url=faulty.url, agents_dir=AGENT_DIRS, data_dir=tmp_path, lease_seconds=0.001
     )
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     run = rt.create_run("toolbox", 'CALL keyed_effect {"label": "once"}')
     _arm(faulty, armed=True)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.bootstrap import open_runtime
 from orchestration.client import Client
 from orchestration.config import load_settings
 from orchestration.errors import AgentNotFound, WorkflowError
@@ -46,7 +47,7 @@ def rt(journal: Journal, tmp_path: Path) -> Runtime:
         data_dir=tmp_path,
         lease_seconds=30,
     )
-    return Runtime.open(settings)
+    return open_runtime(settings)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import signal
@@ -16,16 +15,21 @@ from celery import Task
 from celery.signals import beat_init, worker_process_init, worker_ready, worker_shutting_down
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from orchestration import canvas
+from orchestration import ChordlineError, Limits, canvas
 from orchestration.config import current_settings
-from orchestration.errors import ChordlineError
 from orchestration.journal import open_journal
-from orchestration.reducer import loop
-from orchestration.reducer.lifecycle import StartupChecks, SweeperMiddleware
+from orchestration.reducer import (
+    Progress,
+    SweeperMiddleware,
+    run_approval,
+    run_tool,
+    run_turn,
+)
 from orchestration.run_request import parse_run_request
-from orchestration.runtime import Limits, Runtime
+from orchestration.runtime import Runtime
 from workers import telemetry
 from workers.app import app, shutdown_plan
+from workers.runtime import redrive_stuck, redrive_workflows, runtime
 
 __all__ = ["StepDeferred", "await_approval", "run_agent", "sweep", "tool_call", "turn"]
 
@@ -52,31 +56,14 @@ _STEP_RETRIES: dict[str, Any] = {
     "max_retries": 1000,
 }
 
-StepRunner = Callable[[Runtime, str, int, str], loop.Progress]
-
-
-@functools.cache
-def runtime() -> Runtime:
-    """This process's runtime, opened on first use (after any fork), with the worker's own
-    middleware: its sweeper and its start-up checks."""
-    from workers.workflow_tasks import workflow_middleware
-
-    settings = current_settings()
-    return Runtime.open(
-        settings,
-        SweeperMiddleware(
-            _redrive_stuck, settings.sweep_interval_seconds, periodic=settings.worker_sweeps
-        ),
-        StartupChecks(),
-        *workflow_middleware(settings),
-    )
+StepRunner = Callable[[Runtime, str, int, str], Progress]
 
 
 def _owner(task: Task[Any, Any]) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{task.request.id}"
 
 
-def _follow(progress: loop.Progress) -> dict[str, Any]:
+def _follow(progress: Progress) -> dict[str, Any]:
     if progress.status in ("busy", "not_ready"):
         raise StepDeferred(f"{progress.run_id} step {progress.seq} is {progress.status}")
     if progress.dispatch is not None and not progress.dispatch.empty:
@@ -96,19 +83,19 @@ def _run_step(task: Task[Any, Any], runner: StepRunner, run_id: str, seq: int) -
 @app.task(name=canvas.TASK_TURN, bind=True, **_STEP_RETRIES)
 def turn(self: Task[Any, Any], run_id: str, seq: int) -> dict[str, Any]:
     """Run one LLM turn of a run."""
-    return _run_step(self, loop.run_turn, run_id, seq)
+    return _run_step(self, run_turn, run_id, seq)
 
 
 @app.task(name=canvas.TASK_TOOL, bind=True, **_STEP_RETRIES)
 def tool_call(self: Task[Any, Any], run_id: str, seq: int) -> dict[str, Any]:
     """Run one tool call of a run."""
-    return _run_step(self, loop.run_tool, run_id, seq)
+    return _run_step(self, run_tool, run_id, seq)
 
 
 @app.task(name=canvas.TASK_APPROVAL, bind=True, **_STEP_RETRIES)
 def await_approval(self: Task[Any, Any], run_id: str, seq: int) -> dict[str, Any]:
     """Park a run until a person decides on a tool call."""
-    return _run_step(self, loop.run_approval, run_id, seq)
+    return _run_step(self, run_approval, run_id, seq)
 
 
 @app.task(name=canvas.TASK_RUN, bind=True, throws=(ChordlineError,), Request=telemetry.RunRequest)
@@ -141,14 +128,10 @@ def run_agent(
     return {"run_id": run.id, "status": run.status.value}
 
 
-def _redrive_stuck() -> list[str]:
-    return canvas.redrive_stuck(app, runtime())
-
-
 @app.task(name=canvas.TASK_SWEEP)
 def sweep() -> dict[str, Any]:
     """Re-drive live runs that stopped moving."""
-    return {"redriven": _redrive_stuck()}
+    return {"redriven": redrive_stuck()}
 
 
 @worker_process_init.connect
@@ -173,11 +156,9 @@ def _on_beat_init(**_: Any) -> None:
     # free worker slot (and expires unserved while every worker is busy or being replaced),
     # and a worker's own sweeper dies with it. Beat is the one process a deployment keeps
     # out of the workers' churn, so stuck runs are found every interval whatever the workers do.
-    from workers.workflow_tasks import redrive_workflows
-
     interval = current_settings().sweep_interval_seconds
     rt = runtime()
-    for redrive in (_redrive_stuck, redrive_workflows):
+    for redrive in (redrive_stuck, redrive_workflows):
         SweeperMiddleware(redrive, interval).worker_start(rt)
 
 

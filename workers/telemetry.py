@@ -24,8 +24,7 @@ from celery.worker.request import Request
 
 from orchestration import canvas
 from orchestration.config import current_settings
-from orchestration.observability.exporters import chosen
-from orchestration.observability.logs import configure_logging
+from orchestration.observability import chosen, configure_logging
 
 __all__ = ["RunRequest", "instrument"]
 
@@ -64,7 +63,7 @@ def instrument() -> None:
     _instrumented.add(os.getpid())
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
 
-    from orchestration.observability.tracing import provider_for
+    from orchestration.observability import provider_for
 
     provider = provider_for(settings)
     # The instrumentation ships without type hints.
@@ -90,9 +89,9 @@ def _on_worker_init(sender: Any = None, **_: Any) -> None:
 def _on_process_shutdown(**_: Any) -> None:
     if os.getpid() not in _instrumented:
         return
-    from orchestration.observability.tracing import flush
+    from orchestration.observability import flush_traces
 
-    flush()
+    flush_traces()
 
 
 @after_setup_logger.connect

@@ -9,50 +9,13 @@ from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from orchestration import canvas
-from orchestration.config import Settings
-from orchestration.reducer.lifecycle import SweeperMiddleware
-from orchestration.reducer.middleware import Middleware
-from orchestration.workflows import (
-    WakeParent,
-    advance,
-    load_workflows,
-    stuck_workflows,
-    workflow_dirs,
-)
+from orchestration.workflows import advance, load_workflows, workflow_dirs
 from workers.app import app
-from workers.tasks import runtime
+from workers.runtime import redrive_workflows, runtime
 
-__all__ = [
-    "advance_workflow",
-    "redrive_workflows",
-    "sweep_workflows",
-    "workflow_middleware",
-]
+__all__ = ["advance_workflow", "sweep_workflows"]
 
 log = logging.getLogger("chordline.worker")
-
-
-def _wake(parent_id: str, child_id: str) -> None:
-    canvas.advance_workflow(app, parent_id, child_id)
-
-
-def redrive_workflows() -> list[str]:
-    """Advance the workflows whose wake-up was lost; returns their ids."""
-    parents = stuck_workflows(runtime())
-    for parent_id in parents:
-        canvas.advance_workflow(app, parent_id, recovery=True)
-    return parents
-
-
-def workflow_middleware(settings: Settings) -> list[Middleware]:
-    """The worker's workflow middleware: wake a parent when its child ends, and sweep for
-    workflows whose wake-up was lost."""
-    return [
-        WakeParent(_wake),
-        SweeperMiddleware(
-            redrive_workflows, settings.sweep_interval_seconds, periodic=settings.worker_sweeps
-        ),
-    ]
 
 
 @app.task(name=canvas.TASK_WORKFLOW_ADVANCE, bind=True)

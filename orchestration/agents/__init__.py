@@ -1,4 +1,5 @@
-"""Agent definitions: agents as code, their typed tools, and the lock file that pins them."""
+"""Agent definitions: agents as code and their typed tools (``chordline.lock``, which pins them
+with their eval datasets, is :mod:`orchestration.evals.lock`)."""
 
 from orchestration.agents.definition import Agent
 from orchestration.agents.problems import BrokenAgent

@@ -10,12 +10,12 @@ import click
 from rich.console import RenderableType
 from rich.markup import escape
 
-from orchestration.agents.lock import LOCK_FILE
 from orchestration.cli.base import console, errors, load_cli_settings, main
 from orchestration.cli.output import echo_json
 from orchestration.cli.tables import Column, fitted
 from orchestration.config import Settings
 from orchestration.errors import BackendUnreachable, ConfigError, JournalError
+from orchestration.evals.lock import LOCK_FILE
 from orchestration.journal import Journal
 
 __all__ = ["check", "db", "lock"]
@@ -163,8 +163,8 @@ def lock(check_only: bool, path: str) -> None:
     """Write (or --check) the lock file of agent versions and exact model pins."""
     from pathlib import Path
 
-    from orchestration.agents.lock import build_lock, compare_lock, write_lock
     from orchestration.agents.registry import load_registry
+    from orchestration.evals.lock import build_lock, compare_lock, write_lock
 
     settings = load_cli_settings()
     registry = load_registry(settings.agent_dirs)

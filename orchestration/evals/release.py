@@ -19,13 +19,13 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from orchestration.agents.lock import LOCK_FILE, build_lock, compare_lock
 from orchestration.agents.registry import AgentRegistry
 from orchestration.config import Settings
 from orchestration.errors import ReleaseRefused
 from orchestration.evals import store
 from orchestration.evals.dataset import dataset_dir, dataset_hash
 from orchestration.evals.gate import GateThresholds, check_gate, load_baseline
+from orchestration.evals.lock import LOCK_FILE, build_lock, compare_lock
 from orchestration.journal import Journal
 from orchestration.journal.subsystem_tables import Release
 from orchestration.journal.tables import utcnow

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from orchestration.bootstrap import open_runtime
 from orchestration.config import Settings
 from orchestration.errors import DatasetError
 from orchestration.evals.checks import (
@@ -169,7 +170,7 @@ def run_eval(
         DatasetError: its dataset is missing or invalid.
         BackendUnreachable: workers mode and the broker does not answer.
     """
-    rt = Runtime.open(settings)
+    rt = open_runtime(settings)
     # As the client does: a developer's SQLite file is brought up to date, a shared database
     # is migrated by `chordline db upgrade`.
     rt.journal.ensure_schema(upgrade=rt.journal.engine.dialect.name == "sqlite")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, Engine, Row, func, select, update
@@ -18,9 +18,6 @@ from sqlalchemy import Connection, Engine, Row, func, select, update
 from orchestration.errors import ApprovalConflict, ApprovalNotFound
 from orchestration.journal.records import StepRecord
 from orchestration.journal.tables import Run, RunStatus, Step, StepKind, StepStatus, utcnow
-
-if TYPE_CHECKING:  # the facade imports this module; the functions only use its engine
-    from orchestration.journal import Journal
 
 __all__ = [
     "ApprovalDecision",
@@ -34,6 +31,16 @@ __all__ = [
     "waiting_approvals",
     "waiting_since",
 ]
+
+
+class _Journaled(Protocol):
+    """What these functions read of the journal facade (which imports this module)."""
+
+    @property
+    def engine(self) -> Engine:
+        """The journal's engine."""
+        ...
+
 
 ApprovalState = Literal["pending", "approved", "rejected", "expired", "closed"]
 
@@ -161,7 +168,7 @@ def _query() -> Any:
 
 
 def list_approvals(
-    journal: Journal,
+    journal: _Journaled,
     *,
     tenant: str | None,
     state: ApprovalState | None = "pending",
@@ -195,7 +202,7 @@ def list_approvals(
     return views
 
 
-def get_approval(journal: Journal, value: str, tenant: str | None) -> ApprovalView:
+def get_approval(journal: _Journaled, value: str, tenant: str | None) -> ApprovalView:
     """One approval by id, only if it belongs to ``tenant`` when one is given.
 
     Raises:
@@ -224,7 +231,7 @@ def _lock_run(connection: Connection, run_id: str) -> Row[Any] | None:
 
 
 def record_decision(
-    journal: Journal, value: str, decision: ApprovalDecision, tenant: str | None
+    journal: _Journaled, value: str, decision: ApprovalDecision, tenant: str | None
 ) -> Decided:
     """Record a decision on one approval; wake the run when it was the last one undecided.
 
@@ -301,7 +308,7 @@ def _refuse_undecidable(
         )
 
 
-def waiting_since(journal: Journal, limit: int = 500) -> list[ApprovalView]:
+def waiting_since(journal: _Journaled, limit: int = 500) -> list[ApprovalView]:
     """Approvals waiting on live runs, every tenant's, oldest first (for the timeout sweep)."""
     return list_approvals(journal, tenant=None, state="pending", limit=limit)
 

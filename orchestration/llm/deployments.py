@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from orchestration.agents.definition import Agent
 from orchestration.config import Settings
 from orchestration.errors import ConfigError
 
-__all__ = ["DEFAULT_MODELS", "Deployment", "alias_problem", "check_pin", "parse", "resolve_chain"]
+__all__ = [
+    "DEFAULT_MODELS",
+    "Deployment",
+    "Pinned",
+    "alias_problem",
+    "check_pin",
+    "parse",
+    "resolve_chain",
+]
 
 DEFAULT_MODELS = {
     "openai": "gpt-5-mini-2025-08-07",
@@ -33,6 +42,20 @@ _DATED = {
     "anthropic": (re.compile(r"-\d{8}$"), "claude-haiku-4-5-20251001"),
 }
 _OFFLINE = ("scripted", "cache")
+
+
+class Pinned(Protocol):
+    """What a chain is resolved from: an agent's model pin and its fallbacks."""
+
+    @property
+    def model(self) -> str:
+        """The pinned ``provider:model``."""
+        ...
+
+    @property
+    def fallbacks(self) -> Sequence[str]:
+        """The deployments tried after it, in order."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -104,7 +127,7 @@ def check_pin(deployment: Deployment, settings: Settings) -> None:
         )
 
 
-def _primary(agent: Agent, settings: Settings) -> Deployment:
+def _primary(agent: Pinned, settings: Settings) -> Deployment:
     pinned = parse(agent.model)
     override = settings.llm_provider.strip()
     if not override:
@@ -123,8 +146,9 @@ def _primary(agent: Agent, settings: Settings) -> Deployment:
     return Deployment(override, model)
 
 
-def resolve_chain(agent: Agent, settings: Settings) -> tuple[Deployment, ...]:
-    """The deployments a turn of ``agent`` tries, in order, without repeats.
+def resolve_chain(agent: Pinned, settings: Settings) -> tuple[Deployment, ...]:
+    """The deployments a turn of ``agent`` (an :class:`~orchestration.agents.Agent`) tries, in
+    order, without repeats.
 
     Raises:
         ConfigError: a member is malformed, an alias the settings do not allow, or on a

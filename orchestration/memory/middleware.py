@@ -23,8 +23,8 @@ from orchestration.memory.working import (
     record_run,
 )
 from orchestration.reducer.endings import ends_run
-from orchestration.reducer.middleware import Middleware, ModelCall, ModelNext, StepInput, StepNext
 from orchestration.reducer.planning import Progress
+from orchestration.runtime import Middleware, ModelCall, ModelNext, StepInput, StepNext
 
 __all__ = ["MemoryMiddleware", "estimate_tokens"]
 

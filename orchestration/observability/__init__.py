@@ -1,54 +1,78 @@
 """Observability: traces, metrics, JSON logs, redaction, stats and alerts.
 
-:func:`observability_middleware` is what :func:`orchestration.runtime.standard_middleware` adds:
-nothing at all when exporters are off and logs are text, so a step then costs what it did
-before. OpenTelemetry (the ``otel`` extra) is imported only when an exporter is on.
+:func:`observability_middleware` is what the composition root
+(:func:`orchestration.bootstrap.standard_middleware`) adds. Names are imported on first use;
+OpenTelemetry (the ``otel`` extra) only by :func:`provider_for` and :func:`flush_traces`.
 """
 
 from __future__ import annotations
 
-from orchestration.config import Settings
-from orchestration.observability.exporters import chosen
-from orchestration.observability.redaction import Redactor, redactor_for
-from orchestration.observability.trace_context import (
-    root_span_id_for,
-    trace_id_for,
-    traceparent_for,
-)
-from orchestration.reducer.middleware import Middleware
+from typing import TYPE_CHECKING
+
+from orchestration._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from orchestration.observability.alerts import (
+        AlertRecord,
+        Breach,
+        check_alerts,
+        deliver,
+        find_breaches,
+        record_alert,
+    )
+    from orchestration.observability.exporters import chosen
+    from orchestration.observability.logs import configure_logging
+    from orchestration.observability.middleware import observability_middleware
+    from orchestration.observability.redaction import Redactor, redactor_for
+    from orchestration.observability.stats import (
+        AgentStats,
+        agent_stats,
+        parse_since,
+        tenant_spend,
+    )
+    from orchestration.observability.tracing import flush_traces, provider_for
+    from orchestration.trace_context import root_span_id_for, trace_id_for, traceparent_for
 
 __all__ = [
+    "AgentStats",
+    "AlertRecord",
+    "Breach",
     "Redactor",
+    "agent_stats",
+    "check_alerts",
+    "chosen",
+    "configure_logging",
+    "deliver",
+    "find_breaches",
+    "flush_traces",
     "observability_middleware",
+    "parse_since",
+    "provider_for",
+    "record_alert",
     "redactor_for",
     "root_span_id_for",
+    "tenant_spend",
     "trace_id_for",
     "traceparent_for",
 ]
 
+_HOME = {
+    **dict.fromkeys(
+        ("AlertRecord", "Breach", "check_alerts", "deliver", "find_breaches", "record_alert"),
+        "orchestration.observability.alerts",
+    ),
+    "chosen": "orchestration.observability.exporters",
+    "configure_logging": "orchestration.observability.logs",
+    "observability_middleware": "orchestration.observability.middleware",
+    **dict.fromkeys(("Redactor", "redactor_for"), "orchestration.observability.redaction"),
+    **dict.fromkeys(
+        ("AgentStats", "agent_stats", "parse_since", "tenant_spend"),
+        "orchestration.observability.stats",
+    ),
+    **dict.fromkeys(("flush_traces", "provider_for"), "orchestration.observability.tracing"),
+    **dict.fromkeys(
+        ("root_span_id_for", "trace_id_for", "traceparent_for"), "orchestration.trace_context"
+    ),
+}
 
-def observability_middleware(settings: Settings) -> list[Middleware]:
-    """The observability middleware ``settings`` ask for, outermost first (often none).
-
-    Raises:
-        ConfigError: an exporter is asked for without the ``otel`` extra, or is unknown.
-    """
-    found: list[Middleware] = []
-    if settings.log_format == "json":
-        from orchestration.observability.logs import LogContextMiddleware
-
-        found.append(LogContextMiddleware())
-    if chosen(settings.trace_exporter, "traces") != "none":
-        from orchestration.observability.spans import TracingMiddleware
-        from orchestration.observability.tracing import provider_for
-
-        provider = provider_for(settings)
-        if provider is not None:
-            found.append(TracingMiddleware(provider, settings))
-    if chosen(settings.metrics_exporter, "metrics") != "none":
-        from orchestration.observability.metrics import MetricsMiddleware, meter_provider_for
-
-        meters = meter_provider_for(settings)
-        if meters is not None:
-            found.append(MetricsMiddleware(meters))
-    return found
+__getattr__, __dir__ = lazy_exports(__name__, _HOME, globals(), __all__)

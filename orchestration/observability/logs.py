@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 from orchestration.config import Settings
 from orchestration.observability.redaction import Redactor, redactor_for
-from orchestration.observability.trace_context import trace_id_for
-from orchestration.reducer.middleware import Middleware, StepInput, StepNext
+from orchestration.runtime import Middleware, StepInput, StepNext
+from orchestration.trace_context import trace_id_for
 
 if TYPE_CHECKING:
     from orchestration.reducer.planning import Progress

@@ -32,7 +32,7 @@ from orchestration.llm import pricing
 from orchestration.observability.exporters import chosen, metric_exporter
 from orchestration.observability.spans import run_finished
 from orchestration.observability.tracing import SCOPE, provider_key, service_resource
-from orchestration.reducer.middleware import (
+from orchestration.runtime import (
     Middleware,
     ModelCall,
     ModelNext,

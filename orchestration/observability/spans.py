@@ -34,7 +34,7 @@ from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import StepKind, StepStatus
 from orchestration.llm import pricing
 from orchestration.observability.tracing import SCOPE, emit_root, run_parent
-from orchestration.reducer.middleware import (
+from orchestration.runtime import (
     Middleware,
     ModelCall,
     ModelNext,

@@ -8,8 +8,8 @@ spans hang under: the run's root span, rebuilt from the journaled trace id; the 
 is written once, when the run ends, with the id every earlier span already named as parent
 (:func:`emit_root`).
 
-Importing this module needs the ``otel`` extra; :func:`orchestration.runtime.standard_middleware`
-imports it only when an exporter is configured.
+Importing this module needs the ``otel`` extra; :func:`~orchestration.observability.middleware.
+observability_middleware` imports it only when an exporter is configured.
 """
 
 from __future__ import annotations
@@ -38,13 +38,13 @@ from opentelemetry.util.types import AttributeValue
 from orchestration.config import Settings
 from orchestration.observability.exporters import chosen, span_exporter
 from orchestration.observability.redaction import Redactor, redactor_for
-from orchestration.observability.trace_context import root_span_id_for, trace_id_for
+from orchestration.trace_context import root_span_id_for, trace_id_for
 
 __all__ = [
     "SCOPE",
     "RedactingExporter",
     "emit_root",
-    "flush",
+    "flush_traces",
     "provider_for",
     "provider_key",
     "run_parent",
@@ -181,7 +181,7 @@ def provider_for(settings: Settings) -> TracerProvider | None:
         return provider
 
 
-def flush(timeout_ms: int = 2000) -> None:
+def flush_traces(timeout_ms: int = 2000) -> None:
     """Export what this process's providers still hold (a worker child about to exit)."""
     for (pid, _), provider in list(_providers.items()):
         if pid == os.getpid():

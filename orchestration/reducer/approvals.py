@@ -19,11 +19,10 @@ from orchestration.journal.approvals import (
 )
 from orchestration.journal.tables import utcnow
 from orchestration.reducer.claims import run_claimed
-from orchestration.reducer.middleware import StepInput
 from orchestration.reducer.pinning import dispatch_agent
 from orchestration.reducer.planning import Dispatch, Progress
 from orchestration.reducer.recovery import redrive_plan
-from orchestration.runtime import Runtime
+from orchestration.runtime import Runtime, StepInput
 from orchestration.storable_text import FIX, find_unstorable
 
 __all__ = ["decide", "decide_approval", "run_approval"]

@@ -8,10 +8,9 @@ from orchestration.errors import AgentError
 from orchestration.journal import StepOutcome
 from orchestration.journal.records import Busy, Done, StepRecord
 from orchestration.journal.tables import RunStatus, StepStatus
-from orchestration.reducer.middleware import StepInput
 from orchestration.reducer.planning import Progress
 from orchestration.reducer.turns import Stop
-from orchestration.runtime import Runtime
+from orchestration.runtime import Runtime, StepInput
 
 __all__ = ["end_run", "run_claimed"]
 

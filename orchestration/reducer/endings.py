@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from orchestration.journal.tables import StepKind
-from orchestration.reducer.middleware import StepInput
 from orchestration.reducer.planning import Progress
+from orchestration.runtime import StepInput
 
 __all__ = ["ends_run"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from orchestration.journal import Journal, StepOutcome
 from orchestration.journal.records import StepRecord
 from orchestration.llm.fallbacks import ChainOutcome
-from orchestration.reducer.middleware import (
+from orchestration.runtime import (
     Middleware,
     ModelCall,
     ModelNext,

@@ -6,8 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from orchestration.reducer.middleware import Middleware
-from orchestration.runtime import Runtime
+from orchestration.runtime import Middleware, Runtime
 
 __all__ = ["StartupChecks", "SweeperMiddleware"]
 

@@ -23,13 +23,12 @@ from orchestration.llm.fallbacks import ChainOutcome, ask_chain
 from orchestration.llm.providers import ModelReply
 from orchestration.reducer.approvals import decide, decide_approval, run_approval
 from orchestration.reducer.claims import end_run, run_claimed
-from orchestration.reducer.middleware import ModelCall, StepInput
 from orchestration.reducer.pinning import Unservable, hold_or_fail, pinned_agent
 from orchestration.reducer.planning import Dispatch, Progress, plan_dispatch, steps_for_calls
 from orchestration.reducer.recovery import redrive_plan
 from orchestration.reducer.tool_calls import run_tool
 from orchestration.reducer.turns import PreparedTurn, Stop, prepare_turn
-from orchestration.runtime import Runtime
+from orchestration.runtime import ModelCall, Runtime, StepInput
 
 __all__ = [
     "Dispatch",

@@ -22,10 +22,9 @@ from orchestration.journal.engine import write
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import Run, RunStatus, utcnow
 from orchestration.reducer.claims import end_run
-from orchestration.reducer.middleware import StepInput
 from orchestration.reducer.planning import Progress
 from orchestration.reducer.turns import Stop
-from orchestration.runtime import Runtime
+from orchestration.runtime import Runtime, StepInput
 
 __all__ = ["Unservable", "dispatch_agent", "hold_or_fail", "pinned_agent", "unservable_tool"]
 

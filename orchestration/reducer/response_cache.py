@@ -29,7 +29,7 @@ from orchestration.journal.tables import utcnow
 from orchestration.llm.deployments import Deployment
 from orchestration.llm.fallbacks import ChainOutcome, request_hash
 from orchestration.llm.providers import ModelReply, Usage
-from orchestration.reducer.middleware import Middleware, ModelCall, ModelNext
+from orchestration.runtime import Middleware, ModelCall, ModelNext
 
 __all__ = ["ResponseCacheMiddleware", "cache_key", "purge_expired"]
 

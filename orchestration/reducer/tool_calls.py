@@ -13,10 +13,9 @@ from orchestration.journal import LeaseLost, StepOutcome
 from orchestration.journal.approvals import ApprovalDecision
 from orchestration.journal.tables import StepKind, StepStatus
 from orchestration.reducer.claims import run_claimed
-from orchestration.reducer.middleware import StepInput, ToolInvocation
 from orchestration.reducer.pinning import Unservable, hold_or_fail, pinned_agent, unservable_tool
 from orchestration.reducer.planning import Progress
-from orchestration.runtime import Runtime
+from orchestration.runtime import Runtime, StepInput, ToolInvocation
 
 __all__ = ["run_tool"]
 

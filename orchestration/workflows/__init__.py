@@ -17,7 +17,7 @@ from orchestration.workflows.dsl import (
     parallel,
     sequence,
 )
-from orchestration.workflows.middleware import WakeParent, WorkflowBudget
+from orchestration.workflows.middleware import WakeParent
 from orchestration.workflows.plan import ChildState, Finish, Plan, StartChild, plan
 from orchestration.workflows.registry import WorkflowRegistry, load_workflows, workflow_dirs
 from orchestration.workflows.sweeper import stuck_workflows
@@ -34,7 +34,6 @@ __all__ = [
     "StartChild",
     "WakeParent",
     "Workflow",
-    "WorkflowBudget",
     "WorkflowRegistry",
     "advance",
     "agent",

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from orchestration.budgets import check_workflow
 from orchestration.errors import ChordlineError
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunKind, RunStatus, utcnow
@@ -20,7 +21,6 @@ from orchestration.memory.working import open_working_memory, record_run
 from orchestration.run_request import parse_run_request
 from orchestration.runtime import Limits, Runtime
 from orchestration.workflows import store
-from orchestration.workflows.budget import check_workflow
 from orchestration.workflows.dsl import Workflow
 from orchestration.workflows.plan import Finish, plan
 from orchestration.workflows.registry import WorkflowRegistry
@@ -94,10 +94,11 @@ def remaining_limits(rt: Runtime, parent_id: str, agent_name: str) -> Limits | s
     Returns:
         The limits, or the reason the workflow's budget is spent.
     """
-    check = check_workflow(rt.journal, parent_id, extra_steps=1)  # the child's first step
+    parent = rt.journal.get_run(parent_id)
+    spent = store.totals(rt.journal.engine, parent_id)
+    check = check_workflow(parent, spent, extra_steps=1)  # the child's first step
     if check.reason is not None:
         return f"workflow budget: {check.reason}"
-    parent, spent = check.parent, check.spent
     agent = rt.registry.get(agent_name)
     steps = min(agent.max_steps, parent.max_steps - spent.steps)
     tokens = agent.max_tokens

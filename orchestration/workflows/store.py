@@ -7,7 +7,6 @@ definition. Everything here is SQLAlchemy Core on the journal's engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,6 +14,7 @@ from sqlalchemy import Engine, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from orchestration.budgets import Totals
 from orchestration.journal.engine import write
 from orchestration.journal.records import RunRecord
 from orchestration.journal.runs import TERMINAL, get_run
@@ -23,7 +23,6 @@ from orchestration.workflows.dsl import Workflow
 from orchestration.workflows.plan import ChildState, Finish
 
 __all__ = [
-    "Totals",
     "cancel_children",
     "child_runs",
     "children",
@@ -35,21 +34,6 @@ __all__ = [
 ]
 
 _LIVE = (RunStatus.QUEUED.value, RunStatus.RUNNING.value, RunStatus.WAITING_FOR_APPROVAL.value)
-
-
-@dataclass(frozen=True)
-class Totals:
-    """What a workflow's children spent together."""
-
-    steps: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: Decimal
-
-    @property
-    def tokens(self) -> int:
-        """Input and output tokens together."""
-        return self.input_tokens + self.output_tokens
 
 
 def create_workflow_run(

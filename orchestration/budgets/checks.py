@@ -1,5 +1,5 @@
-"""Budgets, checked before any spending: steps, tokens and dollars per run, dollars per tenant
-per UTC day.
+"""Budgets, checked before any spending: steps, tokens and dollars per run and per workflow,
+dollars per tenant per UTC day. Pure functions of the figures they are given.
 
 Dollars are checked against an estimate of the call about to be made: the prompt's tokens at the
 uncached input price plus the full output cap (``CHORDLINE_LLM_MAX_OUTPUT_TOKENS``) at the output
@@ -9,12 +9,19 @@ call that could pass a budget is not made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from orchestration.journal.records import RunRecord
 
-__all__ = ["BudgetCheck", "check_before_call", "check_tenant_day"]
+__all__ = [
+    "BudgetCheck",
+    "Totals",
+    "WorkflowCheck",
+    "check_before_call",
+    "check_tenant_day",
+    "check_workflow",
+]
 
 
 @dataclass(frozen=True)
@@ -97,3 +104,61 @@ def check_tenant_day(
             f"{flying} + ~${_usd(planned)} for this call"
         )
     return BudgetCheck(None)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What a workflow's children spent together."""
+
+    steps: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+
+    @property
+    def tokens(self) -> int:
+        """Input and output tokens together."""
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class WorkflowCheck:
+    """The verdict on a workflow's budgets.
+
+    Attributes:
+        parent: the workflow run (its budgets).
+        spent: its children's totals.
+        reason: why the next call or child may not go ahead (None: it may).
+    """
+
+    parent: RunRecord
+    spent: Totals
+    reason: str | None
+
+
+def check_workflow(
+    parent: RunRecord,
+    spent: Totals,
+    *,
+    extra_steps: int,
+    prompt_tokens: int = 0,
+    estimated_usd: Decimal | None = None,
+) -> WorkflowCheck:
+    """Check the workflow's steps, tokens and dollars, counting all its children together.
+
+    Args:
+        parent: the workflow run.
+        spent: what its children spent so far.
+        extra_steps: steps about to be added to what the children have (0 for a call of a step
+            already journaled, 1 for a child's first step).
+        prompt_tokens: the estimated prompt of the call about to be made.
+        estimated_usd: the estimated cost of that call.
+    """
+    as_run = replace(
+        parent,
+        input_tokens=spent.input_tokens,
+        output_tokens=spent.output_tokens,
+        cost_usd=spent.cost_usd,
+    )
+    verdict = check_before_call(as_run, spent.steps + extra_steps, prompt_tokens, estimated_usd)
+    return WorkflowCheck(parent, spent, verdict.reason)

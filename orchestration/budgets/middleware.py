@@ -3,30 +3,32 @@
 :class:`RunBudget` checks the run's steps, tokens and dollars (pure, from the claimed run);
 :class:`TenantDayBudget` checks the tenant's UTC day across every worker: today's spend from
 the journal plus what calls in flight reserved in the ledger, holding a reservation of its own
-while its call is in the air. A refusal raises :class:`BudgetExceeded`, which ends the run.
+while its call is in the air; :class:`WorkflowBudget` checks, before each LLM call of a child
+run, the steps, tokens and dollars of all the workflow's children together against the
+workflow's budgets. A refusal raises :class:`BudgetExceeded`, which ends the run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
+from orchestration.budgets.checks import (
+    Totals,
+    check_before_call,
+    check_tenant_day,
+    check_workflow,
+)
+from orchestration.budgets.spend import Ledger, Reservation
 from orchestration.config import Settings
 from orchestration.errors import BudgetExceeded
 from orchestration.journal import Journal
 from orchestration.journal.tables import utcnow
 from orchestration.llm.fallbacks import ChainOutcome
-from orchestration.reducer.budget import check_before_call, check_tenant_day
-from orchestration.reducer.middleware import (
-    Middleware,
-    ModelCall,
-    ModelNext,
-    StepInput,
-    StepNext,
-)
 from orchestration.reducer.planning import Progress
-from orchestration.reducer.spend import Ledger, Reservation
+from orchestration.runtime import Middleware, ModelCall, ModelNext, StepInput, StepNext
 
-__all__ = ["RunBudget", "TenantDayBudget"]
+__all__ = ["RunBudget", "TenantDayBudget", "WorkflowBudget"]
 
 
 class RunBudget(Middleware):
@@ -92,4 +94,33 @@ class TenantDayBudget(Middleware):
             verdict = check_tenant_day(run.tenant, cap, spent, call.estimated_usd, reservation.held)
             raise BudgetExceeded(verdict.reason or "tenant daily budget reached")
         self._held[(run.id, call.at.step.seq)] = reservation
+        return call_next(call)
+
+
+class WorkflowBudget(Middleware):
+    """Refuses a child run's call that could pass its workflow's steps, tokens or dollars.
+
+    Args:
+        journal: the journal (the parent's budgets).
+        totals: what the children of a workflow run spent together, by the workflow's run id.
+    """
+
+    def __init__(self, journal: Journal, totals: Callable[[str], Totals]) -> None:
+        self.journal = journal
+        self.totals = totals
+
+    def model_call(self, call: ModelCall, call_next: ModelNext) -> ChainOutcome:
+        """Check the workflow's totals against the call's estimate, then call."""
+        parent_id = call.at.run.parent_id
+        if parent_id is None:
+            return call_next(call)
+        check = check_workflow(
+            self.journal.get_run(parent_id),
+            self.totals(parent_id),
+            extra_steps=0,
+            prompt_tokens=call.prompt_tokens,
+            estimated_usd=call.estimated_usd,
+        )
+        if check.reason is not None:
+            raise BudgetExceeded(f"workflow {check.parent.agent} budget: {check.reason}")
         return call_next(call)

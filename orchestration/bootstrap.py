@@ -1,0 +1,71 @@
+"""The composition root: the runtime and its middleware chain, built from the settings.
+
+This is the one module that knows every part a step runs with. It sits above all of them (the
+journal, the agents, the providers, rollouts, memory, budgets, observability, the reducer's own
+middlewares), so none of them imports another to assemble itself: :class:`~orchestration.runtime.
+Runtime` below holds handles only. Adding a middleware to every worker is one line in
+:func:`standard_middleware`; a process adds its own (a worker's sweepers) through
+:func:`open_runtime`'s ``extra``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from orchestration.agents import load_registry
+from orchestration.budgets import RunBudget, TenantDayBudget, WorkflowBudget, open_ledger
+from orchestration.config import Settings
+from orchestration.journal import Journal, open_journal
+from orchestration.llm import BreakerBoard, ProviderPool
+from orchestration.memory import MemoryMiddleware
+from orchestration.observability import observability_middleware
+from orchestration.reducer import HeartbeatMiddleware, LeaseKeeper, ResponseCacheMiddleware
+from orchestration.rollouts import Router
+from orchestration.runtime import Middleware, MiddlewareChain, Runtime
+from orchestration.workflows import store as workflow_store
+
+__all__ = ["open_runtime", "standard_middleware"]
+
+
+def open_runtime(settings: Settings, *extra: Middleware) -> Runtime:
+    """Attach to the journal, load the agents named by ``settings`` and compose the step
+    middleware: the standard ones from the settings, then ``extra`` (innermost).
+
+    Args:
+        settings: the settings.
+        extra: the process's own middleware (a worker's sweepers and start-up checks, a
+            test's recorder), innermost.
+    """
+    journal = open_journal(settings.journal_url)
+    return Runtime(
+        settings=settings,
+        journal=journal,
+        registry=load_registry(settings.agent_dirs),
+        providers=ProviderPool(settings),
+        breakers=BreakerBoard(settings),
+        router=Router(settings, journal.engine),
+        middleware=MiddlewareChain((*standard_middleware(settings, journal), *extra)),
+    )
+
+
+def standard_middleware(settings: Settings, journal: Journal) -> list[Middleware]:
+    """The middleware every worker runs, outermost first.
+
+    Tracing, metrics and the logs' run context (each only when configured) wrap everything
+    else; then the session's memory (added to the request, so the budgets see it; recorded on
+    the run), the tenant's day (whose reservation lives until the step's outcome is journaled),
+    the run's budgets, its workflow's budgets, the LLM response cache when
+    ``CHORDLINE_LLM_CACHE`` is on, and the lease heartbeat around the call itself.
+    """
+    chain: list[Middleware] = [
+        *observability_middleware(settings),
+        MemoryMiddleware(settings, journal),
+        TenantDayBudget(settings, journal, open_ledger(settings)),
+        RunBudget(),
+        WorkflowBudget(journal, functools.partial(workflow_store.totals, journal.engine)),
+    ]
+    if settings.llm_cache:
+        ttl, cap = settings.llm_cache_ttl_seconds, settings.llm_max_output_tokens
+        chain.append(ResponseCacheMiddleware(journal, ttl, cap))
+    chain.append(HeartbeatMiddleware(LeaseKeeper(journal, settings.lease_seconds)))
+    return chain
