@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.util
 import subprocess
 import sys
 
 import orchestration
+from tests.support import ROOT
 
 
 def test_public_exports() -> None:
@@ -72,3 +76,49 @@ def test_the_client_and_the_cli_import_nothing_from_workers() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def _public_names(module: str) -> set[str]:
+    imported = importlib.import_module(module)
+    return set(getattr(imported, "__all__", ()))
+
+
+def _private_import(module: str, name: str | None) -> str | None:
+    """Why ``from module import name`` (or ``import module``) reaches past a public surface."""
+    found = importlib.util.find_spec(module)
+    assert found is not None, module
+    package = found.submodule_search_locations is not None
+    top_level = module.count(".") == 1 and module.startswith("orchestration.")
+    if any(part.startswith("_") for part in module.split(".")):
+        return f"{module} is private"
+    if not (package or top_level):
+        return f"{module} is an inner module; import from its package"
+    if name is None or name in _public_names(module):
+        return None
+    if module == "orchestration" and _private_import(f"{module}.{name}", None) is None:
+        return None  # a top-level module (``from orchestration import canvas``)
+    return f"{name} is not in {module}.__all__"
+
+
+def test_workers_and_example_agents_import_only_public_names() -> None:
+    sources = [
+        *sorted((ROOT / "workers").glob("*.py")),
+        *sorted((ROOT / "agents").rglob("*.py")),
+        *sorted((ROOT / "workflows").glob("*.py")),
+    ]
+    found = []
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                pairs = [(node.module, alias.name) for alias in node.names]
+            elif isinstance(node, ast.Import):
+                pairs = [(alias.name, None) for alias in node.names]
+            else:
+                continue
+            for module, name in pairs:
+                if module.split(".")[0] not in ("orchestration", "admin_jobs"):
+                    continue
+                problem = _private_import(module, name)
+                if problem is not None:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {problem}")
+    assert found == []

@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from admin_jobs.cleanup import cleanup as run_cleanup
-from admin_jobs.nightly_eval import nightly_eval as run_nightly_eval
+import admin_jobs
 from orchestration import canvas
 from orchestration.config import current_settings
 from workers.app import app
@@ -17,11 +16,11 @@ __all__ = ["cleanup", "nightly_eval"]
 @app.task(name=canvas.TASK_NIGHTLY_EVAL)
 def nightly_eval() -> dict[str, Any]:
     """Evaluate every agent with a dataset against its baseline (alerts on regression)."""
-    outcomes = run_nightly_eval(current_settings())
+    outcomes = admin_jobs.nightly_eval(current_settings())
     return {"evals": [dataclasses.asdict(o) for o in outcomes]}
 
 
 @app.task(name=canvas.TASK_CLEANUP)
 def cleanup() -> dict[str, Any]:
     """Delete runs and eval results past their retention, and expired cached answers."""
-    return dataclasses.asdict(run_cleanup(current_settings()))
+    return dataclasses.asdict(admin_jobs.cleanup(current_settings()))

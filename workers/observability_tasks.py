@@ -6,7 +6,7 @@ from typing import Any
 
 from orchestration.config import current_settings
 from orchestration.journal import open_journal
-from orchestration.observability.alerts import check_alerts
+from orchestration.observability import check_alerts
 from workers.app import app
 
 __all__ = ["TASK_CHECK_ALERTS", "check_alerts_task"]

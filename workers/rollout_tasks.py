@@ -6,7 +6,7 @@ from typing import Any
 
 from orchestration.config import current_settings
 from orchestration.journal import open_journal
-from orchestration.rollouts.check import check_all
+from orchestration.rollouts import check_all
 from workers.app import app
 
 __all__ = ["rollout_check"]

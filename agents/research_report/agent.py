@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from orchestration import Agent
-from orchestration.knowledge.bases import KnowledgeBase
+from orchestration.knowledge import KnowledgeBase
 
 from . import tools
 

@@ -18,8 +18,7 @@ from pydantic import BaseModel, Field
 
 from orchestration import ToolContext, tool
 from orchestration.config import current_settings
-from orchestration.knowledge.chunking import Document
-from orchestration.knowledge.search import IndexUnavailable, search
+from orchestration.knowledge import Document, IndexUnavailable, search
 
 CORPUS = Path(__file__).parent / "data" / "corpus.json"
 KB_NAME = "research-report"

@@ -28,9 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from orchestration import ToolContext, tool
 from orchestration.config import current_settings
-from orchestration.knowledge.bases import read_markdown
-from orchestration.knowledge.chunking import Document
-from orchestration.knowledge.search import IndexUnavailable, search
+from orchestration.knowledge import Document, IndexUnavailable, read_markdown, search
 
 DATA = Path(__file__).parent / "data"
 KNOWLEDGE = Path(__file__).parent / "knowledge"
