@@ -122,6 +122,8 @@ def test_a_refund_whose_worker_died_after_the_effect_is_not_issued_twice(rt: Run
         attempt=step.attempt,
         database_url=rt.settings.journal_url,
         data_dir=rt.settings.data_dir,
+        journal=rt.journal,
+        settings=rt.settings,
     )
     first = tool.invoke(tool.validate(step.arguments or "{}"), context, rt.tool_threads)
     assert first["status"] == "issued"
@@ -154,6 +156,8 @@ def test_a_keyed_effect_redriven_after_its_lease_lapsed_lands_once(rt: Runtime) 
             attempt=step.attempt,
             database_url=rt.settings.journal_url,
             data_dir=rt.settings.data_dir,
+            journal=rt.journal,
+            settings=rt.settings,
         )
         tool.invoke(tool.validate(step.arguments or "{}"), context, rt.tool_threads)
         _until(lambda: run.id in rt.journal.stale_runs(60))

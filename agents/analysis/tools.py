@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from orchestration import ToolContext, tool
-from orchestration.journal import open_journal
 
 # The offline scripted model calls a tool whose keywords appear in its input; every research
 # report it writes has an "Answer" and "search_*" results.
@@ -24,7 +23,7 @@ class Findings(BaseModel):
 def analyse(args: Findings, ctx: ToolContext) -> dict[str, Any]:
     """Weigh a research report: its findings, their sources, and claims resting on one source."""
     # The whole report, not the model's excerpt of it: the run's input is the report.
-    report = open_journal(ctx.database_url).get_run(ctx.run_id).input
+    report = ctx.journal.get_run(ctx.run_id).input
     findings = [line.strip(" -") for line in report.splitlines() if line.strip().startswith("-")]
     sources = sorted({match.group(1) for match in _SOURCE.finditer(report)})
     single = [f for f in findings if len(_SOURCE.findall(f)) == 1]

@@ -7,7 +7,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from orchestration import ToolContext, tool
-from orchestration.journal import open_journal
 
 # The scripted model calls the tool when its input mentions an analysis (stage 2's answer does).
 KEYWORDS = ("analysis", "analyse", "findings")
@@ -20,7 +19,7 @@ class Draft(BaseModel):
 @tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
 def draft(args: Draft, ctx: ToolContext) -> dict[str, Any]:
     """Lay an analysis out as a report: conclusion, evidence, open questions."""
-    analysis = open_journal(ctx.database_url).get_run(ctx.run_id).input
+    analysis = ctx.journal.get_run(ctx.run_id).input
     lines = [line.strip() for line in analysis.splitlines() if line.strip()]
     verdict = next((line for line in lines if "Analysis:" in line), lines[0] if lines else "")
     report = "\n".join(

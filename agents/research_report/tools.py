@@ -17,7 +17,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from orchestration import ToolContext, tool
-from orchestration.config import current_settings
 from orchestration.knowledge import Document, IndexUnavailable, search
 
 CORPUS = Path(__file__).parent / "data" / "corpus.json"
@@ -73,9 +72,8 @@ def corpus_documents() -> list[Document]:
 def _search(source: str, args: SearchQuery, ctx: ToolContext) -> dict[str, Any]:
     try:
         found = search(
-            current_settings(), KB_NAME, args.query, k=args.limit, group=source,
-            data_dir=ctx.data_dir,
-        )  # fmt: skip
+            ctx.settings, KB_NAME, args.query, k=args.limit, group=source, data_dir=ctx.data_dir
+        )
     except IndexUnavailable as exc:
         return _keyword_search(source, args) | {"search": f"keyword fallback: {exc}"}
     results = [

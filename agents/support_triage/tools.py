@@ -27,7 +27,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from orchestration import ToolContext, tool
-from orchestration.config import current_settings
 from orchestration.knowledge import Document, IndexUnavailable, read_markdown, search
 
 DATA = Path(__file__).parent / "data"
@@ -128,7 +127,7 @@ def search_kb(args: KBQuery, ctx: ToolContext) -> dict[str, Any]:
     """Search the support knowledge base by meaning; returns the best matching articles."""
     time.sleep(LATENCY_S)
     try:
-        found = search(current_settings(), KB_NAME, args.query, k=3, data_dir=ctx.data_dir)
+        found = search(ctx.settings, KB_NAME, args.query, k=3, data_dir=ctx.data_dir)
     except IndexUnavailable as exc:
         return _keyword_search(args.query, reason=str(exc))
     results = [

@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from orchestration import ToolContext, tool
-from orchestration.journal import open_journal
 
 # A synthesis input always lists "the parallel branches" (orchestration.workflows.plan).
 KEYWORDS = ("branches", "triagers")
@@ -35,7 +34,7 @@ def _sections(text: str) -> dict[str, list[str]]:
 def combine(args: Combine, ctx: ToolContext) -> dict[str, Any]:
     """Combine the triagers' answers into one triage, naming any that is missing."""
     # The whole input: the model's argument is cut short, the branches come after the ticket.
-    merged = open_journal(ctx.database_url).get_run(ctx.run_id).input
+    merged = ctx.journal.get_run(ctx.run_id).input
     parts: list[str] = []
     missing: list[str] = []
     for title, lines in _sections(merged).items():

@@ -13,12 +13,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ValidationError
 
 from orchestration.agents.tool_threads import ToolThreads
 from orchestration.errors import AgentError, ToolError
+
+if TYPE_CHECKING:
+    from orchestration.config import Settings
+    from orchestration.journal import Journal
 
 __all__ = ["Tool", "ToolContext", "tool"]
 
@@ -27,7 +31,21 @@ JSONValue = Any  # a value json.dumps accepts; checked at the boundary in Tool.i
 
 @dataclass(frozen=True)
 class ToolContext:
-    """What a running tool may know about the step it runs in."""
+    """What a running tool may know about the step it runs in, and the handles it may use.
+
+    A tool reaches the platform through these, never by opening its own connections or reading
+    the environment: what it reads is what the step's runtime was built with.
+
+    Attributes:
+        run_id: the run.
+        seq: the tool step's number in the run.
+        tenant: the run's tenant.
+        attempt: how many times this step has been started (1 on the first delivery).
+        database_url: the journal's database, for a tool's own tables beside it.
+        data_dir: where the runtime keeps its files (indexes, exports).
+        journal: the run journal (e.g. ``ctx.journal.get_run(ctx.run_id).input``).
+        settings: the settings the runtime was built with (e.g. for a knowledge search).
+    """
 
     run_id: str
     seq: int
@@ -35,6 +53,8 @@ class ToolContext:
     attempt: int
     database_url: str
     data_dir: Path
+    journal: Journal
+    settings: Settings
 
     @property
     def idempotency_key(self) -> str:

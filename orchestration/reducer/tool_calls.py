@@ -71,6 +71,8 @@ def _call_tool(at: StepInput, agent: Agent) -> StepOutcome:
         attempt=step.attempt,
         database_url=rt.settings.journal_url,
         data_dir=rt.settings.data_dir,
+        journal=rt.journal,
+        settings=rt.settings,
     )
     return rt.middleware.tool_call(
         ToolInvocation(at, tool.name, arguments),
