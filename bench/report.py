@@ -1,4 +1,4 @@
-"""Figures and the tables the benchmarks print (Markdown, so the README can quote them)."""
+"""Figures and the tables the benchmarks print (Markdown, so docs/benchmarks.md can quote them)."""
 
 from __future__ import annotations
 

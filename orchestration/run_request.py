@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from orchestration.config import Settings
+from orchestration.config import ApiSettings
 from orchestration.errors import RunRequestError, RunRequestTooLarge
 from orchestration.storable_text import FIX, escaped, find_unstorable
 
@@ -103,7 +103,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def parse_run_request(data: object, settings: Settings) -> RunRequest:
+def parse_run_request(data: object, settings: ApiSettings) -> RunRequest:
     """Validate a run request from any door, sizes included.
 
     Args:
@@ -139,7 +139,7 @@ def parse_run_request(data: object, settings: Settings) -> RunRequest:
     return request
 
 
-def check_sizes(data: dict[str, Any], settings: Settings) -> None:
+def check_sizes(data: dict[str, Any], settings: ApiSettings) -> None:
     """Refuse an input or metadata over its configured size (before any other check, so a
     huge body is answered 413 whatever else is wrong with it).
 

@@ -1,4 +1,4 @@
-"""A bare Celery app that knows nothing of Chordline: it starts runs exactly as the README shows
+"""A bare Celery app that knows nothing of Chordline: it starts runs exactly as docs/runs.md shows
 (``send_task`` naming no queue) and prints what it got back, one JSON object per line.
 
 Run as ``python tests/bare_celery_sender.py REDIS_URL`` (the tests do, in a process of its own).

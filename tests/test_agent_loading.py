@@ -32,7 +32,7 @@ def look(args: Query, ctx: ToolContext) -> str:
     return "found"
 """
 
-# The README's layout: agent.py, prompt.md and tools.py, no __init__.py, no directory=.
+# The layout docs/agents.md gives: agent.py, prompt.md and tools.py, no __init__.py, no directory=.
 _NO_INIT_AGENT = """
 from orchestration import Agent
 from . import tools

@@ -1,4 +1,4 @@
-"""The run's event stream as the README promises it: ids that sort by time, the run's end
+"""The run's event stream as docs/api.md promises it: ids that sort by time, the run's end
 last, and a client that reconnects with ``Last-Event-ID`` sent every event after that id again,
 starting 10 s earlier. In process on an embedded journal; the run is driven here to its end."""
 
@@ -17,7 +17,7 @@ from orchestration.api import create_app, create_key
 from orchestration.config import Settings
 from tests.support import drain
 
-LOOK_BACK_US = 10_000_000  # the README's 10 s, in the microseconds an id starts with
+LOOK_BACK_US = 10_000_000  # docs/api.md's 10 s, in the microseconds an id starts with
 READ = 'CALL sleep_read {"seconds": 0}'
 SCRIPT = f"{READ}\n{READ}\n\n{READ}"  # two calls in one turn, then one more turn
 

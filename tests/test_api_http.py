@@ -1,5 +1,5 @@
 """The HTTP API as a client sees it: `chordline api` (uvicorn) in front of workers on Redis and
-PostgreSQL, driven over HTTP exactly as the README's curl loop does."""
+PostgreSQL, driven over HTTP exactly as the curl loop in docs/api.md does."""
 
 from __future__ import annotations
 

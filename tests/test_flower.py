@@ -100,7 +100,7 @@ def test_flower_lists_a_running_runs_tasks_by_name_with_auth(
         return None
 
     tasks = _until(running_tool, "running tool task in Flower")
-    # The README's way to find a run's tasks: search by its id.
+    # The way docs/observability.md gives to find a run's tasks: search by its id.
     status, found = _get(flower, f"/api/tasks?search={run_id}")
     assert status == 200
     mine = list(found.values())

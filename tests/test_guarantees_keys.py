@@ -1,4 +1,4 @@
-"""API keys as the README promises them: made, listed and revoked with the CLI, only their
+"""API keys as docs/api.md promises them: made, listed and revoked with the CLI, only their
 SHA-256 stored, never logged, and a revoked key refused with 401 by a running `chordline api`."""
 
 from __future__ import annotations

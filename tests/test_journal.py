@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from orchestration.errors import ApprovalError, RunNotFound
 from orchestration.journal import Journal, LeaseLost, StepOutcome, TurnResult
@@ -21,7 +22,7 @@ from orchestration.journal.records import (
     NewRun,
     ToolCallRequest,
 )
-from orchestration.journal.tables import Base, RunStatus, StepKind, StepStatus
+from orchestration.journal.tables import Base, Run, RunStatus, StepKind, StepStatus
 from orchestration.reducer.planning import steps_for_calls
 
 
@@ -208,8 +209,8 @@ def test_stale_runs_and_single_redrive(journal: Journal) -> None:
     while "run-1" not in journal.stale_runs(stale_after_s=60) and time.monotonic() < deadline:
         time.sleep(0.01)  # the lease lapses with time: look again shortly, not in a hot loop
     assert journal.stale_runs(stale_after_s=60) == ["run-1"]
-    assert journal.mark_redriven("run-1", not_within_s=60, retake_s=60) is True
-    assert journal.mark_redriven("run-1", not_within_s=60, retake_s=60) is False
+    assert journal.mark_redriven("run-1", not_within_s=60, retake_s=60, max_retake_s=60) is True
+    assert journal.mark_redriven("run-1", not_within_s=60, retake_s=60, max_retake_s=60) is False
 
 
 def test_finish_run_never_reopens_an_ended_run(journal: Journal) -> None:
@@ -258,26 +259,39 @@ def test_postgres_hot_path_is_one_statement_per_claim_and_per_outcome(pg_journal
     assert journal.get_run("run-1").next_seq == 5
 
 
-def test_a_redrive_nobody_claims_by_its_deadline_is_sent_once_more(journal: Journal) -> None:
+def test_a_redrive_nobody_claims_is_sent_again_with_a_doubling_gap(journal: Journal) -> None:
     journal.create_run(_new())
     journal.claim("run-1", 1, "dead", lease_s=0.01)
     _wait_until(lambda: journal.stale_runs(stale_after_s=60) == ["run-1"])
-    assert journal.mark_redriven("run-1", not_within_s=0, retake_s=0.05) is True
-    handed_back = journal.step("run-1", 1)
-    assert (handed_back.status, handed_back.lease_owner) == (StepStatus.PENDING, None)
-    assert handed_back.lease_expires_at is not None, "the hand-back keeps a deadline"
-    # Unclaimed past the deadline (the worker that took the re-drive died): stale again, once.
-    _wait_until(lambda: journal.stale_runs(stale_after_s=60) == ["run-1"])
-    assert journal.mark_redriven("run-1", not_within_s=0, retake_s=0.05) is True
+    gaps = []
+    for _ in range(3):
+        assert journal.mark_redriven("run-1", not_within_s=0, retake_s=0.05, max_retake_s=0.3)
+        handed_back = journal.step("run-1", 1)
+        assert (handed_back.status, handed_back.lease_owner) == (StepStatus.PENDING, None)
+        assert handed_back.lease_expires_at is not None, "the hand-back keeps a deadline"
+        redriven_at = _redriven_at(journal, "run-1")
+        gaps.append(round((handed_back.lease_expires_at - redriven_at).total_seconds(), 3))
+        # Unclaimed past the deadline (the worker that took the re-drive died): stale again.
+        _wait_until(lambda: journal.stale_runs(stale_after_s=60) == ["run-1"])
+    assert gaps == [0.05, 0.1, 0.2]
+    # The next gap (0.4 s) would pass the cap: the deadline goes and the idle rule takes over.
+    assert journal.mark_redriven("run-1", not_within_s=0, retake_s=0.05, max_retake_s=0.3)
     assert journal.step("run-1", 1).lease_expires_at is None
     assert journal.stale_runs(stale_after_s=60) == [], "only the idle rule re-drives it now"
+
+
+def _redriven_at(journal: Journal, run_id: str) -> datetime:
+    with journal.engine.connect() as connection:
+        value = connection.execute(select(Run.redriven_at).where(Run.id == run_id)).scalar_one()
+    assert value is not None
+    return value
 
 
 def test_a_redrive_claimed_before_its_deadline_is_not_sent_again(journal: Journal) -> None:
     journal.create_run(_new())
     journal.claim("run-1", 1, "dead", lease_s=0.01)
     _wait_until(lambda: journal.stale_runs(stale_after_s=60) == ["run-1"])
-    assert journal.mark_redriven("run-1", not_within_s=0, retake_s=0.05) is True
+    assert journal.mark_redriven("run-1", not_within_s=0, retake_s=0.05, max_retake_s=1) is True
     claimed = journal.claim("run-1", 1, "alive", lease_s=60)
     assert isinstance(claimed, Claimed) and claimed.step.attempt == 2
     time.sleep(0.1)  # past the hand-back's deadline: the claim replaced it with a live lease

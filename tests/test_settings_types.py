@@ -1,5 +1,5 @@
 """List and map settings parsed by pydantic-settings from the environment, in the comma syntax
-the README documents (and JSON), with errors naming the variable and the entry at fault."""
+docs/settings.md documents (and JSON), with errors naming the variable and the entry at fault."""
 
 from __future__ import annotations
 

@@ -36,7 +36,9 @@ def rt(journal: Journal, tmp_path: Path) -> Runtime:
         data_dir=tmp_path,
         lease_seconds=30,
         stale_after_seconds=0.5,
-        sweep_interval_seconds=1,
+        # A re-drive's deadline is a sweep interval: far enough that a loaded machine does not
+        # see a hand-back as lost between a sweep and the test's next look.
+        sweep_interval_seconds=60,
     )
     return open_runtime(settings)
 
@@ -161,7 +163,7 @@ def test_a_keyed_effect_redriven_after_its_lease_lapsed_lands_once(rt: Runtime) 
         )
         tool.invoke(tool.validate(step.arguments or "{}"), context, rt.tool_threads)
         _until(lambda: run.id in rt.journal.stale_runs(60))
-        assert rt.journal.mark_redriven(run.id, not_within_s=0, retake_s=60)
+        assert rt.journal.mark_redriven(run.id, not_within_s=0, retake_s=60, max_retake_s=60)
     drain(rt, run.id, loop.redrive_plan(rt, run.id))
     assert rt.journal.get_run(run.id).status == RunStatus.SUCCEEDED
     assert rt.journal.step(run.id, seq).attempt == 3

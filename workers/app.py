@@ -8,7 +8,7 @@ from celery import Celery
 
 from beat_schedule import beat_config, schedule
 from orchestration import canvas
-from orchestration.config import Settings, current_settings
+from orchestration.config import Settings, WorkerSettings, current_settings
 
 __all__ = ["ShutdownPlan", "app", "create_app", "shutdown_plan"]
 
@@ -28,7 +28,7 @@ class ShutdownPlan:
     teardown_s: float
 
 
-def shutdown_plan(settings: Settings) -> ShutdownPlan:
+def shutdown_plan(settings: WorkerSettings) -> ShutdownPlan:
     """Split the SIGTERM budget so that the worker has exited when it runs out."""
     total = settings.shutdown_timeout_seconds
     soft = min(1.0, total / 5)

@@ -1,6 +1,6 @@
 """``--json`` output of the CLI: runs, steps and agents as plain JSON for scripts.
 
-Every document has a stable shape (documented in the README): timestamps are ISO 8601 in UTC,
+Every document has a stable shape (documented in docs/runs.md): timestamps are ISO 8601 in UTC,
 money is a decimal string (or null when unknown), statuses are their journal values.
 """
 

@@ -179,10 +179,13 @@ class Journal:
         """Live runs that stopped moving, oldest first."""
         return recovery.stale_runs(self.engine, stale_after_s, limit)
 
-    def mark_redriven(self, run_id: str, not_within_s: float, retake_s: float) -> bool:
+    def mark_redriven(
+        self, run_id: str, not_within_s: float, retake_s: float, max_retake_s: float
+    ) -> bool:
         """Take the re-drive of a run unless one happened within ``not_within_s``; the steps
-        handed back must be claimed within ``retake_s`` or the run is re-driven once more."""
-        return recovery.mark_redriven(self.engine, run_id, not_within_s, retake_s)
+        handed back must be claimed within ``retake_s`` or the run is re-driven again, with
+        the gap doubling up to ``max_retake_s``."""
+        return recovery.mark_redriven(self.engine, run_id, not_within_s, retake_s, max_retake_s)
 
     def unfinished_runs(self, limit: int = 100) -> list[RunRecord]:
         """Runs that have not ended, oldest first."""

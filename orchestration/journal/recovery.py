@@ -1,8 +1,8 @@
-"""Recovery: finding runs that stopped moving, and taking one re-drive of each."""
+"""Recovery: finding runs that stopped moving, and taking the re-drive of each."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
@@ -67,22 +67,29 @@ def stale_runs(engine: Engine, stale_after_s: float, limit: int = 100) -> list[s
         return [row[0] for row in connection.execute(query)]
 
 
-def mark_redriven(engine: Engine, run_id: str, not_within_s: float, retake_s: float) -> bool:
+def mark_redriven(
+    engine: Engine, run_id: str, not_within_s: float, retake_s: float, max_retake_s: float
+) -> bool:
     """Take the re-drive of a run unless one happened within ``not_within_s``.
 
     In the same transaction the run's lapsed leases are handed back (the steps become pending
     again), so a sweeper that looks next finds nothing lapsed. A handed-back step keeps a
     deadline ``retake_s`` ahead in ``lease_expires_at``: a worker that takes the re-drive claims
     the step long before it; one that took it and died leaves the step pending past it, and
-    the next sweep re-drives the run once more (then the deadline is cleared, so a run that
-    no worker takes falls back to the idle rule's cadence). Two sweepers racing on one run both
-    call this; exactly one gets True.
+    the next sweep re-drives the run again with twice the gap (2, 4, 8 s at the defaults), so
+    a run whose re-drives keep landing on dying workers is sent again within seconds while a
+    re-drive that waits behind a backlog is repeated only a few times. Once the gap would pass
+    ``max_retake_s`` the deadline is cleared and the run falls back to the idle rule's cadence.
+    Two sweepers racing on one run both call this; exactly one gets True.
 
     Returns:
         True when the caller must re-drive the run.
     """
     now = utcnow()
     with write(engine) as connection:
+        previous = connection.execute(
+            select(Run.redriven_at).where(Run.id == run_id)
+        ).scalar_one_or_none()
         result = connection.execute(
             update(Run)
             .where(
@@ -96,15 +103,20 @@ def mark_redriven(engine: Engine, run_id: str, not_within_s: float, retake_s: fl
         )
         if result.rowcount != 1:
             return False
-        connection.execute(
-            update(Step)
-            .where(
+        missed = connection.execute(
+            select(Step.seq, Step.lease_expires_at).where(
                 Step.run_id == run_id,
                 Step.status == StepStatus.PENDING,
                 Step.lease_expires_at < now,
             )
-            .values(lease_expires_at=None)
-        )
+        ).all()
+        for seq, deadline in missed:
+            gap = _next_gap(previous, deadline, retake_s, max_retake_s)
+            connection.execute(
+                update(Step)
+                .where(Step.run_id == run_id, Step.seq == seq)
+                .values(lease_expires_at=None if gap is None else now + gap)
+            )
         connection.execute(
             update(Step)
             .where(
@@ -119,6 +131,20 @@ def mark_redriven(engine: Engine, run_id: str, not_within_s: float, retake_s: fl
             )
         )
     return True
+
+
+def _next_gap(
+    redriven_at: datetime | None, deadline: datetime | None, retake_s: float, max_retake_s: float
+) -> timedelta | None:
+    """The deadline of a re-drive sent again: twice the missed one's gap, None past the cap.
+
+    The missed deadline was set ``gap`` after the re-drive that set it (the run's
+    ``redriven_at`` before this one), so the gap is read back from the two times.
+    """
+    if redriven_at is None or deadline is None:
+        return timedelta(seconds=retake_s)
+    gap = max(2 * (deadline - redriven_at), timedelta(seconds=retake_s))
+    return None if gap > timedelta(seconds=max_retake_s) else gap
 
 
 def unfinished_runs(engine: Engine, limit: int = 100) -> list[RunRecord]:

@@ -2,11 +2,11 @@
 
 A run stops moving when a worker died holding a step (its lease lapses: found at the next sweep),
 when a re-drive went to a worker that died before claiming the step (still unclaimed a sweep
-interval later: sent once more), or when a message was lost (queued work and no activity for
-``stale_after_seconds``). Re-driving enqueues what the journal says is next; the steps' leases
-make a duplicate enqueue harmless, and ``mark_redriven`` (which also hands the lapsed leases
-back) makes sweepers racing on one run re-drive it once. Beat runs it in its own process, and so
-does every worker (at start and every sweep interval).
+interval later: sent again, the gap doubling), or when a message was lost (queued work and no
+activity for ``stale_after_seconds``). Re-driving enqueues what the journal says is next; the
+steps' leases make a duplicate enqueue harmless, and ``mark_redriven`` (which also hands the
+lapsed leases back) makes sweepers racing on one run re-drive it once. Beat runs it in its own
+process, and so does every worker (at start and every sweep interval).
 """
 
 from __future__ import annotations
@@ -26,10 +26,16 @@ def sweep(rt: Runtime, limit: int = 100) -> list[Dispatch]:
     # run looks lapsed, and an idle run counts the re-drive as activity.
     window = min(settings.stale_after_seconds, settings.sweep_interval_seconds)
     # A re-drive goes ahead of routine work, so the next free slot takes it; one still unclaimed
-    # a sweep interval later went to a worker that died, and is sent once more.
+    # a sweep interval later went to a worker that died, and is sent again (the gap doubling
+    # up to the stale limit, past which the idle rule takes over).
     retake = settings.sweep_interval_seconds
     for run_id in rt.journal.stale_runs(settings.stale_after_seconds, limit=limit):
-        if not rt.journal.mark_redriven(run_id, not_within_s=window, retake_s=retake):
+        if not rt.journal.mark_redriven(
+            run_id,
+            not_within_s=window,
+            retake_s=retake,
+            max_retake_s=settings.stale_after_seconds,
+        ):
             continue
         plan = redrive_plan(rt, run_id)
         if plan is not None and not plan.empty:

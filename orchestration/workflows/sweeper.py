@@ -22,5 +22,10 @@ def stuck_workflows(rt: Runtime, limit: int = 100) -> list[str]:
     return [
         run_id
         for run_id in found
-        if rt.journal.mark_redriven(run_id, not_within_s=window, retake_s=retake)
+        if rt.journal.mark_redriven(
+            run_id,
+            not_within_s=window,
+            retake_s=retake,
+            max_retake_s=settings.stale_after_seconds,
+        )
     ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import anthropic
 
-from orchestration.config import Settings
+from orchestration.config import LlmSettings
 from orchestration.errors import ProviderRejected
 from orchestration.llm.providers.base import Message, ModelReply, ModelRequest, ToolCall, Usage
 from orchestration.llm.providers.sdk import api_key, sdk_failures
@@ -91,7 +91,7 @@ class AnthropicProvider:
     max_context_steps: int | None = None
     tokenizer = "estimate (3.5 characters a token)"
 
-    def __init__(self, settings: Settings, model: str) -> None:
+    def __init__(self, settings: LlmSettings, model: str) -> None:
         self.model = model
         self.context_window = min(_WINDOW, settings.context_window_tokens or _WINDOW)
         self._max_output = settings.llm_max_output_tokens

@@ -11,7 +11,7 @@ from typing import Any
 
 import openai
 
-from orchestration.config import Settings
+from orchestration.config import LlmSettings
 from orchestration.errors import ProviderError, ProviderRejected
 from orchestration.llm.providers.base import Message, ModelReply, ModelRequest, ToolCall, Usage
 from orchestration.llm.providers.sdk import api_key, sdk_failures
@@ -68,7 +68,7 @@ class OpenAIProvider:
     # Bounded by the token window alone (and CHORDLINE_CONTEXT_MAX_STEPS).
     max_context_steps: int | None = None
 
-    def __init__(self, settings: Settings, model: str) -> None:
+    def __init__(self, settings: LlmSettings, model: str) -> None:
         self.model = model
         window = context_window_of(model)
         self.context_window = min(window, settings.context_window_tokens or window)
