@@ -54,6 +54,7 @@ __all__ = [
     "MiddlewareChain",
     "ModelCall",
     "ModelNext",
+    "Routed",
     "RunRouter",
     "Runtime",
     "StepInput",
