@@ -20,6 +20,7 @@ from sqlalchemy import select
 from orchestration.agents import load_registry
 from orchestration.config import load_settings
 from orchestration.journal import Journal
+from orchestration.journal.payloads import ToolPayload
 from orchestration.journal.subsystem_tables import AgentVersion
 from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.llm.fallbacks import ChainOutcome
@@ -144,7 +145,7 @@ def test_a_tool_call_waits_for_a_worker_with_its_schema_then_fails_naming_the_ve
     # An old-generation worker that still has the code serves it.
     served = loop.run_tool(old, run.id, seq, "gen1")
     assert served.status == "ran"
-    assert new.journal.step(run.id, seq).result == {"output": {"found": "lookup tea"}}
+    assert new.journal.step(run.id, seq).result == ToolPayload({"found": "lookup tea"})
 
     # A second run of the old version whose call no worker serves in time fails, naming it.
     other = old.create_run("pinned", "lookup milk")
