@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from orchestration.agents import Agent
 from orchestration.api.schemas import StepOut
 from orchestration.cli import main
 from orchestration.config import current_settings, load_settings
@@ -33,6 +34,8 @@ from orchestration.journal.payloads import (
 from orchestration.journal.tables import RunStatus, Step, StepKind, StepStatus
 from orchestration.knowledge.finetune_data import export_examples
 from orchestration.reducer import loop
+from orchestration.reducer.pinning import pinned_agent
+from orchestration.reducer.turns import PreparedTurn, prepare_turn
 from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
 from tests.support import drain
@@ -190,3 +193,15 @@ def test_a_result_no_step_of_its_kind_records_is_refused_naming_its_keys() -> No
     with pytest.raises(JournalError, match=r"approval step's result holds keys \['approved'\]"):
         decode(StepKind.APPROVAL, {"approved": "perhaps"})
     assert decode(StepKind.LLM, None) is None and decode(StepKind.APPROVAL, {}) is None
+
+
+def test_a_turn_asks_what_main_asked_so_its_answers_stay_found(rt: Runtime) -> None:
+    # The toolbox's tools never had keywords: its first request hashes as main hashed it, so the
+    # `cache` deployment and the response cache still find the answers recorded then.
+    run = rt.journal.get_run("legacy-finished")
+    first = rt.journal.step(run.id, 1)
+    agent = pinned_agent(rt, run)
+    assert isinstance(agent, Agent)
+    prepared = prepare_turn(rt.settings, rt.providers, agent=agent, run=run, step=first, window=())
+    assert isinstance(prepared, PreparedTurn)
+    assert prepared.request_hash == first.request_hash

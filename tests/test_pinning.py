@@ -24,6 +24,7 @@ from orchestration.journal.payloads import ToolPayload
 from orchestration.journal.subsystem_tables import AgentVersion
 from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.llm.fallbacks import ChainOutcome
+from orchestration.llm.providers.scripted import HINTS_FILE
 from orchestration.reducer import loop
 from orchestration.reducer.middleware import Middleware, ModelCall, ModelNext
 from orchestration.runtime import Runtime
@@ -47,7 +48,7 @@ from orchestration import ToolContext, tool
 class LookupArgs(BaseModel):
     query: str{extra_field}
 
-@tool(read_only=True, keywords=("lookup",))
+@tool(read_only=True)
 def lookup(args: LookupArgs, ctx: ToolContext) -> dict[str, str]:
     \"\"\"Look a word up.\"\"\"
     return {{"found": args.query + "{suffix}"}}
@@ -186,7 +187,7 @@ from orchestration import ToolContext, tool
 class LookupArgs(BaseModel):
     query: str
 
-@tool(read_only=True, keywords=("lookup",), timeout_s=60)
+@tool(read_only=True, timeout_s=60)
 def lookup(args: LookupArgs, ctx: ToolContext) -> dict[str, str]:
     \"\"\"Look a word up (waits until the test opens the gate).\"\"\"
     deadline = time.monotonic() + 50
@@ -197,7 +198,7 @@ def lookup(args: LookupArgs, ctx: ToolContext) -> dict[str, str]:
 """
 
 EXTRA_TOOL = """
-@tool(read_only=True, keywords=("lookup",))
+@tool(read_only=True)
 def audit(args: LookupArgs, ctx: ToolContext) -> dict[str, str]:
     \"\"\"Audit a lookup (new in v2).\"\"\"
     return {"audited": args.query}
@@ -234,6 +235,7 @@ def test_two_worker_generations_finish_a_run_on_the_version_it_started_with(
     # The deploy: a new prompt and a second tool the scripted model would call for this input.
     (folder / "prompt.md").write_text("You are v2.\n$tool_list")
     (folder / "tools.py").write_text(GATED_TOOLS_PY.replace("{extra}", EXTRA_TOOL))
+    (folder / HINTS_FILE).write_text('[keywords]\naudit = ["lookup"]\n')
     (folder / "agent.py").write_text(
         AGENT_PY.replace("[tools.lookup]", "[tools.lookup, tools.audit]")
     )

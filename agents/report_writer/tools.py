@@ -9,15 +9,12 @@ from pydantic import BaseModel, Field
 from orchestration import ToolContext, tool
 from orchestration.journal import open_journal
 
-# The scripted model calls the tool when its input mentions an analysis (stage 2's answer does).
-KEYWORDS = ("analysis", "analyse", "findings")
-
 
 class Draft(BaseModel):
     text: str = Field(..., description="the analysis to write up")
 
 
-@tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
+@tool(read_only=True, timeout_s=10)
 def draft(args: Draft, ctx: ToolContext) -> dict[str, Any]:
     """Lay an analysis out as a report: conclusion, evidence, open questions."""
     analysis = open_journal(ctx.database_url).get_run(ctx.run_id).input

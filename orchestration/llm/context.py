@@ -54,7 +54,7 @@ def step_messages(step: ContextEntry, max_chars: int) -> list[Message]:
     """The messages one journaled step contributes (approval steps contribute none)."""
     result = step.result
     if step.kind == StepKind.LLM and result is not None:
-        # A turn stopped or unanswered ended its run: its empty answer is never read again.
+        # A turn that was stopped or got no answer (its run ended there) reads as an empty one.
         reply = result.reply if isinstance(result, TurnPayload) else None
         if reply is None:
             return [Message("assistant", "")]

@@ -63,7 +63,9 @@ def request_hash(request: ModelRequest) -> str:
              m.tool_call_id, m.name, m.is_error]
             for m in request.messages
         ],
-        "tools": [[t.name, t.description, t.parameters, list(t.keywords)] for t in request.tools],
+        # The empty list held the scripted model's keywords when tools carried them. It stays,
+        # so a request to tools that had none hashes as before and its recorded answers are found.
+        "tools": [[t.name, t.description, t.parameters, []] for t in request.tools],
     }  # fmt: skip
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 

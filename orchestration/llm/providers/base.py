@@ -34,7 +34,6 @@ class ToolSpec:
     name: str
     description: str
     parameters: dict[str, Any]
-    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
