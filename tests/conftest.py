@@ -24,9 +24,9 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from orchestration.agents.registry import load_registry
 from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal, open_journal
+from orchestration.llm.providers.scripted import load_hints
 from tests.llm_server import FakeLLM
 from tests.support import ROOT, WorkerPool
 
@@ -237,8 +237,6 @@ def workers(tmp_path: Path) -> Iterator[WorkerPool]:
 @pytest.fixture
 def fake_llm() -> Iterator[FakeLLM]:
     """A local OpenAI + Anthropic API for the official SDKs, knowing the agents' tool keywords."""
-    registry = load_registry(tuple(Path(p) for p in AGENT_DIRS.split(os.pathsep)))
-    keywords = {t.name: t.keywords for name in registry.names() for t in registry.get(name).tools}
-    server = FakeLLM(keywords).start()
+    server = FakeLLM(load_hints(Path(p) for p in AGENT_DIRS.split(os.pathsep))).start()
     yield server
     server.stop()

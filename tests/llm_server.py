@@ -75,13 +75,11 @@ class FakeLLM:
     """The server and its controls (thread-safe; tests drive it from the test process).
 
     Args:
-        keywords: tool keywords by tool name, which the wire does not carry but the scripted
-            brain matches on.
+        keywords: the scripted brain's keywords by tool name (the agents' hint files).
     """
 
     def __init__(self, keywords: dict[str, tuple[str, ...]] | None = None) -> None:
-        self.keywords = keywords or {}
-        self.brain: Callable[[ModelRequest], ModelReply] = ScriptedModel().complete
+        self.brain: Callable[[ModelRequest], ModelReply] = ScriptedModel(keywords).complete
         self.seen: list[Seen] = []
         self._per_path: Counter[str] = Counter()
         self._gates: dict[Api, deque[Gate]] = {"openai": deque(), "anthropic": deque()}
@@ -179,7 +177,7 @@ class FakeLLM:
 # -- wire formats ----------------------------------------------------------------------------
 
 
-def _openai_request(body: dict[str, Any], keywords: dict[str, tuple[str, ...]]) -> ModelRequest:
+def _openai_request(body: dict[str, Any]) -> ModelRequest:
     system, messages, names = "", [], {}
     for entry in body["messages"]:
         role = entry["role"]
@@ -210,7 +208,6 @@ def _openai_request(body: dict[str, Any], keywords: dict[str, tuple[str, ...]]) 
             t["function"]["name"],
             t["function"].get("description", ""),
             t["function"].get("parameters", {}),
-            keywords=keywords.get(t["function"]["name"], ()),
         )
         for t in body.get("tools") or ()
     )
@@ -218,7 +215,7 @@ def _openai_request(body: dict[str, Any], keywords: dict[str, tuple[str, ...]]) 
     return ModelRequest(body["model"], system, tuple(messages), tools, turn)
 
 
-def _anthropic_request(body: dict[str, Any], keywords: dict[str, tuple[str, ...]]) -> ModelRequest:
+def _anthropic_request(body: dict[str, Any]) -> ModelRequest:
     messages: list[Message] = []
     names: dict[str, str] = {}
     for entry in body["messages"]:
@@ -246,10 +243,9 @@ def _anthropic_request(body: dict[str, Any], keywords: dict[str, tuple[str, ...]
                     )
                 )
     tools = tuple(
-        ToolSpec(t["name"], t.get("description", ""), t["input_schema"],
-                 keywords=keywords.get(t["name"], ()))
+        ToolSpec(t["name"], t.get("description", ""), t["input_schema"])
         for t in body.get("tools") or ()
-    )  # fmt: skip
+    )
     turn = 1 + sum(1 for m in messages if m.role == "assistant")
     system = body.get("system") or ""
     return ModelRequest(body["model"], system, tuple(messages), tools, turn)
@@ -377,7 +373,7 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, api: Api, body: dict[str, Any], fault: Fault | None) -> None:
             decode = _anthropic_request if api == "anthropic" else _openai_request
-            request = decode(body, fake.keywords)
+            request = decode(body)
             reply = fake.brain(request)
             if fault is not None and fault.kind == "malformed":
                 reply = _break(reply)

@@ -26,7 +26,7 @@ from orchestration import ToolContext, tool
 class Query(BaseModel):
     text: str = ""
 
-@tool(read_only=True, keywords=("look",))
+@tool(read_only=True)
 def look(args: Query, ctx: ToolContext) -> str:
     \"\"\"Look something up.\"\"\"
     return "found"

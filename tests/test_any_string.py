@@ -23,6 +23,7 @@ from orchestration.config import Settings, load_settings
 from orchestration.errors import AgentNotFound, ApprovalError, RunRequestError
 from orchestration.journal import Journal
 from orchestration.journal.approvals import approval_id
+from orchestration.journal.payloads import ToolPayload
 from orchestration.journal.tables import Run, RunStatus, StepKind, StepStatus
 from orchestration.run_request import parse_run_request
 from orchestration.runtime import Runtime
@@ -189,7 +190,7 @@ def test_a_tool_result_and_a_model_answer_holding_them_complete_the_run(rt: Runt
     assert clean == f"half {REPLACEMENT} of a pair and a {REPLACEMENT} NUL"
     returned, failed = [s for s in rt.journal.steps(run.id) if s.kind == StepKind.TOOL]
     assert returned.status == StepStatus.SUCCEEDED
-    assert returned.result == {"output": {"summary": clean, f"{REPLACEMENT} key": REPLACEMENT}}
+    assert returned.result == ToolPayload({"summary": clean, f"{REPLACEMENT} key": REPLACEMENT})
     assert failed.status == StepStatus.FAILED and clean in (failed.error or "")
     # The scripted model's answer quotes both: the run's output holds the same replacement.
     assert ended.output is not None and f"odd_text: {clean}" in ended.output
@@ -235,6 +236,6 @@ def test_any_text_is_refused_naming_its_field_or_stored_and_read_back_equal(
     drain(rt, echoed.id)
     assert rt.journal.get_run(echoed.id).status == RunStatus.SUCCEEDED
     (step,) = [s for s in rt.journal.steps(echoed.id) if s.kind == StepKind.TOOL]
-    assert step.result == {"output": {"text": storable(text)}}
+    assert step.result == ToolPayload({"text": storable(text)})
     if unstorable(text) is None:
-        assert step.result == {"output": {"text": text}}
+        assert step.result == ToolPayload({"text": text})

@@ -13,6 +13,7 @@ from orchestration.config import load_settings
 from orchestration.errors import ApprovalConflict, ApprovalError, ApprovalNotFound
 from orchestration.journal import Journal
 from orchestration.journal.approvals import ApprovalDecision, get_approval, list_approvals
+from orchestration.journal.payloads import ToolPayload
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.reducer import loop
 from orchestration.reducer.loop import Dispatch
@@ -60,7 +61,7 @@ def test_two_approvals_of_one_turn_wait_together_and_are_decided_in_any_order(
     assert count_effects(rt.settings.journal_url, run.id, "first") == 1
     assert count_effects(rt.settings.journal_url, run.id, "second") == 0
     rejected = rt.journal.step(run.id, second.seq + 1)
-    assert rejected.result == {"output": {"rejected": True, "reason": "not this one"}}
+    assert rejected.result == ToolPayload.rejection("not this one")
     record = ApprovalDecision.of(rt.journal.step(run.id, first.seq).result)
     assert record.reviewer == "ann" and record.approved and record.decided_at is not None
 

@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 from orchestration.errors import ApprovalError, RunNotFound
 from orchestration.journal import Journal, LeaseLost, StepOutcome, TurnResult
 from orchestration.journal.approvals import ApprovalDecision
+from orchestration.journal.payloads import ModelReply, ToolPayload, TurnPayload
 from orchestration.journal.records import (
     Busy,
     Claimed,
@@ -47,7 +48,7 @@ def _turn(
 ) -> TurnResult:
     steps, next_seq = steps_for_calls(at, next_seq, calls)
     return TurnResult(
-        result={"text": final, "tool_calls": []},
+        result=TurnPayload(ModelReply(final)),
         input_tokens=10,
         output_tokens=5,
         cost_usd=Decimal("0.001"),
@@ -102,7 +103,7 @@ def test_claim_gives_one_owner_then_done_with_recorded_result(journal: Journal) 
     journal.complete_turn("run-1", 1, "worker-a", _turn(final="done"))
     third = journal.claim("run-1", 1, "worker-b", lease_s=30)
     assert isinstance(third, Done)
-    assert third.step.result == {"text": "done", "tool_calls": []}
+    assert third.step.result == TurnPayload(ModelReply("done"))
     assert third.step.attempt == 1
     run = journal.get_run("run-1")
     assert (run.status, run.output, run.input_tokens, run.output_tokens) == (
@@ -169,7 +170,9 @@ def test_complete_step_records_outcome_only_for_the_lease_holder(journal: Journa
     journal.complete_turn("run-1", 1, "w", _turn(_call("read")))
     journal.claim("run-1", 2, "w", lease_s=30)
     with pytest.raises(LeaseLost):
-        journal.complete_step("run-1", 2, "intruder", StepOutcome(StepStatus.SUCCEEDED, {}))
+        journal.complete_step(
+            "run-1", 2, "intruder", StepOutcome(StepStatus.SUCCEEDED, ToolPayload({}))
+        )
     journal.complete_step("run-1", 2, "w", StepOutcome(StepStatus.FAILED, None, "boom"))
     step = journal.step("run-1", 2)
     assert (step.status, step.error) == (StepStatus.FAILED, "boom")
@@ -184,7 +187,9 @@ def test_recent_steps_reads_a_bounded_window(journal: Journal) -> None:
         turn = _turn(_call("read"), at=seq, next_seq=claimed.run.next_seq)
         journal.complete_turn("run-1", seq, "w", turn)
         journal.claim("run-1", seq + 1, "w", lease_s=30)
-        journal.complete_step("run-1", seq + 1, "w", StepOutcome(StepStatus.SUCCEEDED, {}))
+        journal.complete_step(
+            "run-1", seq + 1, "w", StepOutcome(StepStatus.SUCCEEDED, ToolPayload({}))
+        )
         seq = turn.next_seq - 1
     statements: list[str] = []
 
@@ -242,7 +247,9 @@ def test_postgres_hot_path_is_one_statement_per_claim_and_per_outcome(pg_journal
         journal.complete_turn("run-1", 1, "w", _turn(_call("a"), _call("b")))
         assert sent == ["WITH", "WITH"], "recording a turn and its steps is one statement"
         tool = journal.claim("run-1", 2, "w", lease_s=30, window=1)
-        journal.complete_step("run-1", 2, "w", StepOutcome(StepStatus.SUCCEEDED, {"ok": 1}))
+        journal.complete_step(
+            "run-1", 2, "w", StepOutcome(StepStatus.SUCCEEDED, ToolPayload({"ok": 1}))
+        )
         assert sent == ["WITH", "WITH", "WITH", "UPDATE"]
     finally:
         stop()
@@ -255,7 +262,7 @@ def test_postgres_hot_path_is_one_statement_per_claim_and_per_outcome(pg_journal
         (2, StepKind.TOOL, StepStatus.SUCCEEDED),
         (1, StepKind.LLM, StepStatus.SUCCEEDED),
     ]
-    assert later.window[1].result == {"ok": 1}
+    assert later.window[1].result == ToolPayload({"ok": 1})
     assert journal.get_run("run-1").next_seq == 5
 
 

@@ -11,6 +11,7 @@ from admin_jobs.rebuild_embeddings import rebuild_embeddings
 from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
+from orchestration.journal.payloads import ToolPayload
 from orchestration.journal.tables import RunStatus
 from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
@@ -30,7 +31,8 @@ def rt(tmp_path: Path) -> Runtime:
 
 
 def _outputs(rt: Runtime, run_id: str, tool: str) -> list[dict[str, Any]]:
-    return [s.result["output"] for s in rt.journal.steps(run_id) if s.name == tool and s.result]
+    steps = rt.journal.steps(run_id)
+    return [s.result.output for s in steps if s.name == tool and isinstance(s.result, ToolPayload)]
 
 
 def test_search_kb_falls_back_to_keywords_and_says_why_without_an_index(rt: Runtime) -> None:

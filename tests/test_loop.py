@@ -10,6 +10,7 @@ import pytest
 from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
+from orchestration.journal.payloads import ToolPayload
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.reducer import loop
 from orchestration.runtime import Limits, Runtime
@@ -69,7 +70,7 @@ def test_rejection_goes_back_to_the_model_and_nothing_happens(rt: Runtime) -> No
     loop.run_tool(rt, run.id, waiting.seq + 1, "t")
     step = rt.journal.step(run.id, waiting.seq + 1)
     assert step.status == StepStatus.SKIPPED
-    assert step.result == {"output": {"rejected": True, "reason": "too big"}}
+    assert step.result == ToolPayload.rejection("too big")
     assert count_effects(rt.settings.journal_url, run.id) == 0
 
 

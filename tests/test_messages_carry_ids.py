@@ -22,6 +22,7 @@ import redis
 from orchestration import canvas
 from orchestration.client import Client
 from orchestration.config import Settings
+from orchestration.journal.payloads import ToolPayload
 from orchestration.journal.tables import RunStatus, StepKind
 from orchestration.reducer import loop
 from tests.support import drain
@@ -118,7 +119,7 @@ def test_every_step_message_carries_only_the_run_id_and_step_number(
 
     texts = [SCRIPT, REASON, finished.output or ""]
     texts += [s.arguments or "" for s in steps]
-    texts += [json.dumps(s.result["output"]) for s in steps if s.result and "output" in s.result]
+    texts += [json.dumps(s.result.output) for s in steps if isinstance(s.result, ToolPayload)]
     # Down to the words, so that a fragment gives itself away too; names are allowed.
     names = {"toolbox", *(s.name for s in steps)}
     pieces = {w for text in texts for w in re.findall(r"[\w-]{5,}", text)} - names | {"ZQX"}

@@ -21,9 +21,11 @@ from orchestration.agents import load_registry
 from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
+from orchestration.journal.payloads import ToolPayload
 from orchestration.journal.subsystem_tables import AgentVersion
 from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.llm.fallbacks import ChainOutcome
+from orchestration.llm.providers.scripted import HINTS_FILE
 from orchestration.reducer import loop
 from orchestration.runtime import Middleware, ModelCall, ModelNext, Runtime
 from tests.support import WorkerPool, drain
@@ -46,7 +48,7 @@ from orchestration import ToolContext, tool
 class LookupArgs(BaseModel):
     query: str{extra_field}
 
-@tool(read_only=True, keywords=("lookup",))
+@tool(read_only=True)
 def lookup(args: LookupArgs, ctx: ToolContext) -> dict[str, str]:
     \"\"\"Look a word up.\"\"\"
     return {{"found": args.query + "{suffix}"}}
@@ -144,7 +146,7 @@ def test_a_tool_call_waits_for_a_worker_with_its_schema_then_fails_naming_the_ve
     # An old-generation worker that still has the code serves it.
     served = loop.run_tool(old, run.id, seq, "gen1")
     assert served.status == "ran"
-    assert new.journal.step(run.id, seq).result == {"output": {"found": "lookup tea"}}
+    assert new.journal.step(run.id, seq).result == ToolPayload({"found": "lookup tea"})
 
     # A second run of the old version whose call no worker serves in time fails, naming it.
     other = old.create_run("pinned", "lookup milk")
@@ -185,7 +187,7 @@ from orchestration import ToolContext, tool
 class LookupArgs(BaseModel):
     query: str
 
-@tool(read_only=True, keywords=("lookup",), timeout_s=60)
+@tool(read_only=True, timeout_s=60)
 def lookup(args: LookupArgs, ctx: ToolContext) -> dict[str, str]:
     \"\"\"Look a word up (waits until the test opens the gate).\"\"\"
     deadline = time.monotonic() + 50
@@ -196,7 +198,7 @@ def lookup(args: LookupArgs, ctx: ToolContext) -> dict[str, str]:
 """
 
 EXTRA_TOOL = """
-@tool(read_only=True, keywords=("lookup",))
+@tool(read_only=True)
 def audit(args: LookupArgs, ctx: ToolContext) -> dict[str, str]:
     \"\"\"Audit a lookup (new in v2).\"\"\"
     return {"audited": args.query}
@@ -233,6 +235,7 @@ def test_two_worker_generations_finish_a_run_on_the_version_it_started_with(
     # The deploy: a new prompt and a second tool the scripted model would call for this input.
     (folder / "prompt.md").write_text("You are v2.\n$tool_list")
     (folder / "tools.py").write_text(GATED_TOOLS_PY.replace("{extra}", EXTRA_TOOL))
+    (folder / HINTS_FILE).write_text('[keywords]\naudit = ["lookup"]\n')
     (folder / "agent.py").write_text(
         AGENT_PY.replace("[tools.lookup]", "[tools.lookup, tools.audit]")
     )

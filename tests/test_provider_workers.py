@@ -79,9 +79,9 @@ def test_primary_breaker_opens_in_redis_a_second_worker_skips_it_then_it_recover
         if step.kind == StepKind.LLM:
             assert step.deployment == FALLBACK.name
             assert step.result is not None
-            (skip,) = step.result["skipped"]
-            assert skip["deployment"] == PRIMARY.name
-            assert skip["reason"].startswith("circuit open since")
+            (skip,) = step.result.skipped
+            assert skip.deployment == PRIMARY.name
+            assert skip.reason.startswith("circuit open since")
     assert len(fake_llm.calls("anthropic")) == 3  # the second worker never called the primary
 
     # Recovery: the primary answers again, and the reset timeout is over (moved back in Redis

@@ -82,9 +82,9 @@ def test_example_agents_complete_through_the_official_sdk(
             assert step.input_tokens > 0 and step.output_tokens > 0
             assert step.cost_usd is not None and step.cost_usd > 0
             assert step.requested_model == step.model == MODELS[provider]
-            assert step.result is not None and step.result["drift"] is False
+            assert step.result is not None and step.result.drift is False
         # From the second turn on the server reports a warm prompt cache, and it is recorded.
-        assert steps[-1].result is not None and steps[-1].result["usage"]["cached_tokens"] > 0
+        assert steps[-1].result is not None and steps[-1].result.reply.usage.cached_tokens > 0
         assert run.cost_usd == sum(s.cost_usd or 0 for s in steps)
     seen = fake_llm.calls(provider)  # type: ignore[arg-type]
     assert all(s.body["model"] == MODELS[provider] for s in seen)
@@ -111,7 +111,7 @@ def test_401_fails_fast_with_the_fix_and_no_retries(fake_llm: FakeLLM, tmp_path:
     (step,) = _llm_steps(rt, run.id)
     assert step.status == StepStatus.FAILED
     assert step.result is not None
-    assert [a["outcome"] for a in step.result["attempts"]] == ["failed"]
+    assert [a.outcome for a in step.result.attempts] == ["failed"]
 
 
 @pytest.mark.parametrize(
@@ -142,10 +142,10 @@ def test_429_with_retry_after_1_waits_the_second_it_was_told_and_succeeds(
     step = rt.journal.step(run.id, 1)
     assert step.status == StepStatus.SUCCEEDED
     assert step.result is not None
-    attempts = step.result["attempts"]
-    assert [(a["outcome"], a["status"]) for a in attempts] == [("retry", 429), (("ok", None))]
+    attempts = step.result.attempts
+    assert [(a.outcome, a.status) for a in attempts] == [("retry", 429), (("ok", None))]
     # The wait chosen is the header's second, not the 0.01 s backoff nor a longer one.
-    assert attempts[0]["waited_s"] == 1.0
+    assert attempts[0].waited_s == 1.0
     assert step.attempt == 1  # one claim of one step: the retry is an attempt inside it
 
 
@@ -170,9 +170,9 @@ def test_transient_faults_are_retried_as_attempts_of_the_same_step(
     assert run.status == RunStatus.SUCCEEDED, run.error
     first = rt.journal.step(run.id, 1)
     assert first.result is not None
-    attempts = first.result["attempts"]
-    assert [a["outcome"] for a in attempts] == ["retry", "retry", "ok"]
-    assert all(message in a["error"] for a in attempts[:2]), attempts
+    attempts = first.result.attempts
+    assert [a.outcome for a in attempts] == ["retry", "retry", "ok"]
+    assert all(message in (a.error or "") for a in attempts[:2]), attempts
     # The same journal: one LLM step per turn, however many attempts it took.
     assert [s.seq for s in _llm_steps(rt, run.id)] == [1, 5]
 
@@ -193,19 +193,15 @@ def test_a_primary_down_falls_back_and_its_breaker_opens(fake_llm: FakeLLM, tmp_
     assert first.deployment == second.deployment == f"openai:{MODELS['openai']}"
     assert first.result is not None and second.result is not None
     primary = f"anthropic:{MODELS['anthropic']}"
-    assert first.result["skipped"] == [
-        {"deployment": primary, "reason": first.result["skipped"][0]["reason"]}
-    ]
-    assert "HTTP 529" in first.result["skipped"][0]["reason"]
+    assert [s.deployment for s in first.result.skipped] == [primary]
+    assert "HTTP 529" in first.result.skipped[0].reason
     # Turn 1: two failed attempts; turn 2: the third failure opens the breaker, then skipped.
-    assert [a["outcome"] for a in first.result["attempts"]] == ["retry", "failed", "ok"]
-    assert second.result["skipped"][0]["reason"].startswith("circuit open since")
+    assert [a.outcome for a in first.result.attempts] == ["retry", "failed", "ok"]
+    assert second.result.skipped[0].reason.startswith("circuit open since")
     assert len(fake_llm.calls("anthropic")) == 3
     again = _run(rt, "research-report", REPORT + " again")
     steps = _llm_steps(rt, again.id)
-    assert all(
-        s.result and s.result["skipped"][0]["reason"].startswith("circuit open") for s in steps
-    )
+    assert all(s.result and s.result.skipped[0].reason.startswith("circuit open") for s in steps)
     assert len(fake_llm.calls("anthropic")) == 3  # an open breaker skips at once
 
 
@@ -307,7 +303,7 @@ def test_a_different_returned_model_is_recorded_as_drift(fake_llm: FakeLLM, tmp_
     first, second = _llm_steps(rt, run.id)
     assert first.drift and not second.drift
     assert (first.requested_model, first.model) == (MODELS["openai"], "gpt-4o-mini-2024-09-30")
-    assert first.result is not None and first.result["drift"] is True
+    assert first.result is not None and first.result.drift is True
     # The drifted model has no price: its cost is unknown, never a silent 0.
     assert first.cost_usd is None
     assert rt.journal.get_run(run.id).cost_usd is None
@@ -336,10 +332,10 @@ def test_a_full_context_elides_old_tool_outputs_keeping_system_and_latest_turn(
     run = _run(rt, "reader", "read 5 times")
     assert run.status == RunStatus.SUCCEEDED, run.error
     answered = _llm_steps(rt, run.id)
-    flags = [bool(s.result and s.result["compacted"]) for s in answered]
+    flags = [bool(s.result and s.result.compacted) for s in answered]
     assert flags[:2] == [False, False] and flags[-1], flags
     last = answered[-1].result
-    assert last is not None and last["compaction"]["elided_tool_outputs"] >= 1
+    assert last is not None and last.compaction.elided_tool_outputs >= 1
     messages = fake_llm.calls("openai")[-1].body["messages"]
     assert messages[0]["role"] == "system" and messages[0]["content"].startswith("You are reader")
     assert messages[1] == {"role": "user", "content": "read 5 times"}

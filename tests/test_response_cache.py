@@ -72,7 +72,7 @@ def test_a_repeated_request_is_answered_from_the_cache_for_free(
     for step in again:
         assert step.deployment == first[0].deployment
         assert step.input_tokens == 0 and step.output_tokens == 0 and step.cost_usd == 0
-        assert step.result is not None and step.result["attempts"] == []
+        assert step.result is not None and step.result.attempts == ()
     # Another tenant's identical conversation is its own: it asks the provider.
     _report(rt, tenant="globex")
     assert len(fake_llm.calls("openai")) == 2 * asked

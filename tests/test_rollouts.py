@@ -51,12 +51,12 @@ from orchestration import ToolContext, tool
 class LookupArgs(BaseModel):
     query: str
 
-@tool(read_only=True, keywords=("lookup",))
+@tool(read_only=True)
 def lookup(args: LookupArgs, ctx: ToolContext) -> dict[str, str]:
     \"\"\"Look an item up.\"\"\"
     return {"found": args.query}
 
-@tool(read_only=True, keywords=("lookup",), name="lookup")
+@tool(read_only=True, name="lookup")
 def flaky_lookup(args: LookupArgs, ctx: ToolContext) -> dict[str, str]:
     \"\"\"Look an item up, the new way.\"\"\"
     if int(args.query.split()[-1]) % 3:

@@ -136,7 +136,7 @@ def test_a_refund_whose_worker_died_after_the_effect_is_not_issued_twice(rt: Run
     assert finished.status == RunStatus.SUCCEEDED
     refund = rt.journal.step(run.id, refund_seq)
     assert refund.attempt == 2
-    assert refund.result is not None and refund.result["output"]["status"] == "already issued"
+    assert refund.result is not None and refund.result.output["status"] == "already issued"
     assert _refund_rows(rt.settings.journal_url, run.id) == 1
 
 

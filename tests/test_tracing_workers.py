@@ -151,7 +151,7 @@ def test_a_run_is_one_connected_redacted_trace_across_fan_out_fallback_and_a_kil
 
     # The fan-out: the two calls met, so they ran at the same time, and their spans show it.
     met = [s.result for s in client.runtime.journal.steps(run.id) if s.name == "rendezvous"]
-    assert [r["output"]["met"] if r else None for r in met] == [True, True], met
+    assert [r.output["met"] if r else None for r in met] == [True, True], met
     reads = [s for s in mine if s.name == "execute_tool rendezvous"]
     assert len(reads) == 2
     first, second = sorted(reads, key=lambda s: s.start_ns)

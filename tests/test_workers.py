@@ -12,6 +12,7 @@ from celery.result import AsyncResult
 
 from orchestration.client import Client
 from orchestration.config import Settings
+from orchestration.journal.payloads import ToolPayload, encode
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from tests.agents.toolbox.tools import count_effects
 from tests.support import ROOT, WorkerPool
@@ -63,7 +64,7 @@ def test_read_only_calls_of_one_turn_run_at_the_same_time_on_workers(
     assert done.status == RunStatus.SUCCEEDED, done.error
     calls = [s for s in client.runtime.journal.steps(run.id) if s.name == "rendezvous"]
     assert [s.turn for s in calls] == [1, 1, 1]
-    meetings = [(s.result or {}).get("output") for s in calls]
+    meetings = [s.result.output if isinstance(s.result, ToolPayload) else None for s in calls]
     shown = [(s.result, s.started_at, s.lease_owner, s.attempt) for s in calls]
     assert all(isinstance(m, dict) and m["met"] is True for m in meetings), shown
 
@@ -96,13 +97,13 @@ def test_same_step_message_published_twice_executes_once(
         "run_id": run.id,
         "seq": seq,
         "status": "already_done",
-        "result": recorded,
+        "result": encode(recorded),
     }
     first = AsyncResult(task_id, app=client.app).get(timeout=30)
     assert first["status"] in ("ran", "already_done")
     step = client.runtime.journal.step(run.id, seq)
     assert step.attempt == 1
-    assert step.result == {"output": {"label": "x", "status": "recorded"}}
+    assert step.result == ToolPayload({"label": "x", "status": "recorded"})
     assert count_effects(service_settings.journal_url, run.id, "x") == 1
 
 
@@ -136,5 +137,5 @@ def test_a_hundred_turn_run_completes_with_every_step_run_once(
     assert [s.attempt for s in steps] == [1] * 201
     assert [s.seq for s in steps] == list(range(1, 202))
     assert [
-        s.result["output"]["seq"] if s.result else None for s in steps if s.kind == StepKind.TOOL
+        s.result.output["seq"] if s.result else None for s in steps if s.kind == StepKind.TOOL
     ] == [s.seq for s in steps if s.kind == StepKind.TOOL]

@@ -11,6 +11,7 @@ import pytest
 
 from orchestration.client import Client
 from orchestration.config import Settings
+from orchestration.journal.payloads import ToolPayload
 from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.workflows import store
@@ -82,7 +83,7 @@ def test_branches_run_on_workers_at_the_same_time(
     assert done.status == RunStatus.SUCCEEDED, done.error
     kids = {c.stage: c for c in _children(client, parent.id)}
     meetings = [
-        (step.result or {}).get("output")
+        step.result.output if isinstance(step.result, ToolPayload) else None
         for stage in ("1", "2", "3")
         for step in client.runtime.journal.steps(kids[stage].id)
         if step.name == "rendezvous"

@@ -9,9 +9,6 @@ from pydantic import BaseModel, Field
 
 from orchestration import ToolContext, tool
 
-# The offline scripted model calls a tool whose keywords appear in its input; every research
-# report it writes has an "Answer" and "search_*" results.
-KEYWORDS = ("answer", "search", "report", "findings")
 _SOURCE = re.compile(r"\(([^()]+)\):")
 
 
@@ -19,7 +16,7 @@ class Findings(BaseModel):
     text: str = Field(..., description="the report to analyse")
 
 
-@tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
+@tool(read_only=True, timeout_s=10)
 def analyse(args: Findings, ctx: ToolContext) -> dict[str, Any]:
     """Weigh a research report: its findings, their sources, and claims resting on one source."""
     # The whole report, not the model's excerpt of it: the run's input is the report.

@@ -8,15 +8,12 @@ from pydantic import BaseModel, Field
 
 from orchestration import ToolContext, tool
 
-# The scripted model calls the tool when its input mentions an analysis (stage 2's answer does).
-KEYWORDS = ("analysis", "analyse", "findings")
-
 
 class Draft(BaseModel):
     text: str = Field(..., description="the analysis to write up")
 
 
-@tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
+@tool(read_only=True, timeout_s=10)
 def draft(args: Draft, ctx: ToolContext) -> dict[str, Any]:
     """Lay an analysis out as a report: conclusion, evidence, open questions."""
     analysis = ctx.journal.get_run(ctx.run_id).input

@@ -21,7 +21,6 @@ from orchestration.knowledge import Document, IndexUnavailable, search
 
 CORPUS = Path(__file__).parent / "data" / "corpus.json"
 KB_NAME = "research-report"
-KEYWORDS = ("research", "report", "study", "evidence", "find", "sources")
 _STOP = frozenset(
     [
         "a",
@@ -108,19 +107,19 @@ def _keyword_search(source: str, args: SearchQuery) -> dict[str, Any]:
     return {"results": results, "summary": f"{len(results)} {source} result(s)"}
 
 
-@tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
+@tool(read_only=True, timeout_s=10)
 def search_papers(args: SearchQuery, ctx: ToolContext) -> dict[str, Any]:
     """Search peer-reviewed papers; returns titles, references and findings."""
     return _search("papers", args, ctx)
 
 
-@tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
+@tool(read_only=True, timeout_s=10)
 def search_news(args: SearchQuery, ctx: ToolContext) -> dict[str, Any]:
     """Search news coverage; returns headlines, outlets and dates."""
     return _search("news", args, ctx)
 
 
-@tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
+@tool(read_only=True, timeout_s=10)
 def search_notes(args: SearchQuery, ctx: ToolContext) -> dict[str, Any]:
     """Search the team's internal notes and checklists."""
     return _search("notes", args, ctx)

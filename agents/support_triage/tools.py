@@ -85,7 +85,7 @@ class KBQuery(BaseModel):
     query: str = Field(min_length=2, max_length=500, description="words to search for")
 
 
-@tool(read_only=True, timeout_s=5, keywords=("@", "customer", "account"))
+@tool(read_only=True, timeout_s=5)
 def lookup_customer(args: CustomerQuery, ctx: ToolContext) -> dict[str, Any]:
     """Find a customer by email: id, name, tier, country, open tickets."""
     time.sleep(LATENCY_S)
@@ -97,7 +97,7 @@ def lookup_customer(args: CustomerQuery, ctx: ToolContext) -> dict[str, Any]:
     return {"found": True, "customer": customer, "summary": summary}
 
 
-@tool(read_only=True, timeout_s=5, keywords=("order", "ord-", "refund", "delivery"))
+@tool(read_only=True, timeout_s=5)
 def lookup_orders(args: CustomerQuery, ctx: ToolContext) -> dict[str, Any]:
     """List a customer's orders by email: id, status, items, amount."""
     time.sleep(LATENCY_S)
@@ -106,23 +106,7 @@ def lookup_orders(args: CustomerQuery, ctx: ToolContext) -> dict[str, Any]:
     return {"orders": orders, "summary": f"{len(orders)} order(s): {listed}" if orders else "none"}
 
 
-@tool(
-    read_only=True,
-    timeout_s=15,
-    keywords=(
-        "refund",
-        "damaged",
-        "cracked",
-        "broken",
-        "return",
-        "lost",
-        "delivery",
-        "invoice",
-        "password",
-        "warranty",
-        "address",
-    ),
-)
+@tool(read_only=True, timeout_s=15)
 def search_kb(args: KBQuery, ctx: ToolContext) -> dict[str, Any]:
     """Search the support knowledge base by meaning; returns the best matching articles."""
     time.sleep(LATENCY_S)
@@ -167,7 +151,7 @@ def _keyword_search(query: str, reason: str) -> dict[str, Any]:
     }
 
 
-@tool(requires_approval=True, timeout_s=10, keywords=("refund",))
+@tool(requires_approval=True, timeout_s=10)
 def issue_refund(args: RefundRequest, ctx: ToolContext) -> dict[str, Any]:
     """Refund an order to the original payment method. A person approves each refund."""
     order = next((o for o in _rows("orders") if o["order_id"] == args.order_id), None)

@@ -8,8 +8,6 @@ from pydantic import BaseModel, Field
 
 from orchestration import ToolContext, tool
 
-# Common words: the offline scripted model calls the tool for any English ticket.
-KEYWORDS = ("the", "my", "is", "we", "our", "it", "please", "a")
 _CATEGORIES = (
     ("billing", ("refund", "invoice", "charge", "charged", "payment", "price", "bill")),
     ("technical", ("error", "crash", "down", "outage", "bug", "slow", "api", "server")),
@@ -21,7 +19,7 @@ class Ticket(BaseModel):
     text: str = Field(..., description="the ticket")
 
 
-@tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
+@tool(read_only=True, timeout_s=10)
 def categorise(args: Ticket, ctx: ToolContext) -> dict[str, Any]:
     """Put the ticket in one category: billing, technical, account or other."""
     text = args.text.lower()

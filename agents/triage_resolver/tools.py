@@ -8,8 +8,6 @@ from pydantic import BaseModel, Field
 
 from orchestration import ToolContext, tool
 
-# Common words: the offline scripted model calls the tool for any English ticket.
-KEYWORDS = ("the", "my", "is", "we", "our", "it", "please", "a")
 _ACTIONS = (
     (("refund", "charged twice", "overcharged"), "refund the charge after checking the order"),
     (("down", "outage", "error", "crash"), "page the on-call engineer and link the incident"),
@@ -21,7 +19,7 @@ class Ticket(BaseModel):
     text: str = Field(..., description="the ticket")
 
 
-@tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
+@tool(read_only=True, timeout_s=10)
 def resolve(args: Ticket, ctx: ToolContext) -> dict[str, Any]:
     """Propose the next action that resolves the ticket."""
     text = args.text.lower()

@@ -9,8 +9,6 @@ from pydantic import BaseModel, Field
 
 from orchestration import ToolContext, tool
 
-# A synthesis input always lists "the parallel branches" (orchestration.workflows.plan).
-KEYWORDS = ("branches", "triagers")
 # A triager's tool outcome, as its answer lists it: "rate_urgency: urgency high (...)".
 _OBSERVATION = re.compile(r"^(\w+): (.*)$")
 
@@ -30,7 +28,7 @@ def _sections(text: str) -> dict[str, list[str]]:
     return sections
 
 
-@tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
+@tool(read_only=True, timeout_s=10)
 def combine(args: Combine, ctx: ToolContext) -> dict[str, Any]:
     """Combine the triagers' answers into one triage, naming any that is missing."""
     # The whole input: the model's argument is cut short, the branches come after the ticket.

@@ -9,9 +9,6 @@ from pydantic import BaseModel, Field
 
 from orchestration import ToolContext, tool
 
-# The offline scripted model calls a tool whose keywords appear in its input: these common
-# words make any ticket written in English trigger it.
-KEYWORDS = ("the", "my", "is", "we", "our", "it", "please", "a")
 _HIGH = re.compile(r"\b(down|outage|urgent|asap|immediately|security|breach|data loss|deadline)")
 _MEDIUM = re.compile(r"\b(error|broken|cannot|can't|fail|crash|wrong|refund)")
 
@@ -20,7 +17,7 @@ class Ticket(BaseModel):
     text: str = Field(..., description="the ticket")
 
 
-@tool(read_only=True, timeout_s=10, keywords=KEYWORDS)
+@tool(read_only=True, timeout_s=10)
 def rate_urgency(args: Ticket, ctx: ToolContext) -> dict[str, Any]:
     """Rate the ticket's urgency: high, medium or low, with the words that decided it."""
     text = args.text.lower()

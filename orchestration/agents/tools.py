@@ -88,7 +88,6 @@ class Tool:
         read_only: True when it changes nothing; read-only calls of a turn run concurrently.
         requires_approval: True when a person must approve each call before it runs.
         timeout_s: seconds before a call is abandoned and reported to the model as timed out.
-        keywords: words the offline scripted model matches against the input to pick this tool.
         approval_timeout_s: seconds a call may wait for a person before ``approval_timeout``
             decides for them (None: it waits for ever).
         approval_timeout: what a timed-out approval does: ``reject`` (the model reads the
@@ -103,7 +102,6 @@ class Tool:
     read_only: bool = False
     requires_approval: bool = False
     timeout_s: float = 30.0
-    keywords: tuple[str, ...] = ()
     approval_timeout_s: float | None = None
     approval_timeout: Literal["reject", "fail"] = "reject"
     allow_edits: bool = True
@@ -169,7 +167,6 @@ def tool(
     read_only: bool = False,
     requires_approval: bool = False,
     timeout_s: float = 30.0,
-    keywords: tuple[str, ...] = (),
     name: str | None = None,
     approval_timeout_s: float | None = None,
     approval_timeout: Literal["reject", "fail"] = "reject",
@@ -220,7 +217,6 @@ def tool(
             read_only=read_only,
             requires_approval=requires_approval,
             timeout_s=timeout_s,
-            keywords=keywords,
             approval_timeout_s=approval_timeout_s,
             approval_timeout=approval_timeout,
             allow_edits=allow_edits,

@@ -33,7 +33,6 @@ class StoredTool:
         read_only: it changes nothing.
         requires_approval: each call needs a person's approval.
         timeout_s: its timeout.
-        keywords: words the offline scripted model matches.
         hash: the content hash of its schema and flags (:func:`tool_hash`).
     """
 
@@ -43,7 +42,6 @@ class StoredTool:
     read_only: bool
     requires_approval: bool
     timeout_s: float
-    keywords: tuple[str, ...]
     hash: str
 
     def to_json(self) -> dict[str, Any]:
@@ -55,13 +53,13 @@ class StoredTool:
             "read_only": self.read_only,
             "requires_approval": self.requires_approval,
             "timeout_s": self.timeout_s,
-            "keywords": list(self.keywords),
             "hash": self.hash,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StoredTool:
-        """Read a tool back from its row."""
+        """Read a tool back from its row (one written before the scripted model's hints left
+        the tools also holds their ``keywords``, which nothing reads)."""
         return cls(
             name=str(data["name"]),
             description=str(data["description"]),
@@ -70,7 +68,6 @@ class StoredTool:
             requires_approval=bool(data["requires_approval"]),
             # As stored: 30 and 30.0 hash differently, and the hash must come back the same.
             timeout_s=data["timeout_s"],
-            keywords=tuple(data.get("keywords", ())),
             hash=str(data["hash"]),
         )
 
@@ -129,7 +126,6 @@ def snapshot(agent: Agent) -> StoredVersion:
             read_only=t.read_only,
             requires_approval=t.requires_approval,
             timeout_s=t.timeout_s,
-            keywords=t.keywords,
             hash=tool_hash(t),
         )
         for t in agent.tools
@@ -183,7 +179,6 @@ def _pinned(stored: StoredTool) -> PinnedTool:
         read_only=stored.read_only,
         requires_approval=stored.requires_approval,
         timeout_s=stored.timeout_s,
-        keywords=stored.keywords,
         parameters=stored.parameters,
         stored_hash=stored.hash,
     )

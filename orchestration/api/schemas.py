@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from orchestration.journal.approvals import ApprovalDecision, ApprovalView
+from orchestration.journal.payloads import encode
 from orchestration.journal.records import RunRecord, StepRecord
 
 __all__ = [
@@ -131,7 +132,7 @@ class StepOut(BaseModel):
             name=step.name,
             status=step.status.value,
             arguments=step.arguments,
-            result=step.result,
+            result=encode(step.result),
             error=step.error,
             attempt=step.attempt,
             model=step.model,

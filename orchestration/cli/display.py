@@ -13,6 +13,7 @@ from rich.text import Text
 
 from orchestration.cli.tables import Cell, Column, fitted
 from orchestration.journal.listing import served_models_of_steps
+from orchestration.journal.payloads import TurnPayload
 from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus, StepStatus
 
@@ -183,18 +184,17 @@ def llm_table(steps: Sequence[StepRecord], width: int) -> RenderableType | None:
                Column("in/cached/out", right=True), Column("cost", right=True))  # fmt: skip
     cells: list[list[Cell]] = []
     for step in rows:
-        result = step.result or {}
-        usage = result.get("usage") or {}
-        skipped = "; ".join(
-            f"{s['deployment']}: {s['reason']}"[:60] for s in result.get("skipped") or ()
-        )
+        # A turn its run's stop kept from running recorded no call: a row of zeros.
+        turn = step.result if isinstance(step.result, TurnPayload) else TurnPayload(reply=None)
+        cached = turn.reply.usage.cached_tokens if turn.reply else 0
+        skipped = "; ".join(f"{s.deployment}: {s.reason}"[:60] for s in turn.skipped)
         cells.append([
             str(step.seq),
             escape(step.deployment or ""),
             _model_cell(step),
-            str(len(result.get("attempts") or ())),
+            str(len(turn.attempts)),
             escape(skipped),
-            f"{step.input_tokens}/{usage.get('cached_tokens', 0)}/{step.output_tokens}",
+            f"{step.input_tokens}/{cached}/{step.output_tokens}",
             _cost(step.cost_usd),
         ])  # fmt: skip
     return fitted(columns, cells, width, title="LLM calls")

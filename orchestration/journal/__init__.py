@@ -7,7 +7,8 @@ Reads touch a bounded range of ``(run_id, seq)`` so a run's next step costs the 
 
 :class:`Journal` is the one facade; each concern lives in a module of its own: ``engine``
 (connections), ``schema`` (migrations), ``tables`` and ``records`` (rows and their typed views),
-``runs`` (runs and steps), ``leases`` and ``leases_pg`` (the hot path: claims and outcomes),
+``payloads`` (what each kind of step records, and the one codec of its JSON), ``runs`` (runs and
+steps), ``leases`` and ``leases_pg`` (the hot path: claims and outcomes),
 ``approvals``, ``recovery`` and ``history`` (a tenant's spend, cached answers).
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 # subsystem_tables: every table on the journal's metadata (the schema test compares them all).
 from orchestration.journal import approvals, history, recovery, runs, schema, subsystem_tables
@@ -24,6 +24,7 @@ from orchestration.journal.approvals import ApprovalDecision
 from orchestration.journal.engine import connect_engine, is_postgres
 from orchestration.journal.leases import LeaseLost, PortableLeases
 from orchestration.journal.leases_pg import PostgresLeases
+from orchestration.journal.payloads import ModelReply
 from orchestration.journal.records import (
     ClaimOutcome,
     ContextEntry,
@@ -169,7 +170,7 @@ class Journal:
         """Dollars the tenant's LLM steps cost since ``since``."""
         return history.tenant_spend_since(self.engine, tenant, since)
 
-    def cached_answer(self, tenant: str, request_hash: str) -> dict[str, Any] | None:
+    def cached_answer(self, tenant: str, request_hash: str) -> ModelReply | None:
         """The newest recorded answer of the tenant's to a request with this hash."""
         return history.cached_answer(self.engine, tenant, request_hash)
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, Engine, Row, func, select, update
 
 from orchestration.errors import ApprovalConflict, ApprovalNotFound
+from orchestration.journal.payloads import ApprovalDecision, decode, encode
 from orchestration.journal.records import StepRecord
 from orchestration.journal.tables import Run, RunStatus, Step, StepKind, StepStatus, utcnow
 
@@ -43,37 +43,6 @@ class _Journaled(Protocol):
 
 
 ApprovalState = Literal["pending", "approved", "rejected", "expired", "closed"]
-
-
-class ApprovalDecision(BaseModel):
-    """A person's (or a timeout's) decision on one tool call, as journaled.
-
-    Attributes:
-        approved: True to run the call, False to reject it.
-        reviewer: who decided: the API key's name, the CLI user, or ``timeout``.
-        decided_at: when (UTC).
-        reason: why; on a rejection the model reads it as the call's result.
-        arguments: the JSON arguments as approved, when a reviewer edited them.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    approved: bool
-    reviewer: str = ""
-    decided_at: datetime | None = None
-    reason: str = ""
-    arguments: str | None = None
-
-    @classmethod
-    def of(cls, result: dict[str, Any] | None) -> ApprovalDecision:
-        """Read a decision back from its step's result (none recorded reads as a rejection)."""
-        if not result:
-            return cls(approved=False, reviewer="", reason="no decision recorded")
-        return cls.model_validate(result)
-
-    def to_record(self) -> dict[str, Any]:
-        """The JSON stored as the approval step's result."""
-        return self.model_dump(mode="json")
 
 
 @dataclass(frozen=True)
@@ -128,8 +97,12 @@ def _state(row: Row[Any]) -> ApprovalState:
         return "expired"
     if status == StepStatus.SKIPPED or not row.result:
         return "closed"
-    decision = ApprovalDecision.of(row.result)
+    decision = _decision(row.result)
     return "approved" if decision.approved else "rejected"
+
+
+def _decision(result: dict[str, Any] | None) -> ApprovalDecision:
+    return ApprovalDecision.of(decode(StepKind.APPROVAL, result))
 
 
 def _view(row: Row[Any]) -> ApprovalView:
@@ -144,7 +117,7 @@ def _view(row: Row[Any]) -> ApprovalView:
         state=_state(row),
         run_status=RunStatus(row.run_status),
         requested_at=row.started_at or row.created_at,
-        decision=ApprovalDecision.of(row.result) if decided else None,
+        decision=_decision(row.result) if decided else None,
     )
 
 
@@ -263,7 +236,7 @@ def record_decision(
         connection.execute(
             update(Step)
             .where(Step.run_id == run_id, Step.seq == seq)
-            .values(status=StepStatus.SUCCEEDED, result=decision.to_record(), finished_at=now)
+            .values(status=StepStatus.SUCCEEDED, result=encode(decision), finished_at=now)
         )
         undecided = connection.execute(
             select(func.count()).where(
@@ -285,7 +258,7 @@ def _refuse_undecidable(
     value: str, run_status: RunStatus, status: StepStatus, result: dict[str, Any] | None
 ) -> None:
     if status == StepStatus.SUCCEEDED and result:
-        first = ApprovalDecision.of(result)
+        first = _decision(result)
         verb = "approved" if first.approved else "rejected"
         raise ApprovalConflict(
             f"approval {value} was already {verb} by {first.reviewer or 'someone'}"

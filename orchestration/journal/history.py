@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from orchestration.journal.payloads import ModelReply, TurnPayload, decode
 from orchestration.journal.tables import Run, Step, StepKind, StepStatus
 
 __all__ = ["cached_answer", "tenant_spend_since"]
@@ -25,7 +25,7 @@ def tenant_spend_since(engine: Engine, tenant: str, since: datetime) -> Decimal:
         return Decimal(str(connection.execute(query).scalar_one()))
 
 
-def cached_answer(engine: Engine, tenant: str, request_hash: str) -> dict[str, Any] | None:
+def cached_answer(engine: Engine, tenant: str, request_hash: str) -> ModelReply | None:
     """The newest recorded answer of the tenant's to a request with this hash."""
     query = (
         select(Step.result)
@@ -40,4 +40,7 @@ def cached_answer(engine: Engine, tenant: str, request_hash: str) -> dict[str, A
     )
     with engine.connect() as connection:
         found = connection.execute(query).first()
-    return None if found is None else dict(found[0])
+    if found is None:
+        return None
+    turn = decode(StepKind.LLM, found[0])
+    return turn.reply if isinstance(turn, TurnPayload) else None

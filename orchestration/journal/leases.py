@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
 from orchestration.errors import JournalError
 from orchestration.journal.engine import write
+from orchestration.journal.payloads import encode
 from orchestration.journal.records import (
     Busy,
     Claimed,
@@ -238,7 +239,7 @@ def _finish_leased(  # noqa: PLR0917  (the step's key, its holder and what it re
 ) -> None:
     values: dict[str, Any] = {
         "status": outcome.status,
-        "result": outcome.result,
+        "result": encode(outcome.result),
         "error": outcome.error,
         "finished_at": None if outcome.status == StepStatus.WAITING else now,
         "lease_owner": None,

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, RowMapping, text
 
 from orchestration.errors import JournalError
 from orchestration.journal.leases import LeaseLost, PortableLeases, not_claimed
+from orchestration.journal.payloads import encode
 from orchestration.journal.records import (
     Claimed,
     ClaimOutcome,
@@ -25,7 +26,7 @@ from orchestration.journal.records import (
     TurnResult,
 )
 from orchestration.journal.runs import TERMINAL
-from orchestration.journal.tables import RunStatus, StepKind, StepStatus, utcnow
+from orchestration.journal.tables import RunStatus, StepStatus, utcnow
 from orchestration.storable_text import journal_json, storable
 
 __all__ = ["PostgresLeases"]
@@ -135,18 +136,6 @@ def _run(row: RowMapping) -> RunRecord:
     return RunRecord(**values)
 
 
-def _entry(item: dict[str, Any]) -> ContextEntry:
-    return ContextEntry(
-        seq=item["seq"],
-        kind=StepKind(item["kind"]),
-        name=item["name"],
-        call_id=item["call_id"],
-        result=item["result"],
-        status=StepStatus(item["status"]),
-        error=item["error"],
-    )
-
-
 def _outcome_params(
     run_id: str, seq: int, owner: str, outcome: StepOutcome, now: datetime
 ) -> dict[str, Any]:
@@ -156,7 +145,7 @@ def _outcome_params(
         "owner": owner,
         "status": outcome.status.value,
         # Raw SQL binds no column types: the journal's encodings are applied here (tables.py).
-        "result": None if outcome.result is None else journal_json(outcome.result),
+        "result": None if outcome.result is None else journal_json(encode(outcome.result)),
         "error": storable(outcome.error),
         "finished_at": None if outcome.status == StepStatus.WAITING else now,
         "now": now,
@@ -201,7 +190,7 @@ class PostgresLeases(PortableLeases):
             if found is None:
                 raise JournalError(f"run {run_id} has no step {seq}; was it deleted?")
             return not_claimed(StepRecord.of(found), now)
-        entries = tuple(_entry(item) for item in row.r_window or ())
+        entries = tuple(ContextEntry.of(item) for item in row.r_window or ())
         return Claimed(step=StepRecord.of(row), run=_run(row._mapping), window=entries)
 
     def complete_step(self, run_id: str, seq: int, owner: str, outcome: StepOutcome) -> None:

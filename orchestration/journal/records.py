@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from orchestration.journal.payloads import StepPayload, TurnPayload, decode
 from orchestration.journal.tables import Run, RunStatus, Step, StepKind, StepStatus
 
 __all__ = [
@@ -129,7 +131,7 @@ class StepRecord:
     name: str
     call_id: str | None
     arguments: str | None
-    result: dict[str, Any] | None
+    result: StepPayload | None
     status: StepStatus
     attempt: int
     lease_owner: str | None
@@ -148,16 +150,17 @@ class StepRecord:
 
     @classmethod
     def of(cls, row: Step | Row[Any]) -> StepRecord:
-        """Copy a journal row (ORM object or Core row) into a record."""
+        """Copy a journal row (ORM object or Core row) into a record, its result decoded."""
+        kind = StepKind(row.kind)
         return cls(
             run_id=row.run_id,
             seq=row.seq,
             turn=row.turn,
-            kind=StepKind(row.kind),
+            kind=kind,
             name=row.name,
             call_id=row.call_id,
             arguments=row.arguments,
-            result=row.result,
+            result=decode(kind, row.result),
             status=StepStatus(row.status),
             attempt=row.attempt,
             lease_owner=row.lease_owner,
@@ -196,9 +199,24 @@ class ContextEntry:
     kind: StepKind
     name: str
     call_id: str | None
-    result: dict[str, Any] | None
+    result: StepPayload | None
     status: StepStatus
     error: str | None
+
+    @classmethod
+    def of(cls, row: Row[Any] | Mapping[str, Any]) -> ContextEntry:
+        """Read an entry from a row (or a JSON object) of those columns, its result decoded."""
+        values = row if isinstance(row, Mapping) else row._mapping
+        kind = StepKind(values["kind"])
+        return cls(
+            seq=values["seq"],
+            kind=kind,
+            name=values["name"],
+            call_id=values["call_id"],
+            result=decode(kind, values["result"]),
+            status=StepStatus(values["status"]),
+            error=values["error"],
+        )
 
 
 @dataclass(frozen=True)
@@ -231,10 +249,12 @@ class NewStep:
 
 @dataclass(frozen=True)
 class StepOutcome:
-    """What a finished tool or approval step records."""
+    """What a finished step records besides a turn's counters: its status, its payload (a tool's
+    output, an approval's decision, a stop, a turn's attempts when none answered) and why it
+    failed or was skipped."""
 
     status: StepStatus
-    result: dict[str, Any] | None
+    result: StepPayload | None
     error: str | None = None
 
 
@@ -248,7 +268,7 @@ class TurnResult:
         tool_error_streak: the run's count of consecutive turns whose tool calls all failed.
     """
 
-    result: dict[str, Any]
+    result: TurnPayload
     input_tokens: int
     output_tokens: int
     cost_usd: Decimal | None

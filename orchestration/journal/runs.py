@@ -169,15 +169,4 @@ def read_window(connection: Connection, run_id: str, before: int, limit: int) ->
         .order_by(Step.seq.desc())
         .limit(limit)
     )
-    return [
-        ContextEntry(
-            seq=row.seq,
-            kind=StepKind(row.kind),
-            name=row.name,
-            call_id=row.call_id,
-            result=row.result,
-            status=StepStatus(row.status),
-            error=row.error,
-        )
-        for row in connection.execute(query)
-    ]
+    return [ContextEntry.of(row) for row in connection.execute(query)]

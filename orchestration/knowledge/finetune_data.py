@@ -23,6 +23,13 @@ from orchestration.agents.registry import load_registry
 from orchestration.config import Settings
 from orchestration.errors import KnowledgeError
 from orchestration.journal import Journal, open_journal
+from orchestration.journal.payloads import (
+    ApprovalDecision,
+    StepPayload,
+    ToolPayload,
+    TurnPayload,
+    decode,
+)
 from orchestration.journal.tables import Run, RunStatus, Step, StepKind, StepStatus
 from orchestration.knowledge.redaction import redact
 from orchestration.llm.providers.tokens import openai_counter
@@ -65,13 +72,16 @@ class ExportReport:
     base_model: str
 
 
+def _payload(step: Step) -> StepPayload | None:
+    return decode(step.kind, step.result)
+
+
 def _rejected(steps: list[Step]) -> bool:
     for step in steps:
-        result = step.result or {}
-        if step.kind == StepKind.APPROVAL and result and result.get("approved") is False:
+        result = _payload(step)
+        if isinstance(result, ApprovalDecision) and not result.approved:
             return True
-        output = result.get("output")
-        if isinstance(output, dict) and output.get("rejected"):
+        if isinstance(result, ToolPayload) and result.rejected:
             return True
     return False
 
@@ -92,19 +102,21 @@ def _messages(agent: Agent, run: Run, steps: list[Step]) -> list[dict[str, Any]]
         {"role": "user", "content": run.input},
     ]
     for step in steps:
-        result = step.result or {}
+        result = _payload(step)
         if step.kind == StepKind.LLM:
-            message: dict[str, Any] = {"role": "assistant", "content": result.get("text") or ""}
-            calls = result.get("tool_calls") or []
-            if calls:
+            reply = result.reply if isinstance(result, TurnPayload) else None
+            text = reply.text if reply else None
+            message: dict[str, Any] = {"role": "assistant", "content": text or ""}
+            if reply and reply.tool_calls:
                 message["tool_calls"] = [
-                    {"id": c["id"], "type": "function",
-                     "function": {"name": c["name"], "arguments": c["arguments"]}}
-                    for c in calls
+                    {"id": c.call_id, "type": "function",
+                     "function": {"name": c.name, "arguments": c.arguments}}
+                    for c in reply.tool_calls
                 ]  # fmt: skip
             messages.append(message)
         elif step.kind == StepKind.TOOL:
-            content = json.dumps(result.get("output"), default=str) if result else step.error
+            output = result.output if isinstance(result, ToolPayload) else None
+            content = json.dumps(output, default=str) if result else step.error
             messages.append(
                 {"role": "tool", "tool_call_id": step.call_id, "content": content or ""}
             )

@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
+from orchestration.journal.payloads import Compaction, ToolPayload, TurnPayload, encode
 from orchestration.journal.records import ContextEntry, RunRecord
 from orchestration.journal.tables import StepKind, StepStatus
-from orchestration.llm.providers.base import Message, ModelReply
+from orchestration.llm.providers.base import Message
 
 __all__ = ["Conversation", "build_conversation", "step_messages"]
 
@@ -43,26 +43,31 @@ class Conversation:
     elided: int = 0
     dropped: bool = False
 
-    def compaction(self) -> dict[str, Any] | None:
+    def compaction(self) -> Compaction | None:
         """What compaction did, for the step's result (None when nothing was cut)."""
         if not self.compacted:
             return None
-        return {"elided_tool_outputs": self.elided, "dropped_older_steps": self.dropped,
-                "tokens": self.tokens}  # fmt: skip
+        return Compaction(self.elided, self.dropped, self.tokens)
 
 
 def step_messages(step: ContextEntry, max_chars: int) -> list[Message]:
     """The messages one journaled step contributes (approval steps contribute none)."""
-    if step.kind == StepKind.LLM and step.result is not None:
-        reply = ModelReply.from_record(step.result)
+    result = step.result
+    if step.kind == StepKind.LLM and result is not None:
+        # A turn that was stopped or got no answer (its run ended there) reads as an empty one.
+        reply = result.reply if isinstance(result, TurnPayload) else None
+        if reply is None:
+            return [Message("assistant", "")]
         return [Message("assistant", reply.text or "", tool_calls=reply.tool_calls)]
     if step.kind != StepKind.TOOL or not step.status.final:
         return []
     if step.status == StepStatus.FAILED:
         content, is_error = step.error or "failed", True
     else:
-        result = step.result or {}
-        content = json.dumps(result.get("output", result), sort_keys=True, default=str)
+        # What the tool returned (or the rejection in its place); a step its run's stop
+        # skipped shows the stop.
+        shown = result.output if isinstance(result, ToolPayload) else encode(result) or {}
+        content = json.dumps(shown, sort_keys=True, default=str)
         is_error = False
     if len(content) > max_chars:
         content = content[: max_chars - 40] + f"... [{len(content) - max_chars + 40} chars cut]"

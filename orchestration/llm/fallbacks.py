@@ -16,9 +16,9 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from orchestration.errors import FallbacksExhausted, ProviderError
+from orchestration.journal.payloads import Skip, TurnPayload
 from orchestration.llm.breakers import BreakerBoard, CircuitOpenError, breaker_key
 from orchestration.llm.deployments import Deployment
 from orchestration.llm.providers import ModelReply, ModelRequest, ProviderPool
@@ -31,14 +31,6 @@ CacheLookup = Callable[[str], ModelReply | None]
 
 
 @dataclass(frozen=True)
-class Skip:
-    """A deployment the chain passed over, and why."""
-
-    deployment: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class ChainOutcome:
     """What asking the chain came to: an answer and who gave it, or the error that ended it."""
 
@@ -48,13 +40,15 @@ class ChainOutcome:
     skipped: tuple[Skip, ...]
     error: ProviderError | None = None
 
-    def to_record(self) -> dict[str, Any]:
-        """The chain's part of the step's result."""
-        return {
-            "deployment": self.deployment.name if self.deployment else None,
-            "attempts": [a.to_record() for a in self.attempts],
-            "skipped": [dataclasses.asdict(s) for s in self.skipped],
-        }
+    def payload(self) -> TurnPayload:
+        """What the turn records of the chain alone: who answered, every attempt, every skip
+        (the whole result of a turn no deployment answered)."""
+        return TurnPayload(
+            reply=None,
+            deployment=self.deployment.name if self.deployment else None,
+            attempts=self.attempts,
+            skipped=self.skipped,
+        )
 
 
 def request_hash(request: ModelRequest) -> str:
@@ -69,7 +63,9 @@ def request_hash(request: ModelRequest) -> str:
              m.tool_call_id, m.name, m.is_error]
             for m in request.messages
         ],
-        "tools": [[t.name, t.description, t.parameters, list(t.keywords)] for t in request.tools],
+        # The empty list held the scripted model's keywords when tools carried them. It stays,
+        # so a request to tools that had none hashes as before and its recorded answers are found.
+        "tools": [[t.name, t.description, t.parameters, []] for t in request.tools],
     }  # fmt: skip
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 

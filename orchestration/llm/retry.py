@@ -11,11 +11,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 from orchestration.config import Settings
 from orchestration.errors import ProviderError
+
+# Each attempt is recorded as its turn's result records it.
+from orchestration.journal.payloads import Attempt
 
 __all__ = ["Attempt", "RetryPolicy", "call_with_retries"]
 
@@ -53,33 +56,6 @@ class RetryPolicy:
         share is drawn."""
         full = min(self.base_s * 2.0 ** (attempt - 1), self.max_s)
         return full * (1 - self.jitter) + full * self.jitter * rng()
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One try at one deployment, as the step's result records it.
-
-    Attributes:
-        deployment: ``provider:model``.
-        number: 1 for the first try.
-        outcome: ``ok``, ``retry`` (failed, tried again) or ``failed`` (failed, given up).
-        error: the error's message, for anything but ``ok``.
-        status: the HTTP status, when there was one.
-        waited_s: seconds slept after this attempt before the next.
-        took_s: seconds the attempt took.
-    """
-
-    deployment: str
-    number: int
-    outcome: str
-    error: str | None = None
-    status: int | None = None
-    waited_s: float = 0.0
-    took_s: float = 0.0
-
-    def to_record(self) -> dict[str, Any]:
-        """JSON for the journal."""
-        return asdict(self)
 
 
 def call_with_retries(

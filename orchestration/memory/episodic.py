@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
+from orchestration.journal.payloads import ToolPayload, decode
 from orchestration.journal.tables import Run, RunStatus, Step, StepKind, StepStatus
 
 __all__ = ["Episode", "EpisodicContext", "episodes", "fit_episodes"]
@@ -121,7 +122,8 @@ def episodes(
                 .order_by(Step.run_id, Step.seq)
             )
             for step in steps:
-                outcome = (step.result or {}).get("output") if step.result else None
+                result = decode(StepKind.TOOL, step.result)
+                outcome = result.output if isinstance(result, ToolPayload) else None
                 if step.status == StepStatus.FAILED:
                     outcome = f"failed: {step.error}"
                 tools[step.run_id].append(f"{step.name}: {_short(outcome)}")

@@ -23,7 +23,7 @@ class Remember(BaseModel):
     text: str = Field(..., min_length=1, max_length=2000, description="the fact, one sentence")
 
 
-@tool(read_only=False, timeout_s=10, keywords=("remember",))
+@tool(read_only=False, timeout_s=10)
 def remember(args: Remember, ctx: ToolContext) -> dict[str, object]:
     """Remember a fact about the user or the task for later conversations in this session."""
     journal = open_journal(ctx.database_url)

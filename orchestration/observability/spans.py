@@ -30,6 +30,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from orchestration.journal.payloads import encode
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import StepKind, StepStatus
 from orchestration.llm import pricing
@@ -256,6 +257,6 @@ class TracingMiddleware(Middleware):
             elif outcome.status == StepStatus.SKIPPED:
                 span.add_event("chordline.approval.rejected")
             elif self._with_content(call.at.run.id):
-                text = json.dumps(outcome.result, default=str)
+                text = json.dumps(encode(outcome.result), default=str)
                 span.set_attribute("gen_ai.tool.call.result", text[:_CONTENT_MAX])
             return outcome

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from orchestration.errors import AgentError
 from orchestration.journal import StepOutcome
+from orchestration.journal.payloads import StopPayload
 from orchestration.journal.records import Busy, Done, StepRecord
 from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.reducer.planning import Progress
@@ -55,7 +56,7 @@ def end_run(rt: Runtime, step: StepRecord, owner: str, stop: Stop) -> Progress:
         step.run_id,
         step.seq,
         owner,
-        StepOutcome(StepStatus.SKIPPED, {"stopped": stop.status.value}, stop.reason),
+        StepOutcome(StepStatus.SKIPPED, StopPayload(stop.status), stop.reason),
     )
     rt.journal.finish_run(step.run_id, stop.status, error=stop.reason)
     return Progress(step.run_id, step.seq, "skipped")

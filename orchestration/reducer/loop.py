@@ -11,6 +11,7 @@ module runs LLM turns and gathers the entry points.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from orchestration.agents import Agent
@@ -20,7 +21,6 @@ from orchestration.journal.records import StepRecord, ToolCallRequest
 from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.llm import pricing
 from orchestration.llm.fallbacks import ChainOutcome, ask_chain
-from orchestration.llm.providers import ModelReply
 from orchestration.reducer.approvals import decide, decide_approval, run_approval
 from orchestration.reducer.claims import end_run, run_claimed
 from orchestration.reducer.pinning import Unservable, hold_or_fail, pinned_agent
@@ -85,7 +85,7 @@ def _turn(at: StepInput) -> Progress:
                 asked.request,
                 providers=rt.providers,
                 board=rt.breakers,
-                cache=lambda digest: _cached(rt, run.tenant, digest),
+                cache=lambda digest: rt.journal.cached_answer(run.tenant, digest),
             ),
         )
     except BudgetExceeded as exc:
@@ -107,16 +107,17 @@ def _record_turn(
     requested = returned if deployment.offline else deployment.model
     # The provider bills the model that answered, which drift may make another one.
     cost = pricing.cost_of(deployment.provider, returned, reply.usage)
-    record = reply.to_record() | outcome.to_record()
-    record |= {
-        "compacted": prepared.conversation.compacted,
-        "compaction": prepared.conversation.compaction(),
-        "requested_model": requested,
-        "returned_model": returned,
-        "drift": returned != requested,
-        "cost_usd": None if cost is None else str(cost),
-        "prices": pricing.PRICES_VERSION,
-    }
+    record = dataclasses.replace(
+        outcome.payload(),
+        reply=reply,
+        compacted=prepared.conversation.compacted,
+        compaction=prepared.conversation.compaction(),
+        requested_model=requested,
+        returned_model=returned,
+        drift=returned != requested,
+        cost_usd=cost,
+        prices=pricing.PRICES_VERSION,
+    )
     if returned != requested:
         log.warning(
             "model drift on run %s step %s: asked %s for %s, %s answered",
@@ -148,11 +149,6 @@ def _record_turn(
     return Progress(run.id, step.seq, "ran", dispatch=plan_dispatch(agent, run.id, new_steps))
 
 
-def _cached(rt: Runtime, tenant: str, digest: str) -> ModelReply | None:
-    found = rt.journal.cached_answer(tenant, digest)
-    return None if found is None else ModelReply.from_record(found)
-
-
 def _fail_turn(rt: Runtime, step: StepRecord, owner: str, outcome: ChainOutcome) -> Progress:
     """No deployment answered: record every attempt on the step and fail the run with why."""
     reason = str(outcome.error) if outcome.error else "no deployment answered"
@@ -161,7 +157,7 @@ def _fail_turn(rt: Runtime, step: StepRecord, owner: str, outcome: ChainOutcome)
             step.run_id,
             step.seq,
             owner,
-            StepOutcome(StepStatus.FAILED, outcome.to_record(), reason),
+            StepOutcome(StepStatus.FAILED, outcome.payload(), reason),
         )
     except LeaseLost:
         return Progress(step.run_id, step.seq, "busy", retry_in_s=rt.settings.lease_seconds)

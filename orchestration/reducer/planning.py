@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from orchestration.agents import Agent
+from orchestration.journal.payloads import StepPayload, encode
 from orchestration.journal.records import NewStep, ToolCallRequest
 from orchestration.journal.tables import StepKind, StepStatus
 
@@ -51,12 +52,12 @@ class Progress:
     status: ProgressStatus
     dispatch: Dispatch | None = None
     retry_in_s: float = 0.0
-    result: dict[str, Any] | None = field(default=None, compare=False)
+    result: StepPayload | None = field(default=None, compare=False)
 
     def as_task_result(self) -> dict[str, Any]:
         """The task's return value: ids, what happened, and the step's recorded output."""
         return {"run_id": self.run_id, "seq": self.seq, "status": self.status,
-                "result": self.result}  # fmt: skip
+                "result": encode(self.result)}  # fmt: skip
 
 
 class PlannedStep(Protocol):

@@ -10,7 +10,7 @@ from orchestration.agents import Agent, Tool, ToolContext
 from orchestration.agents.tool_threads import ToolThreads
 from orchestration.errors import ToolError
 from orchestration.journal import LeaseLost, StepOutcome
-from orchestration.journal.approvals import ApprovalDecision
+from orchestration.journal.payloads import ApprovalDecision, ToolPayload
 from orchestration.journal.tables import StepKind, StepStatus
 from orchestration.reducer.claims import run_claimed
 from orchestration.reducer.pinning import Unservable, hold_or_fail, pinned_agent, unservable_tool
@@ -62,7 +62,7 @@ def _call_tool(at: StepInput, agent: Agent) -> StepOutcome:
         decision = _decision(at)
         if not decision.approved:
             reason = decision.reason or "no reason given"
-            return StepOutcome(StepStatus.SKIPPED, {"output": {"rejected": True, "reason": reason}})
+            return StepOutcome(StepStatus.SKIPPED, ToolPayload.rejection(reason))
         arguments = decision.arguments or arguments
     context = ToolContext(
         run_id=step.run_id,
@@ -87,4 +87,4 @@ def _invoke(
         value = tool.invoke(tool.validate(arguments), context, threads)
     except ToolError as exc:
         return StepOutcome(StepStatus.FAILED, None, str(exc)[:limit])
-    return StepOutcome(StepStatus.SUCCEEDED, {"output": value})
+    return StepOutcome(StepStatus.SUCCEEDED, ToolPayload(value))

@@ -111,7 +111,7 @@ def prepare_turn(
         return Stop(RunStatus.FAILED, str(exc))
     calling = [providers.get(d.provider, d.model) for d in chain if not d.offline]
     window_tokens = min((p.context_window for p in calling), default=sizing.context_window)
-    tools = tuple(ToolSpec(**t.schema(), keywords=t.keywords) for t in agent.tools)
+    tools = tuple(ToolSpec(**t.schema()) for t in agent.tools)
     fixed_tokens = sizing.count_tokens(agent.system_prompt + str([t.parameters for t in tools]))
     look_back = min(settings.context_max_steps, sizing.max_context_steps or 1 << 30)
     conversation = build_conversation(

@@ -16,7 +16,7 @@ class Nap(BaseModel):
     seconds: float = Field(0.5, ge=0, le=60)
 
 
-@tool(read_only=True, timeout_s=120, keywords=("nap",))
+@tool(read_only=True, timeout_s=120)
 def nap(args: Nap, ctx: ToolContext) -> dict[str, float]:
     """Sleep, change nothing, return how long."""
     time.sleep(args.seconds)

@@ -16,7 +16,7 @@ from orchestration.llm.providers.base import (
     ToolSpec,
     Usage,
 )
-from orchestration.llm.providers.scripted import ScriptedModel
+from orchestration.llm.providers.scripted import ScriptedModel, load_hints
 
 __all__ = [
     "LLMProvider",
@@ -35,8 +35,8 @@ ProviderFactory = Callable[[Settings, str], LLMProvider]
 """Builds the provider serving one model: ``factory(settings, model)``."""
 
 
-def _scripted(_settings: Settings, _model: str) -> LLMProvider:
-    return ScriptedModel()
+def _scripted(settings: Settings, _model: str) -> LLMProvider:
+    return ScriptedModel(load_hints(settings.agent_dirs))
 
 
 def _sdk_missing(provider: str, exc: ImportError) -> ConfigError:

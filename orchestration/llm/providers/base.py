@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+# What a model answers is what its turn records: the journal's payload types.
+from orchestration.journal.payloads import ModelReply, ToolCall, Usage
+
 __all__ = ["LLMProvider", "Message", "ModelReply", "ModelRequest", "ToolCall", "ToolSpec", "Usage"]
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """A tool call as the model wrote it; ``arguments`` is the raw JSON text, unvalidated."""
-
-    call_id: str
-    name: str
-    arguments: str
 
 
 @dataclass(frozen=True)
@@ -40,7 +34,6 @@ class ToolSpec:
     name: str
     description: str
     parameters: dict[str, Any]
-    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,57 +53,6 @@ class ModelRequest:
     messages: tuple[Message, ...]
     tools: tuple[ToolSpec, ...]
     turn: int = 1
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Tokens a call used.
-
-    ``input_tokens`` counts the whole prompt, cached tokens included; ``cached_tokens`` is the
-    part read from the provider's prompt cache (billed lower, see :mod:`orchestration.llm.pricing`).
-    """
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
-
-
-@dataclass(frozen=True)
-class ModelReply:
-    """A model's answer: final text, or tool calls to make first."""
-
-    text: str | None
-    tool_calls: tuple[ToolCall, ...] = ()
-    usage: Usage = field(default_factory=Usage)
-    model: str = ""
-
-    def to_record(self) -> dict[str, Any]:
-        """The JSON the journal keeps for this answer."""
-        return {
-            "text": self.text,
-            "tool_calls": [
-                {"id": c.call_id, "name": c.name, "arguments": c.arguments} for c in self.tool_calls
-            ],
-            "usage": {
-                "input_tokens": self.usage.input_tokens,
-                "output_tokens": self.usage.output_tokens,
-                "cached_tokens": self.usage.cached_tokens,
-            },
-            "model": self.model,
-        }
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> ModelReply:
-        """Rebuild an answer from what the journal kept (replays never ask the model again)."""
-        usage = record.get("usage") or {}
-        return cls(
-            text=record.get("text"),
-            tool_calls=tuple(
-                ToolCall(c["id"], c["name"], c["arguments"]) for c in record.get("tool_calls", [])
-            ),
-            usage=Usage(**usage),
-            model=record.get("model", ""),
-        )
 
 
 class LLMProvider(Protocol):

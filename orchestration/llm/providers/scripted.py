@@ -14,6 +14,11 @@ journal, tasks and canvases as a real model. Its rules, in order:
    name). Tools it cannot fill yet wait for a later turn. A failed call is tried again; a call a
    reviewer rejected is not. When no tool is left it composes an answer from the results.
 
+A tool's keywords are hints for this model alone, kept beside its agent in
+``scripted_hints.toml`` (a ``[keywords]`` table: a list of words per tool name) and read when
+the model is built (:func:`load_hints`); a tool without hints is matched by the words of its
+name. No real model, no tool definition and no agent version carries them.
+
 Token counts are estimates (four characters a token); it costs nothing.
 """
 
@@ -21,10 +26,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from orchestration.errors import ConfigError
 from orchestration.llm.providers.base import (
     Message,
     ModelReply,
@@ -34,7 +42,10 @@ from orchestration.llm.providers.base import (
     Usage,
 )
 
-__all__ = ["ScriptedModel"]
+__all__ = ["HINTS_FILE", "ScriptedModel", "load_hints"]
+
+HINTS_FILE = "scripted_hints.toml"
+"""The file beside an agent (``agents/<dir>/``) that holds its tools' keywords."""
 
 _CALL = re.compile(r"^CALL\s+(?P<name>[\w.-]+)\s*(?P<args>.*)$")
 _REPEAT = re.compile(r"\b(\d{1,5})\s+times\b", re.IGNORECASE)
@@ -52,14 +63,56 @@ class _Observation:
         return isinstance(self.value, dict) and self.value.get("rejected") is True
 
 
+def load_hints(directories: Iterable[Path]) -> dict[str, tuple[str, ...]]:
+    """The keywords of every tool named in the hint files of the agent folders in
+    ``directories``, by tool name (a name in several files has the words of all of them).
+
+    Raises:
+        ConfigError: a hint file is not TOML, or its ``keywords`` are not lists of words
+            (naming the file and the fix).
+    """
+    hints: dict[str, tuple[str, ...]] = {}
+    for directory in directories:
+        for path in sorted(directory.glob(f"*/{HINTS_FILE}")):
+            for tool, words in _read_hints(path).items():
+                hints[tool] = tuple(dict.fromkeys((*hints.get(tool, ()), *words)))
+    return hints
+
+
+def _read_hints(path: Path) -> dict[str, tuple[str, ...]]:
+    example = 'e.g. [keywords] then lookup_orders = ["order", "refund"]'
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not readable as TOML ({exc}). Fix: {example}.") from None
+    keywords = data.get("keywords", {})
+    valid = isinstance(keywords, dict) and all(
+        isinstance(words, list) and all(isinstance(w, str) and w for w in words)
+        for words in keywords.values()
+    )
+    if not valid:
+        raise ConfigError(
+            f"{path}: [keywords] must give each tool's name a list of words. Fix: {example}."
+        )
+    return {tool: tuple(words) for tool, words in keywords.items()}
+
+
 class ScriptedModel:
-    """The offline rule-based planner behind ``scripted:<anything>`` pins."""
+    """The offline rule-based planner behind ``scripted:<anything>`` pins.
+
+    Args:
+        keywords: the words that pick each tool, by tool name (see :func:`load_hints`); a tool
+            without any is picked by the words of its name.
+    """
 
     name = "scripted"
     context_window = 8192
     # A planner, not a reader: it acts on the input and recent results, so it looks back at
     # most this far. This keeps a turn at step 1,000 as cheap as one at step 10.
     max_context_steps: int | None = 48
+
+    def __init__(self, keywords: Mapping[str, tuple[str, ...]] | None = None) -> None:
+        self.keywords = dict(keywords or {})
 
     def count_tokens(self, text: str) -> int:
         """Estimate: one token per four characters."""
@@ -100,7 +153,7 @@ class ScriptedModel:
     def _repeat(
         self, times: int, user: str, request: ModelRequest, observations: list[_Observation]
     ) -> ModelReply:
-        matching = [t for t in request.tools if _matches(t, user)]
+        matching = [t for t in request.tools if self._matches(t, user)]
         if not matching or request.turn > times:
             return ModelReply(text=_compose(f"Done after {times} calls.", observations[-1:]))
         spec = matching[0]
@@ -114,7 +167,7 @@ class ScriptedModel:
         settled = {o.name for o in observations if not o.is_error or o.rejected}
         calls: list[ToolCall] = []
         for spec in request.tools:
-            if spec.name in settled or not _matches(spec, user):
+            if spec.name in settled or not self._matches(spec, user):
                 continue
             args = _fill(spec, user, observations)
             if args is not None:
@@ -123,6 +176,11 @@ class ScriptedModel:
         if calls:
             return ModelReply(text=None, tool_calls=tuple(calls))
         return ModelReply(text=_compose(f"Answer to: {user.strip()[:120]}", observations))
+
+    def _matches(self, spec: ToolSpec, user: str) -> bool:
+        text = user.lower()
+        words = self.keywords.get(spec.name) or tuple(spec.name.lower().split("_"))
+        return any(re.search(rf"\b{re.escape(word.lower())}", text) for word in words)
 
 
 def _script(user: str) -> list[list[ToolCall]]:
@@ -149,12 +207,6 @@ def _observations(messages: tuple[Message, ...]) -> Iterator[_Observation]:
         except json.JSONDecodeError:
             value = message.content
         yield _Observation(message.name or "", value, message.is_error)
-
-
-def _matches(spec: ToolSpec, user: str) -> bool:
-    text = user.lower()
-    words = spec.keywords or tuple(spec.name.lower().split("_"))
-    return any(re.search(rf"\b{re.escape(word.lower())}", text) for word in words)
 
 
 def _fill(spec: ToolSpec, user: str, observations: list[_Observation]) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ class Tick(BaseModel):
     note: str = "tick"
 
 
-@tool(read_only=True, timeout_s=5, keywords=("tick",))
+@tool(read_only=True, timeout_s=5)
 def tick(args: Tick, ctx: ToolContext) -> dict[str, int]:
     """Do nothing and return the step number."""
     return {"seq": ctx.seq}

@@ -13,7 +13,7 @@ class Page(BaseModel):
     note: str = "next"
 
 
-@tool(read_only=True, timeout_s=5, keywords=("read",))
+@tool(read_only=True, timeout_s=5)
 def read_page(args: Page, ctx: ToolContext) -> dict[str, object]:
     """Return the next page of a long document (about 2,500 characters)."""
     return {"seq": ctx.seq, "text": _PAGE}
