@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from orchestration.agents import Agent
 from orchestration.api.schemas import StepOut
+from orchestration.bootstrap import open_runtime
 from orchestration.cli import main
 from orchestration.config import current_settings, load_settings
 from orchestration.errors import JournalError, KnowledgeError
@@ -59,7 +60,7 @@ def rt(tmp_path: Path) -> Runtime:
     settings = load_settings(
         database_url=f"sqlite:///{copy}", agents_dir=AGENT_DIRS, data_dir=tmp_path / "data"
     )
-    runtime = Runtime.open(settings)
+    runtime = open_runtime(settings)
     runtime.journal.attach()
     return runtime
 
