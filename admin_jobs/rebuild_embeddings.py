@@ -17,10 +17,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from admin_jobs.commands import as_json, echo_json, jobs
 from orchestration.cli.tables import Column, fitted
 from orchestration.config import Settings, load_settings
+from orchestration.knowledge.backends import open_store, store_url
 from orchestration.knowledge.bases import declared_bases
 from orchestration.knowledge.embeddings import embedding_model
 from orchestration.knowledge.rebuild import RebuildOptions, RebuildReport, rebuild
-from orchestration.knowledge.store import open_store, store_url
 
 __all__ = ["rebuild_embeddings", "summary_table"]
 

@@ -17,7 +17,7 @@ from orchestration.agents.registry import import_agent_module, load_registry
 from orchestration.config import Settings
 from orchestration.errors import KnowledgeError
 from orchestration.knowledge.chunking import Document
-from orchestration.knowledge.store import check_kb_name
+from orchestration.knowledge.vectors import check_kb_name
 
 __all__ = ["KnowledgeBase", "declared_bases", "read_markdown"]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from orchestration.knowledge.bases import KnowledgeBase
 from orchestration.knowledge.chunking import Chunk, chunk_documents
 from orchestration.knowledge.embeddings import EmbeddingModel
-from orchestration.knowledge.store import IndexInfo, StoredChunk, VectorStore
+from orchestration.knowledge.vectors import IndexInfo, StoredChunk, VectorStore
 
 __all__ = ["Progress", "RebuildOptions", "RebuildReport", "rebuild"]
 

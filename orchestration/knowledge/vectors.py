@@ -1,4 +1,5 @@
-"""Vector stores behind one Protocol, chosen by ``CHORDLINE_VECTOR_STORE_URL``.
+"""Vector stores behind one Protocol; :mod:`orchestration.knowledge.backends` opens the one
+``CHORDLINE_VECTOR_STORE_URL`` names (this module imports no backend: the backends import it).
 
 A knowledge base's index lives in generations: a rebuild writes a *pending* generation aside,
 then :meth:`VectorStore.publish` makes it *live* in one atomic write. The generation it replaced
@@ -11,10 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
-from orchestration.config import Settings
 from orchestration.errors import KnowledgeError
 
 __all__ = [
@@ -23,8 +22,6 @@ __all__ = [
     "StoredChunk",
     "VectorStore",
     "check_kb_name",
-    "open_store",
-    "store_url",
 ]
 
 _KB_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,46}[a-z0-9]")
@@ -124,33 +121,3 @@ class VectorStore(Protocol):
 
     def close(self) -> None:
         """Release connections."""
-
-
-def store_url(settings: Settings, data_dir: Path | None = None) -> str:
-    """The effective store URL: the setting, else a sqlite-vec file in the data directory."""
-    if settings.vector_store_url:
-        return settings.vector_store_url
-    folder = (data_dir or settings.data_dir).resolve()
-    return f"sqlite-vec:///{folder / 'vectors.sqlite3'}"
-
-
-def open_store(url: str) -> VectorStore:
-    """Open the store at ``url`` (``sqlite-vec:///path`` or ``chroma://host:port``).
-
-    Raises:
-        KnowledgeError: the scheme is unknown or the store's packages are missing (with the fix).
-        BackendUnreachable: a Chroma server does not answer.
-    """
-    if url.startswith("sqlite-vec:///"):
-        from orchestration.knowledge.sqlite_store import SqliteVecStore
-
-        return SqliteVecStore(Path(url.removeprefix("sqlite-vec://")))
-    if url.startswith("chroma://"):
-        from orchestration.knowledge.chroma_store import ChromaStore
-
-        host, _, port = url.removeprefix("chroma://").rstrip("/").rpartition(":")
-        return ChromaStore(host, int(port))
-    raise KnowledgeError(
-        f"vector store URL {url!r} is not supported. Fix: set CHORDLINE_VECTOR_STORE_URL to "
-        "sqlite-vec:///path/vectors.sqlite3 or chroma://host:8000."
-    )
