@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+import re
 
 __all__ = ["check_broker_url", "check_database_url", "mask_url"]
 
 _BROKER_SCHEMES = ("filesystem", "redis", "rediss", "amqp", "pyamqp", "amqps")
 _DATABASE_DRIVERS = ("sqlite", "postgresql", "postgresql+psycopg")
+
+# A URL as SQLAlchemy reads database and broker URLs alike: ``scheme://`` (letters, digits, _
+# and +), then optional ``user[:password]@`` (the password runs to the first @), then the host
+# with an optional port, the path and the query. Parsed here, so loading the settings needs no
+# database code.
+_URL = re.compile(
+    r"(?P<scheme>[\w+]+)://"
+    r"(?:(?P<user>[^:/]*)(?::(?P<password>[^@]*))?@)?"
+    r"(?:\[[^/?]+\]|[^/:?]+)?(?::(?P<port>[^/?]*))?",
+)
 
 
 def check_broker_url(value: str) -> str:
@@ -27,31 +36,36 @@ def check_database_url(value: str | None) -> str | None:
     """``value`` as a journal URL with the driver we ship (None when empty).
 
     Raises:
-        ValueError: a URL SQLAlchemy cannot read, or an unknown driver.
+        ValueError: not a URL, a port that is not a number, or an unknown driver.
     """
     if value is None or value == "":
         return None
-    try:
-        url = make_url(value)
-    except ArgumentError as exc:
-        raise ValueError("not a SQLAlchemy URL") from exc
-    if url.drivername not in _DATABASE_DRIVERS:
+    url = _URL.match(value)
+    if url is None:
+        raise ValueError("not a SQLAlchemy URL")
+    if url["port"] and not url["port"].isdigit():
+        raise ValueError(f"port {url['port']!r} is not a number")
+    driver = url["scheme"]
+    if driver not in _DATABASE_DRIVERS:
         raise ValueError(f"driver must be one of {', '.join(_DATABASE_DRIVERS)}")
-    if url.drivername == "postgresql":
+    if driver == "postgresql":
         # psycopg 3 is the driver we ship; SQLAlchemy's default would ask for psycopg2.
-        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return "postgresql+psycopg" + value.removeprefix(driver)
     return value
 
 
 def mask_url(url: str) -> str:
     """Return ``url`` with any password replaced by ``***``.
 
-    SQLAlchemy's URL parser reads database and broker URLs alike; the few it cannot parse
-    (``chordline-sqlite://``) go through kombu's own sanitizer.
+    Database and broker URLs are read alike (``scheme://user:password@host...``); the few whose
+    scheme that reading does not take (``chordline-sqlite://``) go through kombu's own sanitizer.
     """
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    found = _URL.match(url)
+    if found is None:
         from kombu.utils.url import maybe_sanitize_url  # only here: config loads no broker code
 
         return str(maybe_sanitize_url(url, mask="***"))
+    if found["password"] is None:
+        return url
+    start, end = found.span("password")
+    return f"{url[:start]}***{url[end:]}"
