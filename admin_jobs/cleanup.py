@@ -14,20 +14,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import click
-from sqlalchemy import delete, select
 
 from admin_jobs.commands import as_json, echo_json, jobs
 from orchestration.config import Settings, current_settings
 from orchestration.evals import store
 from orchestration.journal import open_journal
-from orchestration.journal.tables import Run, RunStatus, Step, utcnow
+from orchestration.journal.tables import utcnow
 from orchestration.reducer.response_cache import purge_expired
 
 __all__ = ["CleanupReport", "cleanup"]
 
 log = logging.getLogger("chordline.admin")
-
-_ENDED = [s.value for s in RunStatus if s.terminal]
 
 
 @dataclass(frozen=True)
@@ -51,13 +48,10 @@ def cleanup(settings: Settings) -> CleanupReport:
     """
     journal = open_journal(settings.journal_url)
     cutoff = utcnow() - timedelta(days=settings.retention_days)
-    old_runs = select(Run.id).where(Run.status.in_(_ENDED), Run.finished_at < cutoff)
-    with journal.engine.execution_options(chordline_writes=True).begin() as connection:
-        steps = connection.execute(delete(Step).where(Step.run_id.in_(old_runs))).rowcount
-        runs = connection.execute(delete(Run).where(Run.id.in_(old_runs))).rowcount
+    runs, steps = journal.delete_ended_before(cutoff)
     report = CleanupReport(
-        runs=int(runs or 0),
-        steps=int(steps or 0),
+        runs=runs,
+        steps=steps,
         eval_results=store.delete_before(journal, cutoff),
         cached_answers=purge_expired(journal, settings.llm_cache_ttl_seconds),
     )

@@ -83,7 +83,7 @@ def nightly_eval(settings: Settings, agents: list[str] | None = None) -> list[Ni
             # One alert record and its one log line on chordline.alerts (see record_alert).
             first = breaches[0]
             record_alert(
-                journal.engine,
+                journal,
                 rule="eval_regression",
                 subject=f"agent:{agent}",
                 value=first.value if first.value is not None else 0.0,

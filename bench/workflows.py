@@ -41,7 +41,7 @@ def _parallel(session: Session, text: str) -> tuple[float, float, float]:
     canvas.advance_workflow(client.app, parent_id)
     session.wait([parent_id], timeout=120)
     parent = session.journal.get_run(parent_id)
-    kids = {c.stage: c for c in store.child_runs(session.journal.engine, parent_id)}
+    kids = {c.stage: c for c in store.child_runs(session.journal, parent_id)}
     branches = [kids["1"], kids["2"], kids["3"]]
     return _span(parent), max(_span(b) for b in branches), _span(kids["s"])
 

@@ -43,7 +43,7 @@ def open_runtime(settings: Settings, *extra: Middleware) -> Runtime:
         registry=load_registry(settings.agent_dirs),
         providers=ProviderPool(settings),
         breakers=BreakerBoard(settings),
-        router=Router(settings, journal.engine),
+        router=Router(settings, journal),
         middleware=MiddlewareChain((*standard_middleware(settings, journal), *extra)),
     )
 
@@ -62,7 +62,7 @@ def standard_middleware(settings: Settings, journal: Journal) -> list[Middleware
         MemoryMiddleware(settings, journal),
         TenantDayBudget(settings, journal, open_ledger(settings)),
         RunBudget(),
-        WorkflowBudget(journal, functools.partial(workflow_store.totals, journal.engine)),
+        WorkflowBudget(journal, functools.partial(workflow_store.totals, journal)),
     ]
     if settings.llm_cache:
         ttl, cap = settings.llm_cache_ttl_seconds, settings.llm_max_output_tokens

@@ -140,7 +140,7 @@ class Client:
         run = self.runtime.journal.get_run(run_id, tenant)
         kids: tuple[RunRecord, ...] = ()
         if run.kind == RunKind.WORKFLOW:
-            kids = tuple(workflow_store.child_runs(self.runtime.journal.engine, run_id))
+            kids = tuple(workflow_store.child_runs(self.runtime.journal, run_id))
         return RunView(run, tuple(self.runtime.journal.steps(run_id)), kids)
 
     def wait(
@@ -198,7 +198,7 @@ class Client:
         if run.kind == RunKind.WORKFLOW:
             # Children first seen live are cancelled too; their steps in flight finish, nothing
             # follows them (the same rule as one run's).
-            workflow_store.cancel_children(self.runtime.journal.engine, run.id, why)
+            workflow_store.cancel_children(self.runtime.journal, run.id, why)
         return ended
 
     def sweep(self) -> list[str]:

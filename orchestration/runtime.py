@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from orchestration.agents.store import VersionStore
 from orchestration.agents.tool_threads import ToolThreads
-from orchestration.agents.version_store import VersionStore
 from orchestration.errors import ConfigError
 from orchestration.journal.records import ContextEntry, NewRun, RunRecord, StepRecord
 from orchestration.llm.deployments import resolve_chain
@@ -248,7 +248,7 @@ class Runtime:
     @functools.cached_property
     def versions(self) -> VersionStore:
         """The stored agent versions (what a pinned run's requests are rebuilt from)."""
-        return VersionStore(self.journal.engine)
+        return VersionStore(self.journal)
 
     @functools.cached_property
     def look_back(self) -> int:

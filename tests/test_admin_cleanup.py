@@ -11,9 +11,10 @@ from sqlalchemy import func, insert, select, update
 from admin_jobs.cleanup import cleanup
 from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
+from orchestration.evals.tables import EvalResult
 from orchestration.journal import Journal
-from orchestration.journal.subsystem_tables import EvalResult, LLMCacheEntry
 from orchestration.journal.tables import Run, RunStatus, Step, utcnow
+from orchestration.llm.tables import LLMCacheEntry
 from tests.conftest import AGENT_DIRS
 from tests.support import drain
 

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from orchestration.api import create_app, create_key
-from orchestration.api.queries import extras_of
 from orchestration.bootstrap import open_runtime
 from orchestration.client import Client
 from orchestration.config import Settings, load_settings
@@ -229,7 +228,7 @@ def test_any_text_is_refused_naming_its_field_or_stored_and_read_back_equal(
         assert (stored.agent, stored.input) == (agent, text_in)
         assert stored.tenant == fields.get("tenant", rt.settings.default_tenant)
         assert stored.session == fields.get("session")
-        assert extras_of(rt.journal, run.id).metadata == fields.get("metadata")
+        assert rt.journal.run_extras(run.id).metadata == fields.get("metadata")
 
     # A tool's result path: the echo tool returns the text as the model's arguments gave it.
     echoed = rt.create_run("toolbox", "CALL echo " + json.dumps({"text": text}))

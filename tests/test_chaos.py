@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from agents.support_triage.tools import refunds, refunds_engine
+from agents.support_triage.store import refunds, refunds_engine
 from orchestration.client import Client
 from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal
@@ -192,7 +192,7 @@ def test_the_zero_server_demo_killed_midrun_completes_the_run_when_started_again
         if (data / "demo-worker.ready").exists():
             journal = journal or Journal(journal_url)
             try:
-                runs = journal.list_runs()
+                runs = list(journal.list_runs().runs)
             except OperationalError:  # the demo has not created the tables yet
                 runs = []
             if runs and any(s.status == StepStatus.RUNNING for s in journal.steps(runs[0].id)):
@@ -201,7 +201,7 @@ def test_the_zero_server_demo_killed_midrun_completes_the_run_when_started_again
     os.killpg(first.pid, signal.SIGKILL)  # the demo and the worker it started
     first.wait(timeout=10)
     assert journal is not None
-    (killed,) = journal.list_runs()
+    (killed,) = journal.list_runs().runs
     done_before = {s.seq for s in journal.steps(killed.id) if s.status.final}
     assert journal.get_run(killed.id).status == RunStatus.RUNNING
     second = _demo(data)

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, select
 
 from orchestration.errors import ApprovalError, RunNotFound
-from orchestration.journal import Journal, LeaseLost, StepOutcome, TurnResult
+from orchestration.journal import Journal, LeaseLost, RunFilter, StepOutcome, TurnResult
 from orchestration.journal.approvals import ApprovalDecision
 from orchestration.journal.payloads import ModelReply, ToolPayload, TurnPayload
 from orchestration.journal.records import (
@@ -23,8 +23,9 @@ from orchestration.journal.records import (
     NewRun,
     ToolCallRequest,
 )
-from orchestration.journal.tables import Base, Run, RunStatus, StepKind, StepStatus
+from orchestration.journal.tables import Run, RunStatus, StepKind, StepStatus
 from orchestration.reducer.planning import steps_for_calls
+from orchestration.tables import metadata
 
 
 def _new(run_id: str = "run-1", tenant: str = "acme") -> NewRun:
@@ -71,7 +72,7 @@ def test_schema_matches_models(journal: Journal) -> None:
 
     with journal.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"include_object": ours})
-        diff = compare_metadata(context, Base.metadata)
+        diff = compare_metadata(context, metadata)
     assert diff == []
 
 
@@ -89,7 +90,7 @@ def test_tenant_scoping_hides_other_tenants_runs(journal: Journal) -> None:
     assert journal.get_run("run-1", tenant="acme").tenant == "acme"
     with pytest.raises(RunNotFound):
         journal.get_run("run-1", tenant="globex")
-    assert journal.list_runs(tenant="globex") == []
+    assert journal.list_runs(RunFilter(tenant="globex")).runs == ()
 
 
 def test_claim_gives_one_owner_then_done_with_recorded_result(journal: Journal) -> None:

@@ -95,7 +95,7 @@ class World:
         return self.seen.systems[run.id][0]
 
     def loaded(self, run: RunRecord) -> dict[str, object]:
-        found = read_recorded(self.rt.journal.engine, run.id)
+        found = read_recorded(self.rt.journal, run.id)
         assert found is not None, "a session run records what it loaded"
         return found.record
 
@@ -164,7 +164,7 @@ def test_runs_without_a_session_or_of_another_session_load_nothing(world: World)
     other = world.run("What colour do I like?", session="s2")
     assert world.loaded(other)["working"] == [] and world.loaded(other)["long_term"] == []
     alone = world.run("What colour do I like?", session=None)
-    assert read_recorded(world.rt.journal.engine, alone.id) is None
+    assert read_recorded(world.rt.journal, alone.id) is None
     assert FACT not in world.system(alone)
     stranger = world.run("What colour do I like?", tenant="other-tenant")
     assert world.loaded(stranger)["working"] == []
@@ -188,20 +188,16 @@ def test_deleting_a_session_removes_it_from_every_tier(
     kept = world.run("Remember that my cat is called Tom", session="s2")
     assert "teal" in _everything(journal)
     working = open_working_memory(settings)
-    facts = JournalFactStore(journal.engine)
-    before = export_session(
-        journal.engine, working, facts, tenant="acme", session="s1", now=utcnow()
-    )
+    facts = JournalFactStore(journal)
+    before = export_session(journal, working, facts, tenant="acme", session="s1", now=utcnow())
     assert len(before.runs) == 2 and len(before.working) == 2 and len(before.facts) == 1
-    gone = delete_session(journal.engine, working, facts, tenant="acme", session="s1")
+    gone = delete_session(journal, working, facts, tenant="acme", session="s1")
     assert (gone.working_turns, gone.runs_scrubbed, gone.facts) == (2, 2, 1)
     assert "teal" not in _everything(journal)  # journal: runs, steps, loaded memory, facts
     assert not redis.Redis.from_url(settings.memory_redis_url or "").exists(
         working_key("acme", "s1")
     )
-    after = export_session(
-        journal.engine, working, facts, tenant="acme", session="s1", now=utcnow()
-    )
+    after = export_session(journal, working, facts, tenant="acme", session="s1", now=utcnow())
     assert (after.working, after.runs, after.facts) == ((), (), ())
     fresh = world.run("What colour do I like?")
     assert "teal" not in world.system(fresh)
@@ -263,8 +259,8 @@ def test_a_session_workflow_is_one_turn_and_its_agents_see_the_memory(
     later = world.run("Anything about me?")
     episodic = world.loaded(later)["episodic"]
     assert episodic == {"full": [first.id, parent_id], "summarised": [], "dropped": 0}
-    working, facts = open_working_memory(settings), JournalFactStore(journal.engine)
-    gone = delete_session(journal.engine, working, facts, tenant="acme", session="s1")
+    working, facts = open_working_memory(settings), JournalFactStore(journal)
+    gone = delete_session(journal, working, facts, tenant="acme", session="s1")
     assert gone.runs_scrubbed == 3 + len(kids)  # first, the workflow, its agents, the later run
     assert "March invoice" not in _everything(journal)
 
@@ -278,7 +274,7 @@ def test_sessions_work_through_workers(
     assert first.status == RunStatus.SUCCEEDED, first.error
     second = client.wait(client.submit("memo", "What colour?", session="w1").id, timeout_s=60)
     assert second.status == RunStatus.SUCCEEDED, second.error
-    loaded = read_recorded(client.runtime.journal.engine, second.id)
+    loaded = read_recorded(client.runtime.journal, second.id)
     assert loaded is not None and FACT in loaded.text
     assert [t["run_id"] for t in loaded.record["working"]] == [first.id]
     with pytest.raises(MemoryStoreError, match="1 to 128 characters"):

@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import select
 
 from orchestration.agents import load_registry
+from orchestration.agents.tables import AgentVersion
 from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
 from orchestration.journal.payloads import ToolPayload
-from orchestration.journal.subsystem_tables import AgentVersion
 from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.llm.fallbacks import ChainOutcome
 from orchestration.llm.providers.scripted import HINTS_FILE

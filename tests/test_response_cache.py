@@ -14,8 +14,8 @@ from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.evals.runner import EvalOptions, run_eval
 from orchestration.journal import Journal
-from orchestration.journal.subsystem_tables import LLMCacheEntry
 from orchestration.journal.tables import RunStatus, StepKind
+from orchestration.llm.tables import LLMCacheEntry
 from orchestration.reducer.response_cache import ResponseCacheMiddleware
 from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS

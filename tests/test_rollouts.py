@@ -19,13 +19,14 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
+from orchestration.agents.tables import AgentVersion
 from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings
 from orchestration.journal import Journal
-from orchestration.journal.subsystem_tables import AgentVersion, Rollout, RolloutEvent, RunVariant
 from orchestration.journal.tables import utcnow
 from orchestration.rollouts import RolloutPlan, RolloutStatus, Thresholds, bucket, store
 from orchestration.rollouts.check import check_rollout, measure, start, stop
+from orchestration.rollouts.tables import Rollout, RolloutEvent, RunVariant
 from orchestration.runtime import Runtime
 from tests.support import ROOT, WorkerPool, drain
 
@@ -101,10 +102,10 @@ def _plan(variant: str, **changes: Any) -> RolloutPlan:
 
 def _fill_stage(rt: Runtime, counter: list[int], limit: int = 400) -> None:
     """Submit and run sessions until both sides of the stage have their finished runs."""
-    rollout = store.active_rollout(rt.journal.engine, "canary")
+    rollout = store.active_rollout(rt.journal, "canary")
     assert rollout is not None
     for _ in range(limit):
-        figures = measure(rt.journal.engine, rollout)
+        figures = measure(rt.journal, rollout)
         if min(figures.stable.finished, figures.variant.finished) >= rollout.min_runs:
             return
         counter[0] += 1
@@ -117,13 +118,13 @@ def _fill_stage(rt: Runtime, counter: list[int], limit: int = 400) -> None:
 def test_a_variant_that_fails_too_often_rolls_back_by_itself_and_says_why(
     rt: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = rt.journal.engine
+    journal = rt.journal
     t0 = utcnow()
-    start(engine, rt.registry.get("canary"), _plan("flaky"), now=t0)
+    start(journal, rt.registry.get("canary"), _plan("flaky"), now=t0)
     _fill_stage(rt, [0])
 
     with caplog.at_level(logging.WARNING, logger="chordline.alerts"):
-        result = check_rollout(rt.settings, engine, "canary", now=t0 + timedelta(seconds=5))
+        result = check_rollout(rt.settings, journal, "canary", now=t0 + timedelta(seconds=5))
 
     assert result.decision.kind == "rollback"
     assert result.rollout.status == RolloutStatus.ROLLED_BACK and result.rollout.percent == 0
@@ -131,14 +132,14 @@ def test_a_variant_that_fails_too_often_rolls_back_by_itself_and_says_why(
     assert result.metrics.variant.success_rate < 0.5 < (result.metrics.stable.success_rate or 0)
     assert "success rate" in (result.rollout.reason or "")
     assert "more than the 10.0% allowed" in (result.rollout.reason or "")
-    (alert,) = [e for e in store.events(engine, result.rollout.id) if e.alert]
+    (alert,) = [e for e in store.events(journal, result.rollout.id) if e.alert]
     assert alert.kind == "rollback" and alert.reason == result.rollout.reason
     assert alert.metrics is not None and alert.metrics["variant"]["variant"] == "flaky"
     assert any("rolled back" in r.getMessage() for r in caplog.records)
 
     # From now on every new run is stable, and says so.
     runs = [rt.create_run("canary", f"lookup item {i}", session=f"after-{i}") for i in range(20)]
-    with engine.connect() as connection:
+    with journal.engine.connect() as connection:
         sides = connection.execute(
             select(RunVariant.variant).where(RunVariant.run_id.in_([r.id for r in runs]))
         ).scalars()
@@ -147,32 +148,32 @@ def test_a_variant_that_fails_too_often_rolls_back_by_itself_and_says_why(
 
 
 def test_a_healthy_variant_advances_after_each_dwell_to_100_percent(rt: Runtime) -> None:
-    engine = rt.journal.engine
+    journal = rt.journal
     canary = rt.registry.get("canary")
     healthy = canary.get_variant("healthy")
     t0 = utcnow()
-    started = start(engine, canary, _plan("healthy"), now=t0)
+    started = start(journal, canary, _plan("healthy"), now=t0)
     assert started.percent == 20 and started.variant_version == healthy.version
     counter = [0]
     _fill_stage(rt, counter)
 
-    early = check_rollout(rt.settings, engine, "canary", now=t0 + timedelta(seconds=60))
+    early = check_rollout(rt.settings, journal, "canary", now=t0 + timedelta(seconds=60))
     assert early.decision.kind == "hold" and "60s of the 600s dwell" in early.decision.reason
-    second = check_rollout(rt.settings, engine, "canary", now=t0 + timedelta(seconds=601))
+    second = check_rollout(rt.settings, journal, "canary", now=t0 + timedelta(seconds=601))
     assert second.decision.kind == "advance" and second.rollout.percent == 50
     assert second.rollout.stage == 1
 
     _fill_stage(rt, counter)
-    held = check_rollout(rt.settings, engine, "canary", now=t0 + timedelta(seconds=900))
+    held = check_rollout(rt.settings, journal, "canary", now=t0 + timedelta(seconds=900))
     assert held.decision.kind == "hold"
-    done = check_rollout(rt.settings, engine, "canary", now=t0 + timedelta(seconds=1202))
+    done = check_rollout(rt.settings, journal, "canary", now=t0 + timedelta(seconds=1202))
     assert done.decision.kind == "complete"
     assert done.rollout.status == RolloutStatus.COMPLETED and done.rollout.percent == 100
-    kinds = [e.kind for e in reversed(store.events(engine, started.id))]
+    kinds = [e.kind for e in reversed(store.events(journal, started.id))]
     assert kinds == ["start", "advance", "complete"]
 
     # Every run of a stage records its side; the variant's ran on the variant's version.
-    with engine.connect() as connection:
+    with journal.engine.connect() as connection:
         rows = connection.execute(select(RunVariant.variant, RunVariant.agent_version)).all()
     assert {(v, a) for v, a in rows} == {
         ("stable", canary.version),
@@ -183,9 +184,9 @@ def test_a_healthy_variant_advances_after_each_dwell_to_100_percent(rt: Runtime)
 
 
 def test_routing_is_sticky_per_session_and_close_to_the_percentage(rt: Runtime) -> None:
-    engine = rt.journal.engine
+    journal = rt.journal
     canary = rt.registry.get("canary")
-    start(engine, canary, _plan("healthy", steps=(25, 100)))
+    start(journal, canary, _plan("healthy", steps=(25, 100)))
     # One session whose bucket is on the variant at 25% and one that is not: each keeps its
     # side run after run (a run bucketed on its own would land on either side).
     sessions = [f"s{i}" for i in range(200)]
@@ -207,15 +208,15 @@ def test_the_kill_switch_sends_no_new_run_to_a_variant(
     journal: Journal, tmp_path: Path, agents_dir: Path
 ) -> None:
     rt = _runtime(journal, tmp_path, agents_dir, disabled_variants="canary:healthy")
-    engine = rt.journal.engine
-    start(engine, rt.registry.get("canary"), _plan("healthy", steps=(100,)))
+    journal = rt.journal
+    start(journal, rt.registry.get("canary"), _plan("healthy", steps=(100,)))
     stable_version = rt.registry.get("canary").version
     runs = [rt.create_run("canary", "hi", session=f"s{i}") for i in range(10)]
     assert {r.agent_version for r in runs} == {stable_version}
-    result = check_rollout(rt.settings, engine, "canary")
+    result = check_rollout(rt.settings, journal, "canary")
     assert result.decision.kind == "hold"
     assert "CHORDLINE_DISABLED_VARIANTS" in result.decision.reason
-    stopped = stop(engine, "canary", "switched off")
+    stopped = stop(journal, "canary", "switched off")
     assert stopped.status == RolloutStatus.STOPPED and stopped.percent == 0
 
 
@@ -262,8 +263,8 @@ def test_the_beat_task_checks_rollouts_on_an_admin_worker(
     from orchestration.canvas import producer
 
     rt = _runtime(pg_journal, tmp_path, agents_dir)
-    engine = rt.journal.engine
-    start(engine, rt.registry.get("canary"), _plan("flaky", dwell_seconds=0))
+    journal = rt.journal
+    start(journal, rt.registry.get("canary"), _plan("flaky", dwell_seconds=0))
     _fill_stage(rt, [0])
     env = dict(service_env, CHORDLINE_AGENTS_DIR=str(agents_dir))
     workers.start(env, queues="admin", concurrency=1)
@@ -275,18 +276,18 @@ def test_the_beat_task_checks_rollouts_on_an_admin_worker(
     sent = producer(settings).send_task(entry["task"], queue="admin")
     (checked,) = sent.get(timeout=60)
     assert checked["decision"] == "rollback" and checked["percent"] == 0
-    rolled = store.latest_rollout(engine, "canary")
+    rolled = store.latest_rollout(journal, "canary")
     assert rolled is not None and rolled.status == RolloutStatus.ROLLED_BACK
     assert "success rate" in (rolled.reason or "")
 
 
 def test_an_eval_pass_rate_drop_rolls_back_a_variant_that_runs_fine(rt: Runtime) -> None:
     """Eval results as the eval job writes them (issue 11's ``eval_results``)."""
-    from orchestration.journal.subsystem_tables import EvalResult
+    from orchestration.evals.tables import EvalResult
 
-    engine = rt.journal.engine
+    journal = rt.journal
     canary = rt.registry.get("canary")
-    with engine.begin() as connection:
+    with journal.engine.begin() as connection:
         for version, rate in ((canary.version, 0.9), (canary.get_variant("healthy").version, 0.6)):
             connection.execute(EvalResult.__table__.insert().values(
                 id=str(uuid.uuid4()), agent="canary", agent_version=version, dataset_hash="d",
@@ -294,9 +295,9 @@ def test_an_eval_pass_rate_drop_rolls_back_a_variant_that_runs_fine(rt: Runtime)
                 metrics={"overall": {"pass_at_1": rate}, "by_category": {}},
             ))  # fmt: skip
     t0 = utcnow()
-    start(engine, canary, _plan("healthy"), now=t0)
+    start(journal, canary, _plan("healthy"), now=t0)
     _fill_stage(rt, [0])
-    result = check_rollout(rt.settings, engine, "canary", now=t0 + timedelta(hours=1))
+    result = check_rollout(rt.settings, journal, "canary", now=t0 + timedelta(hours=1))
     assert result.metrics.variant.success_rate == result.metrics.stable.success_rate == 1.0
     assert result.decision.kind == "rollback"
     assert result.decision.reason.startswith("eval pass rate 60.0% against stable 90.0%")

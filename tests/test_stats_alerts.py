@@ -19,10 +19,10 @@ from sqlalchemy import select, update
 from orchestration.bootstrap import open_runtime
 from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal
-from orchestration.journal.subsystem_tables import Alert
 from orchestration.journal.tables import Run, RunStatus, Step, utcnow
 from orchestration.observability.alerts import check_alerts, record_alert
 from orchestration.observability.stats import agent_stats, parse_since, percentile
+from orchestration.observability.tables import Alert
 from tests.conftest import AGENT_DIRS
 from tests.services import free_port, serve_http
 from tests.support import WorkerPool, run_cli
@@ -107,7 +107,7 @@ def _seed(journal: Journal, tmp_path: Path) -> None:
 
 def test_stats_per_agent(journal: Journal, tmp_path: Path) -> None:
     _seed(journal, tmp_path)
-    (row,) = agent_stats(journal.engine, utcnow() - parse_since("24h"))
+    (row,) = agent_stats(journal, utcnow() - parse_since("24h"))
     assert (row.agent, row.runs, row.finished, row.succeeded) == ("toolbox", 10, 10, 8)
     assert row.success_rate == 0.8
     assert (row.run_p50_s, row.run_p95_s, row.run_p99_s) == (5.0, 10.0, 10.0)
@@ -115,7 +115,7 @@ def test_stats_per_agent(journal: Journal, tmp_path: Path) -> None:
     assert row.tokens == 1500
     assert row.cost_per_run == Decimal("0.055000")
     assert row.top_errors == (("tool explode raised RuntimeError: kaboom at step N", 2),)
-    assert [r.agent for r in agent_stats(journal.engine, utcnow() - parse_since("7d"))] == [
+    assert [r.agent for r in agent_stats(journal, utcnow() - parse_since("7d"))] == [
         "reader", "toolbox",
     ]  # fmt: skip
 
@@ -157,7 +157,7 @@ def test_alerts_fire_once_to_the_webhook_retrying_a_failure(
 ) -> None:
     _seed(journal, tmp_path)
     settings = _alert_settings(journal, tmp_path, webhook)
-    fired = check_alerts(settings, journal.engine)
+    fired = check_alerts(settings, journal)
     assert {(a.rule, a.subject) for a in fired} == {
         ("error_rate", "agent:toolbox"),
         ("cost_per_run", "agent:toolbox"),
@@ -171,7 +171,7 @@ def test_alerts_fire_once_to_the_webhook_retrying_a_failure(
         rows = connection.execute(select(Alert.delivered_at, Alert.delivery_error)).all()
     assert len(rows) == 3 and all(d is not None and e is None for d, e in rows)
     # In its cooldown a rule does not fire again.
-    assert check_alerts(settings, journal.engine) == []
+    assert check_alerts(settings, journal) == []
     assert webhook.tries == 4
 
 
@@ -185,9 +185,9 @@ def test_an_unreachable_webhook_is_recorded_without_its_secret(
     )  # fmt: skip
     from orchestration.observability.alerts import deliver
 
-    alert = record_alert(journal.engine, rule="eval_regression", subject="agent:x",
+    alert = record_alert(journal, rule="eval_regression", subject="agent:x",
                          value=0.7, threshold=0.8, message="score fell")  # fmt: skip
-    assert deliver(settings, journal.engine, alert, sleep=lambda _s: None) is False
+    assert deliver(settings, journal, alert, sleep=lambda _s: None) is False
     with journal.engine.connect() as connection:
         query = select(Alert.delivery_error).where(Alert.id == alert.id)
         error = connection.execute(query).scalar_one()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from agents.support_triage.tools import refunds, refunds_engine
+from agents.support_triage.store import refunds, refunds_engine
 from orchestration.agents.tools import ToolContext
 from orchestration.bootstrap import open_runtime
 from orchestration.config import load_settings

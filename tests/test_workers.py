@@ -34,7 +34,7 @@ def test_support_triage_cli_on_redis_and_postgres(
     assert "waiting for approval: step" in done.stdout
     assert "Timeline" in done.stdout
     client = Client(service_settings)
-    (run,) = client.runtime.journal.list_runs()
+    (run,) = client.runtime.journal.list_runs().runs
     assert run.status == RunStatus.WAITING_FOR_APPROVAL
     lookups = [
         s for s in client.runtime.journal.steps(run.id) if s.kind == StepKind.TOOL and s.turn == 1

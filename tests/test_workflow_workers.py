@@ -43,7 +43,7 @@ def _poll(read: Callable[[], StepRecord | None], what: str, timeout_s: float = 6
 
 
 def _children(client: Client, parent_id: str) -> list[RunRecord]:
-    return store.child_runs(client.runtime.journal.engine, parent_id)
+    return store.child_runs(client.runtime.journal, parent_id)
 
 
 def test_ticket_triage_runs_its_three_analyses_at_once_then_synthesises(

@@ -69,7 +69,7 @@ def run_to_end(rt: Runtime, flows: WorkflowRegistry, parent_id: str) -> list[Adv
 
 
 def by_stage(rt: Runtime, parent_id: str) -> dict[str, RunRecord]:
-    return {c.stage or "": c for c in store.child_runs(rt.journal.engine, parent_id)}
+    return {c.stage or "": c for c in store.child_runs(rt.journal, parent_id)}
 
 
 # -- the plan (pure) --------------------------------------------------------------------------
@@ -278,7 +278,7 @@ def test_a_workflow_changed_mid_run_fails_with_the_reason(
 def test_a_stage_whose_agent_is_gone_fails_the_workflow_with_the_reason(rt: Runtime) -> None:
     flow = Workflow("ghost", sequence(agent("no-such-agent")))
     parent = store.create_workflow_run(
-        rt.journal.engine, run_id="ghost-1", tenant="t", workflow=flow, text="x", session=None,
+        rt.journal, run_id="ghost-1", tenant="t", workflow=flow, text="x", session=None,
         max_steps=10, max_tokens=None, max_usd=None,
     )  # fmt: skip
     moved = advance(rt, WorkflowRegistry({"ghost": flow}, ()), parent.id)

@@ -18,5 +18,5 @@ TASK_CHECK_ALERTS = "chordline.admin.check_alerts"
 def check_alerts_task() -> dict[str, Any]:
     """Check the alert rules; record, log and POST each new breach."""
     settings = current_settings()
-    fired = check_alerts(settings, open_journal(settings.journal_url).engine)
+    fired = check_alerts(settings, open_journal(settings.journal_url))
     return {"fired": [{"rule": a.rule, "subject": a.subject, "id": a.id} for a in fired]}

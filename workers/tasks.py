@@ -13,11 +13,10 @@ from typing import Any
 
 from celery import Task
 from celery.signals import beat_init, worker_process_init, worker_ready, worker_shutting_down
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from orchestration import ChordlineError, Limits, canvas
 from orchestration.config import current_settings
-from orchestration.journal import open_journal
+from orchestration.journal import JOURNAL_DOWN, open_journal
 from orchestration.reducer import (
     Progress,
     SweeperMiddleware,
@@ -36,7 +35,7 @@ __all__ = ["StepDeferred", "await_approval", "run_agent", "sweep", "tool_call", 
 log = logging.getLogger("chordline.worker")
 
 # Errors of a journal that does not answer (a database restart): the step is tried again later.
-_JOURNAL_DOWN = (OperationalError, InterfaceError)
+_JOURNAL_DOWN = JOURNAL_DOWN
 
 
 class StepDeferred(Exception):
@@ -137,7 +136,7 @@ def sweep() -> dict[str, Any]:
 @worker_process_init.connect
 def _fresh_connections(**_: Any) -> None:
     # A forked child must not share the parent's database sockets.
-    open_journal(current_settings().journal_url).engine.dispose(close=False)
+    open_journal(current_settings().journal_url).dispose(close=False)
 
 
 @worker_ready.connect

@@ -6,9 +6,9 @@ import logging
 from typing import Any
 
 from celery import Task
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from orchestration import canvas
+from orchestration.journal import JOURNAL_DOWN
 from orchestration.workflows import advance, load_workflows, workflow_dirs
 from workers.app import app
 from workers.runtime import redrive_workflows, runtime
@@ -24,7 +24,7 @@ def advance_workflow(self: Task[Any, Any], parent_id: str, child_id: str = "") -
     rt = runtime()
     try:
         moved = advance(rt, load_workflows(workflow_dirs(rt.settings.workflows_dir)), parent_id)
-    except (OperationalError, InterfaceError) as exc:
+    except JOURNAL_DOWN as exc:
         log.warning("journal unreachable advancing workflow %s; retrying: %s", parent_id, exc)
         raise self.retry(countdown=1.0, max_retries=1000, exc=exc) from exc
     for run_id in moved.started:

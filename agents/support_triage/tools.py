@@ -1,4 +1,5 @@
-"""Support-triage tools over the shop data shipped in ``data/``, and a real refunds table."""
+"""Support-triage tools over the shop data shipped in ``data/``, and a real refunds table
+(kept, with its SQL, in :mod:`.store`)."""
 
 from __future__ import annotations
 
@@ -12,22 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Engine,
-    MetaData,
-    Numeric,
-    String,
-    Table,
-    create_engine,
-    insert,
-    select,
-)
-from sqlalchemy.exc import IntegrityError
 
 from orchestration import ToolContext, tool
 from orchestration.knowledge import Document, IndexUnavailable, read_markdown, search
+
+from .store import issue_once
 
 DATA = Path(__file__).parent / "data"
 KNOWLEDGE = Path(__file__).parent / "knowledge"
@@ -39,18 +29,6 @@ LATENCY_S = float(os.environ.get("SUPPORT_TRIAGE_LATENCY_S", "0.2"))
 EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 ORDER_ID = r"ORD-\d{4}"
 
-metadata = MetaData()
-refunds = Table(
-    "support_refunds",
-    metadata,
-    Column("idempotency_key", String(64), primary_key=True),
-    Column("run_id", String(36), nullable=False),
-    Column("order_id", String(16), nullable=False),
-    Column("amount_usd", Numeric(10, 2), nullable=False),
-    Column("reason", String(500), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
 
 @functools.cache
 def _articles() -> list[Document]:
@@ -61,14 +39,6 @@ def _articles() -> list[Document]:
 def _rows(name: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
     return rows
-
-
-@functools.cache
-def refunds_engine(url: str) -> Engine:
-    """The shop database (here: the journal's), with the refunds table created once."""
-    engine = create_engine(url)
-    metadata.create_all(engine, checkfirst=True)
-    return engine
 
 
 class CustomerQuery(BaseModel):
@@ -159,27 +129,18 @@ def issue_refund(args: RefundRequest, ctx: ToolContext) -> dict[str, Any]:
         raise ValueError(f"no order {args.order_id}")
     if args.amount_usd > order["amount_usd"]:
         raise ValueError(f"{args.amount_usd} exceeds the order total {order['amount_usd']}")
-    engine = refunds_engine(ctx.database_url)
-    row = {
-        "idempotency_key": ctx.idempotency_key,
-        "run_id": ctx.run_id,
-        "order_id": args.order_id,
-        "amount_usd": args.amount_usd,
-        "reason": args.reason,
-        "created_at": datetime.now(UTC),
-    }
-    # The idempotency key is the primary key: a redelivered or re-driven call finds the refund
+    # Keyed by the call's idempotency key: a redelivered or re-driven call finds the refund
     # already issued and reports it instead of refunding twice.
-    try:
-        with engine.begin() as connection:
-            connection.execute(insert(refunds).values(**row))
-        issued = "issued"
-    except IntegrityError:
-        issued = "already issued"
-    with engine.connect() as connection:
-        stored = connection.execute(
-            select(refunds).where(refunds.c.idempotency_key == ctx.idempotency_key)
-        ).one()
+    stored = issue_once(
+        ctx.database_url,
+        idempotency_key=ctx.idempotency_key,
+        run_id=ctx.run_id,
+        order_id=args.order_id,
+        amount_usd=args.amount_usd,
+        reason=args.reason,
+        created_at=datetime.now(UTC),
+    )
+    issued = "issued" if stored.issued else "already issued"
     return {
         "refund_id": stored.idempotency_key[:12],
         "order_id": stored.order_id,

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, OperationalError
 
 from orchestration.api import approvals, events, health, runs
 from orchestration.api.context import ApiContext
@@ -31,7 +30,7 @@ from orchestration.errors import (
     RunRequestError,
     RunRequestTooLarge,
 )
-from orchestration.journal import open_journal
+from orchestration.journal import STATEMENT_FAILED, VALUE_REFUSED, open_journal
 from orchestration.journal.approvals import ApprovalDecision
 from orchestration.storable_text import FIX, escaped
 
@@ -148,7 +147,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         # producer) is built by the first request that needs it, not before /healthz answers.
         journal = open_journal(settings.journal_url)
         journal.attach()
-        journal.engine.dispose()
+        journal.dispose()
     context = ApiContext(settings, TenantLimits(settings), client)
     app = FastAPI(
         title="Chordline",
@@ -163,8 +162,8 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
 
     app.add_exception_handler(ChordlineError, _chordline_error(agent_names))
     app.add_exception_handler(RequestValidationError, _invalid)
-    app.add_exception_handler(DataError, _data_error)
-    app.add_exception_handler(OperationalError, _journal_down)
+    app.add_exception_handler(VALUE_REFUSED, _data_error)
+    app.add_exception_handler(STATEMENT_FAILED, _journal_down)
     for router in (health.router, runs.router, events.router, approvals.router):
         app.include_router(router)
     app.add_middleware(HeaderLimit)

@@ -12,13 +12,11 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import insert, select, update
-
+from orchestration.api import store
+from orchestration.api.store import KeyRecord
 from orchestration.errors import ConfigError
 from orchestration.journal import Journal
-from orchestration.journal.subsystem_tables import ApiKey
 from orchestration.journal.tables import utcnow
 
 __all__ = ["KeyRecord", "NewKey", "Principal", "create_key", "list_keys", "revoke_key", "verify"]
@@ -33,18 +31,6 @@ class Principal:
     tenant: str
     key_name: str
     key_id: str
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    """A key as listed: never the key itself."""
-
-    id: str
-    tenant: str
-    name: str
-    prefix: str
-    created_at: datetime
-    revoked_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -83,60 +69,23 @@ def create_key(journal: Journal, *, tenant: str, name: str) -> NewKey:
         created_at=utcnow(),
         revoked_at=None,
     )
-    with journal.engine.execution_options(chordline_writes=True).begin() as connection:
-        connection.execute(
-            insert(ApiKey).values(
-                id=record.id,
-                tenant=record.tenant,
-                name=record.name,
-                key_hash=_digest(secret),
-                prefix=prefix,
-                created_at=record.created_at,
-            )
-        )
+    store.insert_key(journal, record, _digest(secret))
     return NewKey(record, secret)
 
 
 def list_keys(journal: Journal, tenant: str | None = None) -> list[KeyRecord]:
     """Every key (or one tenant's), oldest first, revoked ones included."""
-    query = select(ApiKey).order_by(ApiKey.created_at)
-    if tenant is not None:
-        query = query.where(ApiKey.tenant == tenant)
-    with journal.engine.connect() as connection:
-        return [
-            KeyRecord(
-                id=row.id,
-                tenant=row.tenant,
-                name=row.name,
-                prefix=row.prefix,
-                created_at=row.created_at,
-                revoked_at=row.revoked_at,
-            )
-            for row in connection.execute(query)
-        ]
+    return store.select_keys(journal, tenant)
 
 
 def revoke_key(journal: Journal, key: str) -> int:
     """Revoke keys by id, prefix or name; returns how many were revoked just now."""
-    with journal.engine.execution_options(chordline_writes=True).begin() as connection:
-        result = connection.execute(
-            update(ApiKey)
-            .where(
-                (ApiKey.id == key) | (ApiKey.prefix == key) | (ApiKey.name == key),
-                ApiKey.revoked_at.is_(None),
-            )
-            .values(revoked_at=utcnow())
-        )
-    return int(result.rowcount)
+    return store.revoke_keys(journal, key)
 
 
 def verify(journal: Journal, presented: str) -> Principal | None:
     """The principal of a live key, or None for a key that is unknown or revoked."""
     if not presented.startswith("chl_") or len(presented) > 200:
         return None
-    query = select(ApiKey.id, ApiKey.tenant, ApiKey.name).where(
-        ApiKey.key_hash == _digest(presented), ApiKey.revoked_at.is_(None)
-    )
-    with journal.engine.connect() as connection:
-        row = connection.execute(query).first()
-    return None if row is None else Principal(tenant=row.tenant, key_name=row.name, key_id=row.id)
+    found = store.live_key(journal, _digest(presented))
+    return None if found is None else Principal(found.tenant, key_name=found.name, key_id=found.id)

@@ -11,15 +11,9 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 
 from orchestration.api.auth import Caller
 from orchestration.api.context import ApiContext, context_of
-from orchestration.api.queries import (
-    RunFilter,
-    by_idempotency_key,
-    extras_of,
-    live_runs,
-    page_of_runs,
-)
 from orchestration.api.schemas import RunOut, RunPage, StepOut, problems
 from orchestration.errors import RunNotFound, RunRequestError
+from orchestration.journal import RunFilter
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunStatus, utcnow
 from orchestration.run_request import RunRequest, check_sizes, request_hash
@@ -39,7 +33,7 @@ _ERRORS = problems(401, 404, 409, 413, 422, 429)
 
 def run_out(context: ApiContext, run: RunRecord) -> RunOut:
     """A run with its metadata, as the API shows it."""
-    return RunOut.of(run, extras_of(context.client.runtime.journal, run.id).metadata)
+    return RunOut.of(run, context.client.runtime.journal.run_extras(run.id).metadata)
 
 
 async def _within_size(request: Request, principal: Caller) -> None:
@@ -83,7 +77,7 @@ def create_run(
     request_digest = request_hash(body.model_copy(update={"tenant": tenant}))
     journal = context.client.runtime.journal
     if idempotency_key is not None:
-        earlier = by_idempotency_key(journal, tenant, idempotency_key)
+        earlier = journal.run_by_idempotency_key(tenant, idempotency_key)
         if earlier is not None:
             response.status_code = 200
             return _replayed(context, earlier, request_digest)
@@ -103,7 +97,7 @@ def create_run(
 
 
 def _replayed(context: ApiContext, run: RunRecord, digest: str) -> RunOut:
-    if extras_of(context.client.runtime.journal, run.id).request_hash != digest:
+    if context.client.runtime.journal.run_extras(run.id).request_hash != digest:
         raise HTTPException(
             409,
             f"Idempotency-Key was used for run {run.id} with another body. Fix: send a new "
@@ -121,7 +115,7 @@ def _admit(
     from orchestration.runtime import Limits  # loaded with the client, on the first run
 
     _check_daily_cap(context, tenant)
-    with context.limits.admitting(tenant, lambda: live_runs(rt.journal, tenant)) as limited:
+    with context.limits.admitting(tenant, lambda: rt.journal.live_runs(tenant)) as limited:
         if limited is not None:
             raise HTTPException(
                 429,
@@ -141,7 +135,7 @@ def _admit(
             return run, True
         except RunNotFound:
             # Another request with the same Idempotency-Key created its run first.
-            earlier = by_idempotency_key(rt.journal, tenant, key) if key else None
+            earlier = rt.journal.run_by_idempotency_key(tenant, key) if key else None
             if earlier is None:
                 raise
             return earlier, False
@@ -197,11 +191,18 @@ def list_runs(
     bounds = [t for t in (created_after, created_before) if t is not None]
     if any(t.year < 1900 or t.year > 9000 for t in bounds):
         raise RunRequestError("created_after/created_before: out of range. Fix: use ISO 8601.")
-    where = RunFilter(status, agent, created_after, created_before)
-    runs, following = page_of_runs(
-        context.client.runtime.journal, principal.tenant, where, limit=limit, cursor=cursor
+    # The key's tenant always narrows the listing: a tenant never sees another's runs.
+    where = RunFilter(
+        tenant=principal.tenant,
+        agent=agent,
+        statuses=() if status is None else (status,),
+        created_after=created_after,
+        created_before=created_before,
     )
-    return RunPage(runs=[run_out(context, run) for run in runs], next_cursor=following)
+    found = context.client.runtime.journal.list_runs(where, per_page=limit, cursor=cursor)
+    return RunPage(
+        runs=[run_out(context, run) for run in found.runs], next_cursor=found.next_cursor
+    )
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, responses=_ERRORS)

@@ -29,7 +29,7 @@ __all__ = ["eval_group", "release"]
 def _journal(settings: Settings) -> Journal:
     journal = open_journal(settings.journal_url)
     journal.ping()
-    journal.ensure_schema(upgrade=journal.engine.dialect.name == "sqlite")
+    journal.ensure_schema(upgrade=journal.is_sqlite)
     return journal
 
 

@@ -89,7 +89,7 @@ def _probe_journal(journal: Journal) -> None:
     journal.ping()
     # Every command that uses a SQLite journal migrates it first, so only a shared database
     # can be left behind.
-    if journal.engine.dialect.name != "sqlite":
+    if not journal.is_sqlite:
         journal.ensure_schema(upgrade=False)
 
 

@@ -29,7 +29,7 @@ __all__ = ["rollout"]
 def _journal(settings: Settings) -> Journal:
     journal = open_journal(settings.journal_url)
     # The embedded SQLite journal migrates itself; a server's is migrated by `chordline db upgrade`.
-    journal.ensure_schema(upgrade=journal.engine.dialect.name == "sqlite")
+    journal.ensure_schema(upgrade=journal.is_sqlite)
     return journal
 
 
@@ -87,7 +87,7 @@ def start(
     )
     definition = load_registry(settings.agent_dirs).get(agent)
     resolve_chain(definition.get_variant(variant), settings)  # refuses floating aliases
-    record = start_rollout(_journal(settings).engine, definition, plan)
+    record = start_rollout(_journal(settings), definition, plan)
     console.print(
         f"rollout {record.id}: {agent}:{variant} (version {record.variant_version}) gets "
         f"{record.percent}% of new runs; steps {','.join(map(str, record.steps))}"
@@ -101,7 +101,7 @@ def check(agent: str) -> None:
     from orchestration.rollouts.check import check_rollout
 
     settings = load_cli_settings()
-    result = check_rollout(settings, _journal(settings).engine, agent)
+    result = check_rollout(settings, _journal(settings), agent)
     console.print(_comparison(result.rollout, result.metrics))
     console.print(f"{result.decision.kind}: {result.decision.reason}", highlight=False)
 
@@ -118,18 +118,18 @@ def status(agent: str, as_json: bool) -> None:
     from orchestration.rollouts.decision import decide
 
     settings = load_cli_settings()
-    engine = _journal(settings).engine
-    record = store.latest_rollout(engine, agent)
+    journal = _journal(settings)
+    record = store.latest_rollout(journal, agent)
     if record is None:
         raise RolloutError(
             f"{agent} has no rollout. Fix: `chordline rollout start {agent} --variant NAME`."
         )
-    metrics = measure(engine, record)
+    metrics = measure(journal, record)
     now = None
     if record.status == RolloutStatus.ACTIVE:
         disabled = (agent, record.variant) in settings.disabled_variant_pairs
         now = decide(record, metrics, utcnow(), disabled=disabled)
-    events = store.events(engine, record.id)
+    events = store.events(journal, record.id)
     if as_json:
         from orchestration.cli.output import echo_json
 
@@ -182,7 +182,7 @@ def stop(agent: str, reason: str) -> None:
     """Stop AGENT's active rollout: its variant gets no new runs from now on."""
     from orchestration.rollouts.check import stop as stop_rollout
 
-    record = stop_rollout(_journal(load_cli_settings()).engine, agent, reason)
+    record = stop_rollout(_journal(load_cli_settings()), agent, reason)
     console.print(f"rollout {record.id} of {agent}:{record.variant} stopped: {reason}")
 
 

@@ -13,8 +13,6 @@ from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunKind, RunStatus
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from orchestration.journal import Journal
 
 __all__ = ["agents", "cancel", "runs", "show_run", "status", "submit", "sweep"]
@@ -92,10 +90,10 @@ def show_run(journal: Journal, run_id: str, tenant: str | None = None) -> None:
     if run.kind == RunKind.WORKFLOW:
         from orchestration.workflows.store import child_runs
 
-        children = child_runs(journal.engine, run_id)
+        children = child_runs(journal, run_id)
         if children:
             console.print(children_table(run, children, console.width))
-    loaded = read_recorded(journal.engine, run_id)
+    loaded = read_recorded(journal, run_id)
     if loaded is not None:
         console.print(memory_table(loaded.record, console.width))
     for step in steps:
@@ -106,11 +104,9 @@ def show_run(journal: Journal, run_id: str, tenant: str | None = None) -> None:
             )
 
 
-def _full_id(engine: Engine, run_id: str, tenant: str | None = None) -> str:
+def _full_id(journal: Journal, run_id: str, tenant: str | None = None) -> str:
     """The whole id of ``run_id``, which may be the short id a narrow listing shows."""
-    from orchestration.journal.listing import resolve_run_id
-
-    return resolve_run_id(engine, run_id, tenant)
+    return journal.resolve_run_id(run_id, tenant)
 
 
 @main.command()
@@ -121,7 +117,7 @@ def status(run_id: str, tenant: str | None, as_json: bool) -> None:
     """Show a run: status, answer and step timeline (RUN_ID may be its first 8 characters)."""
     # Only the journal is read: neither the agents nor the broker are loaded.
     journal = open_cli_journal()
-    run_id = _full_id(journal.engine, run_id, tenant)
+    run_id = _full_id(journal, run_id, tenant)
     if not as_json:
         show_run(journal, run_id, tenant)
         return
@@ -185,15 +181,17 @@ def runs(
 ) -> None:
     """List runs, newest first, a page at a time."""
     from orchestration.cli.display import runs_table
-    from orchestration.journal.listing import RunFilter, list_runs, served_models
+    from orchestration.journal import RunFilter
 
-    engine = open_cli_journal().engine
-    where = RunFilter(tenant, agent, tuple(RunStatus(s) for s in statuses), since)
-    found = list_runs(engine, where, page=page, per_page=limit)
+    journal = open_cli_journal()
+    where = RunFilter(
+        tenant=tenant, agent=agent, statuses=tuple(RunStatus(s) for s in statuses), since=since
+    )
+    found = journal.list_runs(where, per_page=limit, page=page, count=True)
     if as_json:
         from orchestration.cli.output import echo_json, runs_document
 
-        echo_json(runs_document(found, served_models(engine, [r.id for r in found.runs])))
+        echo_json(runs_document(found, journal.served_models([r.id for r in found.runs])))
         return
     if not found.runs:
         console.print("no runs match" if found.total or page == 1 else "no runs on this page")
@@ -235,7 +233,7 @@ def agents(as_json: bool) -> None:
 def cancel(run_id: str, reason: str, tenant: str | None) -> None:
     """Cancel a run; a step in flight finishes but nothing follows it."""
     client = open_client()
-    run_id = _full_id(client.runtime.journal.engine, run_id, tenant)
+    run_id = _full_id(client.runtime.journal, run_id, tenant)
     if client.cancel(run_id, reason=reason, tenant=tenant):
         console.print(f"run {run_id} cancelled")
     else:

@@ -83,7 +83,7 @@ def stats(since: str, agent: str | None, as_json: bool) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     settings = load_cli_settings()
-    rows = agent_stats(open_journal(settings.journal_url).engine, utcnow() - window, agent)
+    rows = agent_stats(open_journal(settings.journal_url), utcnow() - window, agent)
     if as_json:
         from orchestration.cli.output import echo_json
 

@@ -13,11 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-
 from orchestration.errors import EvalError
+from orchestration.evals import store
 from orchestration.evals.dataset import ArgMatcher, Case, NumberCheck, OutputChecks, StateCheck
+from orchestration.evals.results import CheckResult
 from orchestration.journal import open_journal
 
 __all__ = ["CheckResult", "JudgeFn", "ToolUse", "TrialFacts", "evaluate_case", "tool_scores"]
@@ -42,16 +41,6 @@ class TrialFacts:
     error: str | None
     tools: tuple[ToolUse, ...]
     approvals: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One check of a trial: passed or not, with expected against actual."""
-
-    check: str
-    passed: bool
-    expected: str
-    actual: str
 
 
 JudgeFn = Callable[[str, str, str], tuple[float, str]]
@@ -173,11 +162,9 @@ def _state_check(check: StateCheck, facts: TrialFacts, database_url: str) -> Che
     params = {"run_id": facts.run_id} if ":run_id" in check.query else {}
     label = f"state {_short(check.query, 80)}"
     try:
-        with open_journal(database_url).engine.connect() as connection:
-            rows = [list(row) for row in connection.execute(text(check.query), params)]
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
-        return CheckResult(label, False, _short(check.expect), f"query failed: {reason}")
+        rows = store.state_rows(open_journal(database_url), check.query, params)
+    except store.StateQueryFailed as exc:
+        return CheckResult(label, False, _short(check.expect), f"query failed: {exc}")
     # Databases differ in numeric types (Decimal, int, float): compare as JSON-ish values.
     normalised = json.loads(json.dumps(rows, default=float))
     return CheckResult(label, normalised == check.expect, _short(check.expect), _short(rows))

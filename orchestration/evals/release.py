@@ -17,8 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
-
 from orchestration.agents.registry import AgentRegistry
 from orchestration.config import Settings
 from orchestration.errors import ReleaseRefused
@@ -27,7 +25,6 @@ from orchestration.evals.dataset import dataset_dir, dataset_hash
 from orchestration.evals.gate import GateThresholds, check_gate, load_baseline
 from orchestration.evals.lock import LOCK_FILE, build_lock, compare_lock
 from orchestration.journal import Journal
-from orchestration.journal.subsystem_tables import Release
 from orchestration.journal.tables import utcnow
 
 __all__ = ["ReleaseRecord", "git_commit", "lock_hash", "prepare_release", "thresholds_of", "write"]
@@ -167,16 +164,14 @@ def prepare_release(
 
 def write(journal: Journal, record: ReleaseRecord, directory: Path) -> Path:
     """Insert the record and write ``<directory>/<time>-<commit>.json``; returns the file."""
-    with journal.engine.execution_options(chordline_writes=True).begin() as connection:
-        connection.execute(
-            insert(Release).values(
-                id=record.id,
-                git_commit=record.git_commit[:64],
-                lock_hash=record.lock_hash,
-                agents=record.agents,
-                created_at=record.created_at,
-            )
-        )
+    store.insert_release(
+        journal,
+        release_id=record.id,
+        git_commit=record.git_commit,
+        lock_hash=record.lock_hash,
+        agents=record.agents,
+        created_at=record.created_at,
+    )
     directory.mkdir(parents=True, exist_ok=True)
     stamp = record.created_at.strftime("%Y%m%dT%H%M%SZ")
     path = directory / f"{stamp}-{record.git_commit[:12]}.json"

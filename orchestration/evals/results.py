@@ -11,9 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from orchestration.evals.checks import CheckResult
+__all__ = ["CheckResult", "EvalRecord", "Metrics", "TrialOutcome"]
 
-__all__ = ["EvalRecord", "Metrics", "TrialOutcome"]
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check of a trial: passed or not, with expected against actual."""
+
+    check: str
+    passed: bool
+    expected: str
+    actual: str
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,7 @@ def run_eval(
     rt = open_runtime(settings)
     # As the client does: a developer's SQLite file is brought up to date, a shared database
     # is migrated by `chordline db upgrade`.
-    rt.journal.ensure_schema(upgrade=rt.journal.engine.dialect.name == "sqlite")
+    rt.journal.ensure_schema(upgrade=rt.journal.is_sqlite)
     agent = rt.registry.get(agent_name)
     dataset = load_dataset(settings.evals_dir, agent.name)
     unknown = sorted(set(options.case_ids) - {c.id for c in dataset.cases})

@@ -1,4 +1,8 @@
-"""Storing evals: a row of ``eval_results`` per eval, and its JSON and Markdown files."""
+"""Storing evals: a row of ``eval_results`` per eval with its JSON and Markdown files, the
+``releases`` rows, and the final-state queries of eval cases.
+
+The only module of the evals that speaks SQL (their tables: :mod:`orchestration.evals.tables`).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,30 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, desc, insert, select, update
+from sqlalchemy import delete, desc, insert, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from orchestration.config import Settings
+from orchestration.errors import EvalError
 from orchestration.evals.report import markdown
 from orchestration.evals.results import EvalRecord, Metrics, TrialOutcome
+from orchestration.evals.tables import EvalResult, Release
 from orchestration.journal import Journal
-from orchestration.journal.subsystem_tables import EvalResult
 
-__all__ = ["delete_before", "latest", "mark_regression", "output_dir", "save"]
+__all__ = [
+    "StateQueryFailed",
+    "delete_before",
+    "insert_release",
+    "latest",
+    "mark_regression",
+    "output_dir",
+    "save",
+    "state_rows",
+]
+
+
+class StateQueryFailed(EvalError):
+    """A case's final-state query did not run; the message is the database's first line."""
 
 
 def output_dir(settings: Settings) -> Path:
@@ -105,3 +124,38 @@ def delete_before(journal: Journal, cutoff: datetime) -> int:
     with _write(journal) as connection:
         result = connection.execute(delete(EvalResult).where(EvalResult.created_at < cutoff))
     return int(result.rowcount or 0)
+
+
+def insert_release(
+    journal: Journal,
+    *,
+    release_id: str,
+    git_commit: str,
+    lock_hash: str,
+    agents: dict[str, Any],
+    created_at: datetime,
+) -> None:
+    """Insert a release record."""
+    with _write(journal) as connection:
+        connection.execute(
+            insert(Release).values(
+                id=release_id,
+                git_commit=git_commit[:64],
+                lock_hash=lock_hash,
+                agents=agents,
+                created_at=created_at,
+            )
+        )
+
+
+def state_rows(journal: Journal, query: str, params: dict[str, Any]) -> list[list[Any]]:
+    """The rows a case's final-state query answers (a dataset's own SQL, run as written).
+
+    Raises:
+        StateQueryFailed: the query did not run (bad SQL, a missing table).
+    """
+    try:
+        with journal.engine.connect() as connection:
+            return [list(row) for row in connection.execute(text(query), params)]
+    except SQLAlchemyError as exc:
+        raise StateQueryFailed(str(getattr(exc, "orig", exc)).splitlines()[0]) from None

@@ -8,8 +8,13 @@ Reads touch a bounded range of ``(run_id, seq)`` so a run's next step costs the 
 :class:`Journal` is the one facade; each concern lives in a module of its own: ``engine``
 (connections), ``schema`` (migrations), ``tables`` and ``records`` (rows and their typed views),
 ``payloads`` (what each kind of step records, and the one codec of its JSON), ``runs`` (runs and
-steps), ``leases`` and ``leases_pg`` (the hot path: claims and outcomes),
-``approvals``, ``recovery`` and ``history`` (a tenant's spend, cached answers).
+steps), ``listing`` (the one run listing every face pages through), ``leases`` and ``leases_pg``
+(the hot path: claims and outcomes), ``approvals``, ``recovery`` and ``history`` (a tenant's
+spend, cached answers).
+
+The journal knows only its own tables. Each subsystem keeps its tables (``tables.py``, on the
+journal's metadata) and its SQL (``store.py``) in its own package, and imports the journal, never
+the reverse; :mod:`orchestration.tables` gathers every table for the migrations.
 """
 
 from __future__ import annotations
@@ -18,12 +23,18 @@ import functools
 from datetime import datetime
 from decimal import Decimal
 
-# subsystem_tables: every table on the journal's metadata (the schema test compares them all).
-from orchestration.journal import approvals, history, recovery, runs, schema, subsystem_tables
+from orchestration.journal import approvals, history, listing, recovery, runs, schema
 from orchestration.journal.approvals import ApprovalDecision
-from orchestration.journal.engine import connect_engine, is_postgres
+from orchestration.journal.engine import (
+    JOURNAL_DOWN,
+    STATEMENT_FAILED,
+    VALUE_REFUSED,
+    connect_engine,
+    is_postgres,
+)
 from orchestration.journal.leases import LeaseLost, PortableLeases
 from orchestration.journal.leases_pg import PostgresLeases
+from orchestration.journal.listing import RunFilter, RunPage
 from orchestration.journal.payloads import ModelReply
 from orchestration.journal.records import (
     ClaimOutcome,
@@ -34,15 +45,21 @@ from orchestration.journal.records import (
     StepRecord,
     TurnResult,
 )
+from orchestration.journal.runs import RunExtras
 from orchestration.journal.tables import RunStatus
 
 __all__ = [
+    "JOURNAL_DOWN",
+    "STATEMENT_FAILED",
+    "VALUE_REFUSED",
     "Journal",
     "LeaseLost",
+    "RunExtras",
+    "RunFilter",
+    "RunPage",
     "StepOutcome",
     "TurnResult",
     "open_journal",
-    "subsystem_tables",
 ]
 
 
@@ -61,6 +78,16 @@ class Journal:
             if is_postgres(self.engine)
             else (PortableLeases(self.engine))
         )
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for a SQLite file (a developer's own journal, migrated by whoever opens it)."""
+        return self.engine.dialect.name == "sqlite"
+
+    def dispose(self, *, close: bool = True) -> None:
+        """Drop the pool's connections (``close=False`` in a forked child: leave the parent's
+        sockets to the parent)."""
+        self.engine.dispose(close=close)
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -88,7 +115,7 @@ class Journal:
             JournalError: a shared database's schema is behind (naming the fix).
         """
         self.ping()
-        self.ensure_schema(upgrade=self.engine.dialect.name == "sqlite")
+        self.ensure_schema(upgrade=self.is_sqlite)
 
     # -- runs and steps -------------------------------------------------------------------
 
@@ -100,9 +127,53 @@ class Journal:
         """A run, only if it belongs to ``tenant`` when one is given (else RunNotFound)."""
         return runs.get_run(self.engine, run_id, tenant)
 
-    def list_runs(self, tenant: str | None = None, limit: int = 20) -> list[RunRecord]:
-        """The newest runs first."""
-        return runs.list_runs(self.engine, tenant, limit)
+    def list_runs(
+        self,
+        where: RunFilter | None = None,
+        *,
+        per_page: int = 20,
+        page: int = 1,
+        cursor: str | None = None,
+        count: bool = False,
+    ) -> RunPage:
+        """One page of the runs matching ``where``, newest first: by page number, or after a
+        cursor (see :func:`orchestration.journal.listing.list_runs`)."""
+        return listing.list_runs(
+            self.engine, where or RunFilter(), per_page=per_page, page=page, cursor=cursor,
+            count=count,
+        )  # fmt: skip
+
+    def resolve_run_id(self, given: str, tenant: str | None = None) -> str:
+        """The whole id of the run ``given`` names: its id, or a unique prefix of it."""
+        return listing.resolve_run_id(self.engine, given, tenant)
+
+    def served_models(self, run_ids: list[str]) -> dict[str, tuple[str, ...]]:
+        """For each run, the models that answered its LLM turns, as ``provider:model``."""
+        return listing.served_models(self.engine, run_ids)
+
+    def agent_runs(self, agent: str) -> list[RunRecord]:
+        """Every run of ``agent``, oldest first."""
+        return runs.agent_runs(self.engine, agent)
+
+    def live_runs(self, tenant: str) -> int:
+        """How many of the tenant's runs have not ended."""
+        return runs.live_runs(self.engine, tenant)
+
+    def run_by_idempotency_key(self, tenant: str, key: str) -> RunRecord | None:
+        """The tenant's run created with this Idempotency-Key, if any."""
+        return runs.run_by_idempotency_key(self.engine, tenant, key)
+
+    def run_extras(self, run_id: str) -> RunExtras:
+        """A run's metadata and idempotency columns (the HTTP API's)."""
+        return runs.run_extras(self.engine, run_id)
+
+    def touch_run(self, run_id: str) -> None:
+        """Mark the run as moving now, so the sweeper leaves it alone for a while."""
+        runs.touch_run(self.engine, run_id)
+
+    def delete_ended_before(self, cutoff: datetime) -> tuple[int, int]:
+        """Delete runs that ended before ``cutoff`` with their steps; (runs, steps) deleted."""
+        return runs.delete_ended_before(self.engine, cutoff)
 
     def finish_run(
         self, run_id: str, status: RunStatus, *, output: str | None = None, error: str | None = None
@@ -159,6 +230,10 @@ class Journal:
         approval of its turn is decided (see :mod:`orchestration.journal.approvals`)."""
         approvals.record_decision(self, approvals.approval_id(run_id, seq), decision, tenant)
         return self.get_run(run_id)
+
+    def fail_waiting_approval(self, run_id: str, seq: int, error: str) -> bool:
+        """Fail approval step ``seq`` if it still waits; False when it no longer does."""
+        return approvals.fail_waiting(self.engine, run_id, seq, error)
 
     def waiting_approvals(self, run_id: str) -> list[StepRecord]:
         """The approval steps of a run that wait for a person."""

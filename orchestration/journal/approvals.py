@@ -24,6 +24,7 @@ __all__ = [
     "ApprovalView",
     "Decided",
     "approval_id",
+    "fail_waiting",
     "get_approval",
     "list_approvals",
     "parse_approval_id",
@@ -295,3 +296,15 @@ def waiting_approvals(engine: Engine, run_id: str) -> list[StepRecord]:
     )
     with engine.connect() as connection:
         return [StepRecord.of(row) for row in connection.execute(query)]
+
+
+def fail_waiting(engine: Engine, run_id: str, seq: int, error: str) -> bool:
+    """Fail approval step ``seq`` while it still waits (a timeout whose policy fails the run);
+    False when it no longer waits (decided, or closed, in the meantime)."""
+    with engine.execution_options(chordline_writes=True).begin() as connection:
+        closed = connection.execute(
+            update(Step)
+            .where(Step.run_id == run_id, Step.seq == seq, Step.status == StepStatus.WAITING)
+            .values(status=StepStatus.FAILED, error=error, finished_at=utcnow())
+        )
+    return int(closed.rowcount) == 1

@@ -11,13 +11,33 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 
 from orchestration.storable_text import journal_json
 
-__all__ = ["SQLITE_BUSY_S", "connect_engine", "is_postgres", "shown_url", "switch_to_wal", "write"]
+__all__ = [
+    "JOURNAL_DOWN",
+    "SQLITE_BUSY_S",
+    "STATEMENT_FAILED",
+    "VALUE_REFUSED",
+    "connect_engine",
+    "is_postgres",
+    "shown_url",
+    "switch_to_wal",
+    "write",
+]
 
 SQLITE_BUSY_S = 30.0
 """How long a SQLite statement waits for another connection's lock."""
+
+# The driver's errors that callers outside the journal handle, named for what they mean there,
+# so that no caller needs SQLAlchemy to catch them.
+JOURNAL_DOWN: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+"""The errors of a database that does not answer (a restart, a connection that died)."""
+STATEMENT_FAILED: type[Exception] = OperationalError
+"""The error of a statement the database could not run (it is down, or a lock timed out)."""
+VALUE_REFUSED: type[Exception] = DataError
+"""The error of a value the database refuses to store (a NUL byte, a string over its size)."""
 
 
 def connect_engine(url: str) -> Engine:

@@ -1,17 +1,22 @@
-"""Reading runs back for people and scripts: filtered, paged listings and the models that served.
+"""Listing runs for people and scripts: one filter, one page, one cursor, for every face.
 
-Plain SQLAlchemy Core queries on :attr:`Journal.engine`, separate from the journal's write path.
+``chordline runs`` pages by number (with a total count); ``GET /v1/runs`` pages by cursor. Both
+go through :func:`list_runs` with a :class:`RunFilter`, newest first, ties broken by id, so a
+page by number and a page by cursor hold the same runs in the same order. Also here: a run id
+from a short prefix, and the models that served runs.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 
-from orchestration.errors import RunNotFound
+from orchestration.errors import RunNotFound, RunRequestError
 from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import Run, RunStatus, Step, StepKind
 
@@ -32,17 +37,26 @@ _MIN_PREFIX = 4
 class RunFilter:
     """Which runs to list; an empty field does not filter.
 
+    A face that serves a tenant (the HTTP API) always sets ``tenant``: one tenant never sees
+    another's runs.
+
     Attributes:
         tenant: only this tenant's runs.
         agent: only runs of this agent.
         statuses: only runs in one of these statuses.
-        since: only runs created at or after this instant (timezone-aware).
+        since: only runs created at or after this instant (``chordline runs --since``).
+        created_after: only runs created strictly after this instant.
+        created_before: only runs created strictly before this instant.
+
+    A time without a zone is read as UTC.
     """
 
     tenant: str | None = None
     agent: str | None = None
     statuses: tuple[RunStatus, ...] = ()
     since: datetime | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -51,40 +65,54 @@ class RunPage:
 
     Attributes:
         runs: the runs on this page.
-        page: the page number, from 1.
+        next_cursor: the cursor of the page after this one (None: this is the last).
+        page: the page number, from 1 (a page reached by cursor counts as 1).
         per_page: runs per page.
-        total: runs matching the filter on all pages.
+        total: runs matching the filter on all pages, when counted (else None).
     """
 
     runs: tuple[RunRecord, ...]
+    next_cursor: str | None
     page: int
     per_page: int
-    total: int
+    total: int | None = None
 
     @property
-    def pages(self) -> int:
-        """How many pages the filter's runs fill (at least 1)."""
-        return max(1, -(-self.total // self.per_page))
+    def pages(self) -> int | None:
+        """How many pages the filter's runs fill (at least 1), when counted."""
+        return None if self.total is None else max(1, -(-self.total // self.per_page))
 
     @property
     def has_next(self) -> bool:
         """True when a later page holds more runs."""
-        return self.page < self.pages
+        return self.next_cursor is not None
 
 
-def list_runs(engine: Engine, where: RunFilter, *, page: int = 1, per_page: int = 20) -> RunPage:
-    """The runs matching ``where``, newest first, one page of them.
+def _utc(value: datetime) -> datetime:
+    # A time without a zone is read as UTC (the journal refuses naive datetimes).
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
-    Args:
-        engine: the journal's engine.
-        where: the filter.
-        page: the page, from 1.
-        per_page: runs per page.
 
-    Returns:
-        The page with the total count of matching runs.
-    """
-    conditions = []
+def _cursor(run: RunRecord) -> str:
+    raw = f"{run.created_at.isoformat()}|{run.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _after(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, run_id = raw.partition("|")
+        return _utc(datetime.fromisoformat(at)), run_id
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise RunRequestError(
+            "cursor: not a cursor this API gave out. Fix: pass the next_cursor of the previous "
+            "page unchanged, or leave it out for the first page.",
+            field="cursor",
+        ) from None
+
+
+def _conditions(where: RunFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if where.tenant is not None:
         conditions.append(Run.tenant == where.tenant)
     if where.agent is not None:
@@ -92,19 +120,55 @@ def list_runs(engine: Engine, where: RunFilter, *, page: int = 1, per_page: int 
     if where.statuses:
         conditions.append(Run.status.in_([s.value for s in where.statuses]))
     if where.since is not None:
-        conditions.append(Run.created_at >= where.since)
-    query = (
-        select(Run)
-        .where(*conditions)
-        .order_by(Run.created_at.desc(), Run.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    counted = select(func.count()).select_from(Run).where(*conditions)
+        conditions.append(Run.created_at >= _utc(where.since))
+    if where.created_after is not None:
+        conditions.append(Run.created_at > _utc(where.created_after))
+    if where.created_before is not None:
+        conditions.append(Run.created_at < _utc(where.created_before))
+    return conditions
+
+
+def list_runs(
+    engine: Engine,
+    where: RunFilter,
+    *,
+    per_page: int = 20,
+    page: int = 1,
+    cursor: str | None = None,
+    count: bool = False,
+) -> RunPage:
+    """The runs matching ``where``, newest first (ties by id), one page of them.
+
+    Args:
+        engine: the journal's engine.
+        where: the filter.
+        per_page: runs per page.
+        page: the page, from 1 (ignored with a cursor).
+        cursor: the ``next_cursor`` of the page before (instead of a page number).
+        count: also count the runs matching the filter on all pages.
+
+    Raises:
+        RunRequestError: the cursor is not one a listing gave out.
+    """
+    conditions = _conditions(where)
+    query = select(Run).where(*conditions)
+    if cursor:
+        at, run_id = _after(cursor)
+        page = 1
+        query = query.where(or_(Run.created_at < at, and_(Run.created_at == at, Run.id < run_id)))
+    else:
+        query = query.offset((page - 1) * per_page)
+    # One more than a page: whether another page follows, without counting.
+    query = query.order_by(Run.created_at.desc(), Run.id.desc()).limit(per_page + 1)
     with engine.connect() as connection:
         rows = [RunRecord.of(row) for row in connection.execute(query)]
-        total = connection.execute(counted).scalar_one()
-    return RunPage(tuple(rows), page, per_page, int(total))
+        total = None
+        if count:
+            counted = select(func.count()).select_from(Run).where(*conditions)
+            total = int(connection.execute(counted).scalar_one())
+    runs = tuple(rows[:per_page])
+    following = _cursor(runs[-1]) if len(rows) > per_page and runs else None
+    return RunPage(runs, following, page, per_page, total)
 
 
 def resolve_run_id(engine: Engine, given: str, tenant: str | None = None) -> str:

@@ -1,10 +1,13 @@
-"""Runs and their steps: creating a run, reading runs and steps, ending a run."""
+"""Runs and their steps: creating a run, reading runs and steps, ending a run, deleting old ones."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from orchestration.errors import JournalError, RunNotFound
@@ -13,18 +16,35 @@ from orchestration.journal.records import ContextEntry, NewRun, RunRecord, StepR
 from orchestration.journal.tables import Run, RunStatus, Step, StepKind, StepStatus, utcnow
 
 __all__ = [
+    "LIVE",
     "TERMINAL",
+    "RunExtras",
+    "agent_runs",
     "context_entries",
     "create_run",
+    "delete_ended_before",
     "finish_run",
     "get_run",
-    "list_runs",
+    "live_runs",
     "read_window",
+    "run_by_idempotency_key",
+    "run_extras",
     "step",
     "steps",
+    "touch_run",
 ]
 
 TERMINAL = tuple(status.value for status in RunStatus if status.terminal)
+LIVE = tuple(status.value for status in RunStatus if not status.terminal)
+
+
+@dataclass(frozen=True)
+class RunExtras:
+    """The columns of a run only the HTTP API reads."""
+
+    metadata: dict[str, Any] | None
+    idempotency_key: str | None
+    request_hash: str | None
 
 
 def create_run(engine: Engine, new: NewRun) -> RunRecord:
@@ -99,13 +119,55 @@ def get_run(engine: Engine, run_id: str, tenant: str | None = None) -> RunRecord
     return RunRecord.of(row)
 
 
-def list_runs(engine: Engine, tenant: str | None = None, limit: int = 20) -> list[RunRecord]:
-    """The newest runs first."""
-    query = select(Run).order_by(Run.created_at.desc()).limit(limit)
-    if tenant is not None:
-        query = query.where(Run.tenant == tenant)
+def agent_runs(engine: Engine, agent: str) -> list[RunRecord]:
+    """Every run of ``agent``, oldest first."""
+    query = select(Run).where(Run.agent == agent).order_by(Run.created_at)
     with engine.connect() as connection:
         return [RunRecord.of(row) for row in connection.execute(query)]
+
+
+def live_runs(engine: Engine, tenant: str) -> int:
+    """How many of the tenant's runs have not ended."""
+    query = select(func.count()).where(Run.tenant == tenant, Run.status.in_(LIVE))
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def run_by_idempotency_key(engine: Engine, tenant: str, key: str) -> RunRecord | None:
+    """The tenant's run created with this Idempotency-Key, if any."""
+    query = select(Run).where(Run.tenant == tenant, Run.idempotency_key == key)
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    return None if row is None else RunRecord.of(row)
+
+
+def run_extras(engine: Engine, run_id: str) -> RunExtras:
+    """A run's metadata and idempotency columns (all None for an unknown run)."""
+    query = select(Run.run_metadata, Run.idempotency_key, Run.request_hash).where(Run.id == run_id)
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    if row is None:
+        return RunExtras(None, None, None)
+    return RunExtras(row[0], row[1], row[2])
+
+
+def touch_run(engine: Engine, run_id: str) -> None:
+    """Mark the run as moving now (what the sweeper reads to leave it alone)."""
+    with write(engine) as connection:
+        connection.execute(update(Run).where(Run.id == run_id).values(updated_at=utcnow()))
+
+
+def delete_ended_before(engine: Engine, cutoff: datetime) -> tuple[int, int]:
+    """Delete the runs that ended before ``cutoff`` with their steps; live runs stay.
+
+    Returns:
+        How many runs and how many steps were deleted.
+    """
+    old_runs = select(Run.id).where(Run.status.in_(TERMINAL), Run.finished_at < cutoff)
+    with write(engine) as connection:
+        steps_gone = connection.execute(delete(Step).where(Step.run_id.in_(old_runs))).rowcount
+        runs_gone = connection.execute(delete(Run).where(Run.id.in_(old_runs))).rowcount
+    return int(runs_gone or 0), int(steps_gone or 0)
 
 
 def finish_run(

@@ -1,8 +1,9 @@
-"""The journal's tables: runs and steps (SQLAlchemy 2 typed models); the subsystems' own
-tables live in :mod:`orchestration.journal.subsystem_tables` and are re-exported here.
+"""The journal's tables: runs and steps (SQLAlchemy 2 typed models), and the declarative
+:class:`Base` whose metadata every subsystem's ``tables`` module adds its own tables to.
 
 The schema is created by the Alembic migrations in ``orchestration/journal/migrations``; these
-classes describe it and must stay in step with the latest migration (a test compares them).
+classes, with the subsystems' (all gathered by :mod:`orchestration.tables`), describe it and
+must stay in step with the latest migration (a test compares them).
 """
 
 from __future__ import annotations

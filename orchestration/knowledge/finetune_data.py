@@ -15,22 +15,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from orchestration.agents.definition import Agent
 from orchestration.agents.registry import load_registry
 from orchestration.config import Settings
 from orchestration.errors import KnowledgeError
 from orchestration.journal import Journal, open_journal
-from orchestration.journal.payloads import (
-    ApprovalDecision,
-    StepPayload,
-    ToolPayload,
-    TurnPayload,
-    decode,
-)
-from orchestration.journal.tables import Run, RunStatus, Step, StepKind, StepStatus
+from orchestration.journal.payloads import ApprovalDecision, ToolPayload, TurnPayload
+from orchestration.journal.records import RunRecord, StepRecord
+from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.knowledge.redaction import redact
 from orchestration.llm.providers.tokens import openai_counter
 
@@ -72,13 +64,9 @@ class ExportReport:
     base_model: str
 
 
-def _payload(step: Step) -> StepPayload | None:
-    return decode(step.kind, step.result)
-
-
-def _rejected(steps: list[Step]) -> bool:
+def _rejected(steps: list[StepRecord]) -> bool:
     for step in steps:
-        result = _payload(step)
+        result = step.result
         if isinstance(result, ApprovalDecision) and not result.approved:
             return True
         if isinstance(result, ToolPayload) and result.rejected:
@@ -96,13 +84,13 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def _messages(agent: Agent, run: Run, steps: list[Step]) -> list[dict[str, Any]]:
+def _messages(agent: Agent, run: RunRecord, steps: list[StepRecord]) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": agent.system_prompt},
         {"role": "user", "content": run.input},
     ]
     for step in steps:
-        result = _payload(step)
+        result = step.result
         if step.kind == StepKind.LLM:
             reply = result.reply if isinstance(result, TurnPayload) else None
             text = reply.text if reply else None
@@ -123,21 +111,14 @@ def _messages(agent: Agent, run: Run, steps: list[Step]) -> list[dict[str, Any]]
     return messages
 
 
-def _runs(journal: Journal, agent: str) -> Iterator[tuple[Run, list[Step] | str]]:
+def _runs(journal: Journal, agent: str) -> Iterator[tuple[RunRecord, list[StepRecord] | str]]:
     """Each run of ``agent`` with its steps, or the reason it is left out."""
-    with Session(journal.engine) as session:
-        for run in session.scalars(select(Run).where(Run.agent == agent).order_by(Run.created_at)):
-            if run.status != RunStatus.SUCCEEDED:
-                yield run, f"status {run.status}"
-                continue
-            steps = list(
-                session.scalars(
-                    select(Step)
-                    .where(Step.run_id == run.id, Step.status != StepStatus.PENDING)
-                    .order_by(Step.seq)
-                )
-            )
-            yield run, "an approval was rejected" if _rejected(steps) else steps
+    for run in journal.agent_runs(agent):
+        if run.status != RunStatus.SUCCEEDED:
+            yield run, f"status {run.status.value}"
+            continue
+        steps = [s for s in journal.steps(run.id) if s.status != StepStatus.PENDING]
+        yield run, "an approval was rejected" if _rejected(steps) else steps
 
 
 def export_examples(

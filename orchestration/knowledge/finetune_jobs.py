@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import IntegrityError
-
 from orchestration.config import Settings
 from orchestration.errors import KnowledgeError
 from orchestration.journal import Journal
-from orchestration.journal.subsystem_tables import FinetuneJob, ModelCandidate
 from orchestration.journal.tables import utcnow
+from orchestration.knowledge import store
+from orchestration.knowledge.store import Candidate, candidates
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -51,15 +49,6 @@ class JobCheck:
     model: str | None
     again: bool
     stale: bool = False
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A model recorded for an agent to be evaluated; never pinned automatically."""
-
-    agent: str
-    model: str
-    source: str
 
 
 def _client(settings: Settings) -> OpenAI:
@@ -96,15 +85,10 @@ def submit_job(
         )
     except openai.APIError as exc:
         raise _failed(f"fine-tuning {agent}", exc) from None
-    now = utcnow()
-    with journal.engine.begin() as connection:
-        connection.execute(
-            insert(FinetuneJob).values(
-                id=job.id, agent=agent, base_model=settings.finetune_base_model,
-                training_file=uploaded.id, examples=examples, status=job.status,
-                checks=0, created_at=now, updated_at=now,
-            )
-        )  # fmt: skip
+    store.insert_job(
+        journal, job_id=job.id, agent=agent, base_model=settings.finetune_base_model,
+        training_file=uploaded.id, examples=examples, status=job.status, now=utcnow(),
+    )  # fmt: skip
     return JobCheck(job.id, agent, str(job.status), 0, None, again=job.status not in _DONE)
 
 
@@ -123,8 +107,7 @@ def check_job(settings: Settings, journal: Journal, job_id: str, expected_checks
     """
     import openai
 
-    with journal.engine.connect() as connection:
-        row = connection.execute(select(FinetuneJob).where(FinetuneJob.id == job_id)).first()
+    row = store.find_job(journal, job_id)
     if row is None:
         raise KnowledgeError(f"no fine-tuning job {job_id} was submitted from here")
     if row.checks != expected_checks or row.status in _DONE:
@@ -136,37 +119,10 @@ def check_job(settings: Settings, journal: Journal, job_id: str, expected_checks
         raise _failed(f"checking fine-tuning job {job_id}", exc) from None
     status, model = str(job.status), job.fine_tuned_model
     error = getattr(job.error, "message", None) if job.error else None
-    with journal.engine.begin() as connection:
-        moved = connection.execute(
-            update(FinetuneJob)
-            .where(FinetuneJob.id == job_id, FinetuneJob.checks == expected_checks)
-            .values(status=status, fine_tuned_model=model, error=error,
-                    checks=expected_checks + 1, updated_at=utcnow())
-        ).rowcount  # fmt: skip
-        if moved == 1 and status == "succeeded" and model:
-            _record_candidate(connection, row.agent, model, f"finetune:{job_id}")
-    if moved != 1:
+    moved = store.record_check(
+        journal, row, expected_checks=expected_checks, status=status, model=model, error=error
+    )
+    if not moved:
         return JobCheck(job_id, row.agent, status, expected_checks, model, again=False, stale=True)
     return JobCheck(job_id, row.agent, status, expected_checks + 1, model,
                     again=status not in _DONE)  # fmt: skip
-
-
-def _record_candidate(connection: Connection, agent: str, model: str, source: str) -> None:
-    try:
-        with connection.begin_nested():
-            connection.execute(
-                insert(ModelCandidate).values(
-                    agent=agent, model=model, source=source, created_at=utcnow()
-                )
-            )
-    except IntegrityError:
-        return  # recorded before: a candidate is a fact, not an event
-
-
-def candidates(journal: Journal, agent: str | None = None) -> list[Candidate]:
-    """The recorded candidates, newest first (of one agent if named)."""
-    query = select(ModelCandidate).order_by(ModelCandidate.id.desc())
-    if agent is not None:
-        query = query.where(ModelCandidate.agent == agent)
-    with journal.engine.connect() as connection:
-        return [Candidate(r.agent, r.model, r.source) for r in connection.execute(query)]

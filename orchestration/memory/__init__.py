@@ -17,10 +17,11 @@ from orchestration.memory.remember import remember
 
 if TYPE_CHECKING:
     from orchestration.memory.context import MemoryContext, load_context
-    from orchestration.memory.episodic import Episode, EpisodicContext, episodes, fit_episodes
-    from orchestration.memory.facts import Fact, FactStore, JournalFactStore
+    from orchestration.memory.episodic import Episode, EpisodicContext, fit_episodes
+    from orchestration.memory.facts import Fact, FactStore
     from orchestration.memory.middleware import MemoryMiddleware
     from orchestration.memory.sessions import Deleted, SessionExport, delete_session, export_session
+    from orchestration.memory.store import JournalFactStore, episodes
     from orchestration.memory.working import (
         NullWorkingMemory,
         RedisWorkingMemory,
@@ -57,9 +58,10 @@ __all__ = [
 _HOME = {
     **dict.fromkeys(("MemoryContext", "load_context"), "orchestration.memory.context"),
     **dict.fromkeys(
-        ("Episode", "EpisodicContext", "episodes", "fit_episodes"), "orchestration.memory.episodic"
+        ("Episode", "EpisodicContext", "fit_episodes"), "orchestration.memory.episodic"
     ),
-    **dict.fromkeys(("Fact", "FactStore", "JournalFactStore"), "orchestration.memory.facts"),
+    **dict.fromkeys(("Fact", "FactStore"), "orchestration.memory.facts"),
+    **dict.fromkeys(("JournalFactStore", "episodes"), "orchestration.memory.store"),
     "MemoryMiddleware": "orchestration.memory.middleware",
     **dict.fromkeys(
         ("Deleted", "SessionExport", "delete_session", "export_session"),

@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select, update
-
-from orchestration.journal.engine import write
 from orchestration.journal.records import RunRecord
-from orchestration.journal.tables import Run
-from orchestration.memory.episodic import episodes, fit_episodes
+from orchestration.memory import store
+from orchestration.memory.episodic import fit_episodes
 
 if TYPE_CHECKING:
     # Annotations only: `chordline status` reads a recorded context without loading Redis.
     from orchestration.config import Settings
+    from orchestration.journal import Journal
     from orchestration.memory.facts import FactStore
     from orchestration.memory.working import WorkingMemory
 
@@ -49,7 +47,7 @@ class MemoryContext:
 
 def load_context(
     settings: Settings,
-    engine: Engine,
+    journal: Journal,
     working: WorkingMemory,
     facts: FactStore,
     run: RunRecord,
@@ -61,7 +59,7 @@ def load_context(
 
     Args:
         settings: turns, TTL, token budget and retention.
-        engine: the journal (episodic memory).
+        journal: the journal (episodic memory).
         working: working memory.
         facts: the long-term store.
         run: the run (it has a session).
@@ -71,8 +69,8 @@ def load_context(
     session = run.session or ""
     turns = [t for t in working.recent(run.tenant, session, now) if t.run_id != run.id]
     since = now - timedelta(days=settings.memory_retention_days)
-    earlier = episodes(
-        engine, run.tenant, session, since=since, before=run.created_at,
+    earlier = store.episodes(
+        journal, run.tenant, session, since=since, before=run.created_at,
         exclude=[run.id, *(t.run_id for t in turns)],
     )  # fmt: skip
     fitted = fit_episodes(earlier, settings.memory_episodic_tokens, count_tokens)
@@ -105,17 +103,13 @@ def load_context(
     )
 
 
-def read_recorded(engine: Engine, run_id: str) -> MemoryContext | None:
+def read_recorded(journal: Journal, run_id: str) -> MemoryContext | None:
     """The memory recorded on the run, if any."""
-    with engine.connect() as connection:
-        found = connection.execute(select(Run.memory).where(Run.id == run_id)).scalar()
+    found = store.recorded_memory(journal, run_id)
     return None if found is None else MemoryContext(found)
 
 
-def record_once(engine: Engine, run_id: str, context: MemoryContext) -> MemoryContext:
+def record_once(journal: Journal, run_id: str, context: MemoryContext) -> MemoryContext:
     """Record ``context`` on the run unless one is recorded; returns the one that is."""
-    with write(engine) as connection:
-        connection.execute(
-            update(Run).where(Run.id == run_id, Run.memory.is_(None)).values(memory=context.record)
-        )
-    return read_recorded(engine, run_id) or context
+    store.record_memory_once(journal, run_id, context.record)
+    return read_recorded(journal, run_id) or context

@@ -1,4 +1,5 @@
-"""Episodic memory: a session's earlier runs (inputs, answers, tool outcomes) from the journal.
+"""Episodic memory: a session's earlier runs (inputs, answers, tool outcomes) from the journal
+(read by :func:`orchestration.memory.store.episodes`).
 
 Runs of the session that succeeded within ``CHORDLINE_MEMORY_RETENTION_DAYS`` are episodes.
 The newest are given in full while they fit ``CHORDLINE_MEMORY_EPISODIC_TOKENS``; older ones
@@ -13,14 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from orchestration.journal.payloads import StepPayload, ToolPayload
 
-from orchestration.journal.payloads import ToolPayload, decode
-from orchestration.journal.tables import Run, RunStatus, Step, StepKind, StepStatus
+__all__ = ["Episode", "EpisodicContext", "fit_episodes", "tool_outcome"]
 
-__all__ = ["Episode", "EpisodicContext", "episodes", "fit_episodes"]
-
-_MAX_EPISODES = 200
 _TOOL_CHARS = 160
 
 
@@ -78,59 +75,12 @@ def _short(value: object) -> str:
     return text if len(text) <= _TOOL_CHARS else text[: _TOOL_CHARS - 3] + "..."
 
 
-def episodes(
-    engine: Engine,
-    tenant: str,
-    session: str,
-    *,
-    since: datetime,
-    before: datetime,
-    exclude: Sequence[str] = (),
-) -> list[Episode]:
-    """The session's runs that succeeded between ``since`` and ``before``, oldest first.
-
-    Args:
-        engine: the journal.
-        tenant: whose session.
-        session: the session.
-        since: the retention cut-off.
-        before: only runs created before this (the current run's start).
-        exclude: run ids to leave out (the current run, those in working memory).
-    """
-    query = (
-        select(Run.id, Run.created_at, Run.input, Run.output)
-        .where(
-            Run.tenant == tenant,
-            Run.session == session,
-            # A workflow is one episode (its parent run), not one per agent it ran.
-            Run.parent_id.is_(None),
-            Run.status == RunStatus.SUCCEEDED,
-            Run.created_at >= since,
-            Run.created_at < before,
-        )
-        .order_by(Run.created_at.desc())
-        .limit(_MAX_EPISODES)
-    )
-    with engine.connect() as connection:
-        rows = [row for row in connection.execute(query) if row.id not in set(exclude)]
-        ids = [row.id for row in rows]
-        tools: dict[str, list[str]] = {run_id: [] for run_id in ids}
-        if ids:
-            steps = connection.execute(
-                select(Step.run_id, Step.name, Step.result, Step.error, Step.status)
-                .where(Step.run_id.in_(ids), Step.kind == StepKind.TOOL)
-                .order_by(Step.run_id, Step.seq)
-            )
-            for step in steps:
-                result = decode(StepKind.TOOL, step.result)
-                outcome = result.output if isinstance(result, ToolPayload) else None
-                if step.status == StepStatus.FAILED:
-                    outcome = f"failed: {step.error}"
-                tools[step.run_id].append(f"{step.name}: {_short(outcome)}")
-    return [
-        Episode(row.id, row.created_at, row.input, row.output or "", tuple(tools[row.id]))
-        for row in reversed(rows)
-    ]
+def tool_outcome(name: str, result: StepPayload | None, error: str | None, failed: bool) -> str:
+    """One tool call of an episode, shortened: ``name: output`` or ``name: failed: error``."""
+    outcome = result.output if isinstance(result, ToolPayload) else None
+    if failed:
+        outcome = f"failed: {error}"
+    return f"{name}: {_short(outcome)}"
 
 
 def fit_episodes(

@@ -1,10 +1,11 @@
 """Long-term memory: facts an agent chose to remember, recalled by meaning at a run's start.
 
-:class:`FactStore` is the interface. :class:`JournalFactStore` keeps facts in the journal's
-``memory_facts`` table and recalls by word overlap with the run's input (no model needed). A
-vector store (the knowledge base's, with its embedding model) plugs in by implementing the same
-four methods: ``add`` embeds and upserts by the fact's id, ``recall`` is a nearest-neighbour
-query filtered on tenant and session, ``facts`` and ``delete`` filter on the same metadata.
+:class:`FactStore` is the interface. :class:`~orchestration.memory.store.JournalFactStore`
+keeps facts in the journal's ``memory_facts`` table and recalls by word overlap with the run's
+input (no model needed). A vector store (the knowledge base's, with its embedding model) plugs
+in by implementing the same four methods: ``add`` embeds and upserts by the fact's id,
+``recall`` is a nearest-neighbour query filtered on tenant and session, ``facts`` and
+``delete`` filter on the same metadata.
 """
 
 from __future__ import annotations
@@ -14,14 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Engine, delete, insert, select
-from sqlalchemy.exc import IntegrityError
-
-from orchestration.journal.engine import write
-from orchestration.journal.subsystem_tables import MemoryFact
-from orchestration.journal.tables import utcnow
-
-__all__ = ["Fact", "FactStore", "JournalFactStore", "words"]
+__all__ = ["Fact", "FactStore", "words"]
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]{2,}")
 _STOP = frozenset(
@@ -108,58 +102,3 @@ class FactStore(Protocol):
 
     def delete(self, tenant: str, session: str) -> int:
         """Forget every fact of the session; returns how many."""
-
-
-class JournalFactStore:
-    """Facts in the journal, recalled by word overlap.
-
-    Args:
-        engine: the journal's engine.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def add(self, fact: Fact) -> bool:
-        """Insert the fact unless its id exists."""
-        try:
-            with write(self.engine) as connection:
-                connection.execute(
-                    insert(MemoryFact).values(
-                        id=fact.id, tenant=fact.tenant, session=fact.session, fact=fact.fact,
-                        run_id=fact.run_id, created_at=fact.created_at or utcnow(),
-                    )
-                )  # fmt: skip
-        except IntegrityError:
-            return False
-        return True
-
-    def facts(self, tenant: str, session: str) -> list[Fact]:
-        """Every fact of the session, oldest first."""
-        query = (
-            select(MemoryFact)
-            .where(MemoryFact.tenant == tenant, MemoryFact.session == session)
-            .order_by(MemoryFact.created_at, MemoryFact.id)
-        )
-        with self.engine.connect() as connection:
-            return [
-                Fact(row.id, row.tenant, row.session, row.fact, row.run_id, row.created_at)
-                for row in connection.execute(query)
-            ]
-
-    def recall(self, tenant: str, session: str, query: str, limit: int) -> list[Fact]:
-        """Facts sharing the most content words with ``query``, then the newest; facts that
-        share none are not recalled."""
-        wanted = words(query)
-        scored = [(len(wanted & words(f.fact)), f) for f in self.facts(tenant, session)]
-        related = [pair for pair in scored if pair[0] > 0]
-        related.sort(key=lambda pair: (pair[0], pair[1].created_at), reverse=True)
-        return [fact for _, fact in related[:limit]]
-
-    def delete(self, tenant: str, session: str) -> int:
-        """Delete the session's facts."""
-        with write(self.engine) as connection:
-            result = connection.execute(
-                delete(MemoryFact).where(MemoryFact.tenant == tenant, MemoryFact.session == session)
-            )
-        return int(result.rowcount)

@@ -15,7 +15,8 @@ from orchestration.journal import Journal
 from orchestration.journal.tables import utcnow
 from orchestration.llm.fallbacks import ChainOutcome
 from orchestration.memory.context import MemoryContext, load_context, read_recorded, record_once
-from orchestration.memory.facts import FactStore, JournalFactStore
+from orchestration.memory.facts import FactStore
+from orchestration.memory.store import JournalFactStore
 from orchestration.memory.working import (
     Clock,
     WorkingMemory,
@@ -58,19 +59,18 @@ class MemoryMiddleware(Middleware):
         self.journal = journal
         self.clock = clock
         self.working = working if working is not None else open_working_memory(settings)
-        self.facts = facts if facts is not None else JournalFactStore(journal.engine)
+        self.facts = facts if facts is not None else JournalFactStore(journal)
 
     def context(self, item: StepInput) -> MemoryContext:
         """The run's memory: the recorded one, else loaded from the tiers now and recorded."""
-        engine = self.journal.engine
-        recorded = read_recorded(engine, item.run.id)
+        recorded = read_recorded(self.journal, item.run.id)
         if recorded is not None:
             return recorded
         loaded = load_context(
-            self.settings, engine, self.working, self.facts, item.run,
+            self.settings, self.journal, self.working, self.facts, item.run,
             now=self.clock(), count_tokens=estimate_tokens,
         )  # fmt: skip
-        return record_once(engine, item.run.id, loaded)
+        return record_once(self.journal, item.run.id, loaded)
 
     def model_call(self, call: ModelCall, call_next: ModelNext) -> ChainOutcome:
         """Add the session's memory to the system prompt, then call."""

@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 from orchestration.agents.tools import ToolContext, tool
 from orchestration.journal import open_journal
 from orchestration.journal.tables import utcnow
-from orchestration.memory.facts import Fact, JournalFactStore
+from orchestration.memory.facts import Fact
+from orchestration.memory.store import JournalFactStore
 
 __all__ = ["Remember", "remember"]
 
@@ -30,6 +31,6 @@ def remember(args: Remember, ctx: ToolContext) -> dict[str, object]:
     run = journal.get_run(ctx.run_id)
     if run.session is None:
         return {"remembered": False, "reason": "this run belongs to no session; nothing is kept"}
-    store = JournalFactStore(journal.engine)
+    store = JournalFactStore(journal)
     fact = Fact(ctx.idempotency_key, run.tenant, run.session, args.text, run.id, utcnow())
     return {"remembered": True, "fact": args.text, "new": store.add(fact)}

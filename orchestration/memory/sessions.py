@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Engine, null, select, update
+from typing import TYPE_CHECKING, Any
 
 from orchestration.errors import MemoryStoreError
-from orchestration.journal.engine import write
-from orchestration.journal.tables import Run, Step
+from orchestration.memory import store
 from orchestration.memory.facts import FactStore
 from orchestration.memory.working import WorkingMemory
+
+if TYPE_CHECKING:
+    from orchestration.journal import Journal
 
 __all__ = [
     "DELETED",
@@ -81,18 +81,8 @@ class Deleted:
     facts: int
 
 
-def _session_runs(engine: Engine, tenant: str, session: str) -> list[str]:
-    query = select(Run.id).where(Run.tenant == tenant, Run.session == session)
-    with engine.connect() as connection:
-        ids = [row[0] for row in connection.execute(query)]
-        if ids:
-            children = select(Run.id).where(Run.parent_id.in_(ids))
-            ids += [row[0] for row in connection.execute(children)]
-    return list(dict.fromkeys(ids))  # a child of the session's workflow is in it too
-
-
 def export_session(
-    engine: Engine,
+    journal: Journal,
     working: WorkingMemory,
     facts: FactStore,
     *,
@@ -101,20 +91,7 @@ def export_session(
     now: datetime,
 ) -> SessionExport:
     """Everything the memory tiers hold of the session."""
-    query = (
-        select(Run.id, Run.agent, Run.status, Run.created_at, Run.input, Run.output, Run.memory)
-        .where(Run.tenant == tenant, Run.session == session)
-        .order_by(Run.created_at)
-    )
-    with engine.connect() as connection:
-        runs = tuple(
-            {
-                "run_id": row.id, "agent": row.agent, "status": row.status,
-                "created_at": row.created_at.isoformat(), "input": row.input,
-                "answer": row.output, "memory_loaded": row.memory,
-            }
-            for row in connection.execute(query)
-        )  # fmt: skip
+    runs = store.session_runs(journal, tenant, session)
     return SessionExport(
         tenant=tenant,
         session=session,
@@ -128,23 +105,13 @@ def export_session(
 
 
 def delete_session(
-    engine: Engine, working: WorkingMemory, facts: FactStore, *, tenant: str, session: str
+    journal: Journal, working: WorkingMemory, facts: FactStore, *, tenant: str, session: str
 ) -> Deleted:
     """Remove the session from every tier (see the module docstring for what the journal
     keeps)."""
     turns = working.delete(tenant, session)
     removed_facts = facts.delete(tenant, session)
-    ids = _session_runs(engine, tenant, session)
+    ids = store.session_run_ids(journal, tenant, session)
     if ids:
-        with write(engine) as connection:
-            connection.execute(
-                update(Step)
-                .where(Step.run_id.in_(ids))
-                .values(arguments=None, result=null(), error=None)
-            )
-            connection.execute(
-                update(Run)
-                .where(Run.id.in_(ids))
-                .values(input=DELETED, output=None, error=None, memory=null(), session=None)
-            )
+        store.scrub_runs(journal, ids, marker=DELETED)
     return Deleted(working_turns=turns, runs_scrubbed=len(ids), facts=removed_facts)

@@ -25,14 +25,16 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-
-from sqlalchemy import Engine, insert, select, update
+from typing import TYPE_CHECKING
 
 from orchestration.config import Settings
-from orchestration.journal.subsystem_tables import Alert
 from orchestration.journal.tables import utcnow
+from orchestration.observability import store
 from orchestration.observability.redaction import redactor_for
 from orchestration.observability.stats import AgentStats, agent_stats, tenant_spend
+
+if TYPE_CHECKING:
+    from orchestration.journal import Journal
 
 __all__ = ["AlertRecord", "Breach", "check_alerts", "deliver", "find_breaches", "record_alert"]
 
@@ -65,12 +67,12 @@ class AlertRecord:
 
 
 def record_alert(
-    engine: Engine, *, rule: str, subject: str, value: float, threshold: float, message: str
+    journal: Journal, *, rule: str, subject: str, value: float, threshold: float, message: str
 ) -> AlertRecord:
     """Write one alert and log it (other subsystems call this too, e.g. evals regressions).
 
     Args:
-        engine: the journal's engine (``Journal.engine``).
+        journal: the journal.
         rule: what kind of alert, e.g. ``error_rate`` or ``eval_regression`` (64 chars).
         subject: what it is about, e.g. ``agent:support-triage`` (160 chars).
         value: the measured value.
@@ -81,13 +83,10 @@ def record_alert(
         The recorded alert.
     """
     fired = utcnow()
-    with engine.begin() as connection:
-        alert_id = connection.execute(
-            insert(Alert).values(
-                rule=rule[:64], subject=subject[:160], value=value, threshold=threshold,
-                message=message, fired_at=fired,
-            ).returning(Alert.id)
-        ).scalar_one()  # fmt: skip
+    alert_id = store.insert_alert(
+        journal, rule=rule[:64], subject=subject[:160], value=value, threshold=threshold,
+        message=message, fired=fired,
+    )  # fmt: skip
     log.warning("alert %s on %s: %s", rule, subject, message)
     return AlertRecord(alert_id, rule[:64], subject[:160], value, threshold, message, fired)
 
@@ -112,14 +111,14 @@ def _agent_breaches(settings: Settings, stats: AgentStats) -> list[Breach]:
     return found
 
 
-def find_breaches(settings: Settings, engine: Engine, now: datetime) -> list[Breach]:
+def find_breaches(settings: Settings, journal: Journal, now: datetime) -> list[Breach]:
     """Every rule threshold crossed at ``now``."""
     window = now - timedelta(minutes=settings.alert_window_minutes)
-    found = [b for s in agent_stats(engine, window) for b in _agent_breaches(settings, s)]
+    found = [b for s in agent_stats(journal, window) for b in _agent_breaches(settings, s)]
     daily = settings.alert_tenant_daily_usd
     if daily is not None:
         midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        for tenant, spent in sorted(tenant_spend(engine, midnight).items()):
+        for tenant, spent in sorted(tenant_spend(journal, midnight).items()):
             if spent > daily:
                 text = f"tenant {tenant} spent ${spent} today (limit ${daily})"
                 found.append(
@@ -130,17 +129,9 @@ def find_breaches(settings: Settings, engine: Engine, now: datetime) -> list[Bre
     return found
 
 
-def _cooling(engine: Engine, breach: Breach, since: datetime) -> bool:
-    query = select(Alert.id).where(
-        Alert.rule == breach.rule, Alert.subject == breach.subject, Alert.fired_at >= since
-    )
-    with engine.connect() as connection:
-        return connection.execute(query.limit(1)).first() is not None
-
-
 def deliver(
     settings: Settings,
-    engine: Engine,
+    journal: Journal,
     alert: AlertRecord,
     *,
     sleep: Callable[[float], None] = time.sleep,
@@ -165,7 +156,7 @@ def deliver(
         try:
             with urllib.request.urlopen(request, timeout=_WEBHOOK_TIMEOUT_S) as answer:
                 if 200 <= answer.status < 300:
-                    _delivered(engine, alert.id, None)
+                    store.mark_delivery(journal, alert.id, None)
                     return True
                 error = f"HTTP {answer.status}"
         except (urllib.error.URLError, OSError) as exc:
@@ -173,18 +164,12 @@ def deliver(
     # The URL may hold a token: the error names the failure, the redactor hides the secret.
     error = redactor_for(settings).text(error)
     log.warning("alert %d not delivered after %d attempts: %s", alert.id, attempt + 1, error)
-    _delivered(engine, alert.id, error)
+    store.mark_delivery(journal, alert.id, error)
     return False
 
 
-def _delivered(engine: Engine, alert_id: int, error: str | None) -> None:
-    values = {"delivered_at": utcnow()} if error is None else {"delivery_error": error[:2000]}
-    with engine.begin() as connection:
-        connection.execute(update(Alert).where(Alert.id == alert_id).values(**values))
-
-
 def check_alerts(
-    settings: Settings, engine: Engine, *, now: datetime | None = None
+    settings: Settings, journal: Journal, *, now: datetime | None = None
 ) -> list[AlertRecord]:
     """Check every rule; record, log and deliver each new breach (the periodic task's body).
 
@@ -194,13 +179,15 @@ def check_alerts(
     now = now or utcnow()
     cooldown = now - timedelta(minutes=settings.alert_cooldown_minutes)
     fired: list[AlertRecord] = []
-    for breach in find_breaches(settings, engine, now):
-        if settings.alert_cooldown_minutes and _cooling(engine, breach, cooldown):
+    for breach in find_breaches(settings, journal, now):
+        if settings.alert_cooldown_minutes and store.alert_fired_since(
+            journal, breach.rule, breach.subject, cooldown
+        ):
             continue
         alert = record_alert(
-            engine, rule=breach.rule, subject=breach.subject, value=breach.value,
+            journal, rule=breach.rule, subject=breach.subject, value=breach.value,
             threshold=breach.threshold, message=breach.message,
         )  # fmt: skip
-        deliver(settings, engine, alert)
+        deliver(settings, journal, alert)
         fired.append(alert)
     return fired

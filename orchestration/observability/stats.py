@@ -1,7 +1,7 @@
 """Per-agent figures read from the journal: what ``chordline stats`` prints and alerts check.
 
-Plain SQL over ``runs`` and ``steps`` (SQLAlchemy Core on the journal's engine), percentiles
-computed here so SQLite and PostgreSQL give the same numbers. A run counts in the window when it
+The rows come from :mod:`orchestration.observability.store`; percentiles are computed here so
+SQLite and PostgreSQL give the same numbers. A run counts in the window when it
 was created in it; its latency is creation to finish, so a run parked at an approval counts its
 wait. Step latency is claim to outcome.
 """
@@ -15,10 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, func, select
+from orchestration.journal.tables import RunStatus
+from orchestration.observability import store
+from orchestration.observability.store import RunFigures
 
-from orchestration.journal.tables import Run, RunStatus, Step
+if TYPE_CHECKING:
+    from orchestration.journal import Journal
 
 __all__ = ["AgentStats", "agent_stats", "parse_since", "percentile", "tenant_spend"]
 
@@ -100,55 +104,41 @@ def _error_key(error: str) -> str:
     return re.sub(r"\d+", "N", error.splitlines()[0] if error else "")[:80]
 
 
-def agent_stats(engine: Engine, since: datetime, agent: str | None = None) -> list[AgentStats]:
+def agent_stats(journal: Journal, since: datetime, agent: str | None = None) -> list[AgentStats]:
     """Each agent's figures for the runs created at or after ``since``.
 
     Args:
-        engine: the journal's engine.
+        journal: the journal.
         since: the window's start (timezone-aware).
         agent: only this agent, when given.
 
     Returns:
         One entry per agent with runs in the window, by agent name.
     """
-    runs_query = select(
-        Run.agent, Run.status, Run.created_at, Run.finished_at, Run.input_tokens,
-        Run.output_tokens, Run.cost_usd, Run.error,
-    ).where(Run.created_at >= since)  # fmt: skip
-    steps_query = (
-        select(Run.agent, Step.started_at, Step.finished_at)
-        .join(Run, Run.id == Step.run_id)
-        .where(Run.created_at >= since, Step.started_at.is_not(None), Step.finished_at.is_not(None))
-    )
-    if agent is not None:
-        runs_query = runs_query.where(Run.agent == agent)
-        steps_query = steps_query.where(Run.agent == agent)
+    by_agent: dict[str, list[RunFigures]] = defaultdict(list)
+    for run in store.run_figures(journal, since, agent):
+        by_agent[run.agent].append(run)
     step_times: dict[str, list[float]] = defaultdict(list)
-    by_agent: dict[str, list[tuple[object, ...]]] = defaultdict(list)
-    with engine.connect() as connection:
-        for row in connection.execute(runs_query):
-            by_agent[row.agent].append(tuple(row))
-        for agent_name, started, ended in connection.execute(steps_query):
-            if started is not None and ended is not None:
-                step_times[agent_name].append((ended - started).total_seconds())
-    return [_one(name, rows, step_times[name]) for name, rows in sorted(by_agent.items())]
+    for agent_name, seconds in store.step_seconds(journal, since, agent):
+        step_times[agent_name].append(seconds)
+    return [_one(name, runs, step_times[name]) for name, runs in sorted(by_agent.items())]
 
 
-def _one(name: str, rows: list[tuple[object, ...]], steps: list[float]) -> AgentStats:
+def _one(name: str, rows: list[RunFigures], steps: list[float]) -> AgentStats:
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     finished = succeeded = tokens = 0
     cost = Decimal(0)
-    for _agent, status, created, ended, tokens_in, tokens_out, run_cost, error in rows:
-        tokens += int(str(tokens_in or 0)) + int(str(tokens_out or 0))
-        cost += Decimal(str(run_cost or 0))
-        if RunStatus(str(status)).terminal:
+    for run in rows:
+        tokens += int(str(run.input_tokens or 0)) + int(str(run.output_tokens or 0))
+        cost += Decimal(str(run.cost_usd or 0))
+        if RunStatus(str(run.status)).terminal:
             finished += 1
-            succeeded += status == RunStatus.SUCCEEDED
-            if isinstance(ended, datetime) and isinstance(created, datetime):
-                latencies.append((ended - created).total_seconds())
-        if error:
-            errors[_error_key(str(error))] += 1
+            succeeded += run.status == RunStatus.SUCCEEDED
+            if isinstance(run.finished_at, datetime) and isinstance(run.created_at, datetime):
+                latencies.append((run.finished_at - run.created_at).total_seconds())
+        if run.error:
+            errors[_error_key(str(run.error))] += 1
     return AgentStats(
         agent=name,
         runs=len(rows),
@@ -166,13 +156,6 @@ def _one(name: str, rows: list[tuple[object, ...]], steps: list[float]) -> Agent
     )
 
 
-def tenant_spend(engine: Engine, since: datetime) -> dict[str, Decimal]:
+def tenant_spend(journal: Journal, since: datetime) -> dict[str, Decimal]:
     """What each tenant's LLM steps cost since ``since`` (the steps' own journaled cost)."""
-    query = (
-        select(Run.tenant, func.coalesce(func.sum(Step.cost_usd), 0))
-        .join(Run, Run.id == Step.run_id)
-        .where(Step.finished_at >= since)
-        .group_by(Run.tenant)
-    )
-    with engine.connect() as connection:
-        return {row[0]: Decimal(str(row[1])) for row in connection.execute(query)}
+    return store.tenant_spend(journal, since)

@@ -10,11 +10,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import update
-
 from orchestration.errors import ApprovalError, ChordlineError
 from orchestration.journal.approvals import ApprovalDecision, ApprovalView, waiting_since
-from orchestration.journal.tables import RunStatus, Step, StepStatus, utcnow
+from orchestration.journal.tables import RunStatus, utcnow
 from orchestration.reducer.loop import Dispatch, decide_approval
 from orchestration.runtime import Runtime
 
@@ -70,17 +68,7 @@ def _expire(rt: Runtime, approval: ApprovalView, *, seconds: float, policy: str)
         verdict = ApprovalDecision(approved=False, reviewer=TIMEOUT_REVIEWER, reason=reason)
         _, plan = decide_approval(rt, approval.id, verdict)
         return plan
-    with rt.journal.engine.execution_options(chordline_writes=True).begin() as connection:
-        closed = connection.execute(
-            update(Step)
-            .where(
-                Step.run_id == approval.run_id,
-                Step.seq == approval.seq,
-                Step.status == StepStatus.WAITING,
-            )
-            .values(status=StepStatus.FAILED, error=reason, finished_at=utcnow())
-        )
-    if closed.rowcount == 1:
+    if rt.journal.fail_waiting_approval(approval.run_id, approval.seq, reason):
         log.info("approval %s timed out: run %s fails", approval.id, approval.run_id)
         rt.journal.finish_run(
             approval.run_id, RunStatus.FAILED, error=f"approval {approval.id}: {reason}"

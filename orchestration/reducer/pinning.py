@@ -13,14 +13,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import update
-
 from orchestration.agents import Agent
 from orchestration.agents.versions import PinnedTool, rebuild
 from orchestration.errors import AgentError
-from orchestration.journal.engine import write
 from orchestration.journal.records import RunRecord
-from orchestration.journal.tables import Run, RunStatus, utcnow
+from orchestration.journal.tables import RunStatus, utcnow
 from orchestration.reducer.claims import end_run
 from orchestration.reducer.planning import Progress
 from orchestration.reducer.turns import Stop
@@ -104,5 +101,4 @@ def _still_waiting(rt: Runtime, run_id: str) -> None:
     """Mark the run as moving: its retry chain polls the held step, so the sweeper must not
     take it for lost and start another chain; if the chain is lost, the sweeper finds the run
     idle again ``CHORDLINE_STALE_AFTER_SECONDS`` after the last hold."""
-    with write(rt.journal.engine) as connection:
-        connection.execute(update(Run).where(Run.id == run_id).values(updated_at=utcnow()))
+    rt.journal.touch_run(run_id)

@@ -18,14 +18,10 @@ import hashlib
 import json
 import logging
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
 
 from orchestration.journal import Journal
-from orchestration.journal.subsystem_tables import LLMCacheEntry
 from orchestration.journal.tables import utcnow
+from orchestration.llm import store
 from orchestration.llm.deployments import Deployment
 from orchestration.llm.fallbacks import ChainOutcome, request_hash
 from orchestration.llm.providers import ModelReply, Usage
@@ -50,10 +46,7 @@ def cache_key(call: ModelCall, max_output_tokens: int) -> str:
 
 def purge_expired(journal: Journal, ttl_s: float) -> int:
     """Delete entries older than ``ttl_s`` seconds; returns how many."""
-    cutoff = utcnow() - timedelta(seconds=ttl_s)
-    with journal.engine.execution_options(chordline_writes=True).begin() as connection:
-        result = connection.execute(delete(LLMCacheEntry).where(LLMCacheEntry.created_at < cutoff))
-    return int(result.rowcount or 0)
+    return store.delete_cached_before(journal, utcnow() - timedelta(seconds=ttl_s))
 
 
 class ResponseCacheMiddleware(Middleware):
@@ -89,34 +82,13 @@ class ResponseCacheMiddleware(Middleware):
         return outcome
 
     def _lookup(self, key: str) -> tuple[Deployment, ModelReply] | None:
-        cutoff = utcnow() - timedelta(seconds=self.ttl_s)
-        query = select(LLMCacheEntry.deployment, LLMCacheEntry.reply).where(
-            LLMCacheEntry.key == key, LLMCacheEntry.created_at >= cutoff
-        )
-        with self.journal.engine.connect() as connection:
-            row = connection.execute(query).first()
-        if row is None:
+        found = store.cached_reply(self.journal, key, utcnow() - timedelta(seconds=self.ttl_s))
+        if found is None:
             return None
-        reply: dict[str, Any] = row.reply
-        provider, _, model = str(row.deployment).partition(":")
+        provider, _, model = found.deployment.partition(":")
         # Nothing was spent on this answer: no tokens, no cost.
-        cached = dataclasses.replace(ModelReply.from_record(reply), usage=Usage())
+        cached = dataclasses.replace(ModelReply.from_record(found.reply), usage=Usage())
         return Deployment(provider, model), cached
 
     def _store(self, key: str, tenant: str, deployment: Deployment, reply: ModelReply) -> None:
-        try:
-            with self.journal.engine.execution_options(chordline_writes=True).begin() as conn:
-                # An expired entry under the same key gives way to the fresh answer.
-                conn.execute(delete(LLMCacheEntry).where(LLMCacheEntry.key == key))
-                conn.execute(
-                    insert(LLMCacheEntry).values(
-                        key=key,
-                        tenant=tenant,
-                        deployment=deployment.name,
-                        reply=reply.to_record(),
-                        created_at=utcnow(),
-                    )
-                )
-        except IntegrityError:
-            # Another worker kept an answer to the same request at the same moment.
-            pass
+        store.keep_reply(self.journal, key, tenant, deployment.name, reply.to_record())

@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from orchestration.agents import Agent
-from orchestration.agents.version_store import VersionStore
+from orchestration.agents.store import VersionStore
 from orchestration.config import Settings
 from orchestration.errors import RolloutError
 from orchestration.journal.tables import utcnow
@@ -25,6 +24,9 @@ from orchestration.rollouts.decision import Decision, decide
 from orchestration.rollouts.evals import EvalResults, EvalScores
 from orchestration.rollouts.metrics import ArmMetrics, StageMetrics, stage_metrics
 from orchestration.rollouts.plan import RolloutPlan, RolloutRecord, RolloutStatus
+
+if TYPE_CHECKING:
+    from orchestration.journal import Journal
 
 __all__ = ["CheckResult", "check_all", "check_rollout", "measure", "start", "stop"]
 
@@ -55,7 +57,7 @@ class CheckResult:
 
 
 def start(
-    engine: Engine, agent: Agent, plan: RolloutPlan, now: datetime | None = None
+    journal: Journal, agent: Agent, plan: RolloutPlan, now: datetime | None = None
 ) -> RolloutRecord:
     """Start rolling ``plan.variant`` of ``agent`` out at its first step.
 
@@ -66,26 +68,26 @@ def start(
     variant = agent.get_variant(plan.variant)
     if variant is agent:
         raise RolloutError("--variant must name a variant, not the stable definition")
-    VersionStore(engine).save(variant)
-    return store.start_rollout(engine, plan, variant.version, now or utcnow())
+    VersionStore(journal).save(variant)
+    return store.start_rollout(journal, plan, variant.version, now or utcnow())
 
 
-def stop(engine: Engine, agent: str, reason: str, now: datetime | None = None) -> RolloutRecord:
+def stop(journal: Journal, agent: str, reason: str, now: datetime | None = None) -> RolloutRecord:
     """Stop the agent's active rollout: the variant gets no new runs from now on.
 
     Raises:
         RolloutError: the agent has no active rollout.
     """
-    rollout = _active(engine, agent)
+    rollout = _active(journal, agent)
     store.move(
-        engine, rollout, kind="stop", status=RolloutStatus.STOPPED, stage=rollout.stage,
+        journal, rollout, kind="stop", status=RolloutStatus.STOPPED, stage=rollout.stage,
         percent=0, reason=reason, now=now or utcnow(),
     )  # fmt: skip
-    return store.latest_rollout(engine, agent) or rollout
+    return store.latest_rollout(journal, agent) or rollout
 
 
-def _active(engine: Engine, agent: str) -> RolloutRecord:
-    rollout = store.active_rollout(engine, agent)
+def _active(journal: Journal, agent: str) -> RolloutRecord:
+    rollout = store.active_rollout(journal, agent)
     if rollout is None:
         raise RolloutError(
             f"{agent} has no active rollout. Fix: start one with "
@@ -95,11 +97,11 @@ def _active(engine: Engine, agent: str) -> RolloutRecord:
 
 
 def measure(
-    engine: Engine, rollout: RolloutRecord, evals: EvalScores | None = None
+    journal: Journal, rollout: RolloutRecord, evals: EvalScores | None = None
 ) -> StageMetrics:
     """Both sides of the rollout's current stage, with eval pass rates where they exist."""
-    metrics = stage_metrics(engine, rollout.id, rollout.stage, rollout.variant)
-    scores = evals or EvalResults(engine)
+    metrics = stage_metrics(journal, rollout.id, rollout.stage, rollout.variant)
+    scores = evals or EvalResults(journal)
     return StageMetrics(
         stable=_with_eval(metrics.stable, rollout.agent, scores),
         variant=_with_eval(
@@ -116,7 +118,7 @@ def _with_eval(arm: ArmMetrics, agent: str, scores: EvalScores) -> ArmMetrics:
 
 def check_rollout(
     settings: Settings,
-    engine: Engine,
+    journal: Journal,
     agent: str,
     *,
     now: datetime | None = None,
@@ -126,7 +128,7 @@ def check_rollout(
 
     Args:
         settings: the settings (the kill switch).
-        engine: the journal's engine.
+        journal: the journal.
         agent: the agent.
         now: the time to judge dwell by (tests move it; default: now).
         evals: where eval pass rates come from (default: the ``eval_results`` table).
@@ -134,15 +136,15 @@ def check_rollout(
     Raises:
         RolloutError: the agent has no active rollout.
     """
-    rollout = _active(engine, agent)
+    rollout = _active(journal, agent)
     now = now or utcnow()
-    metrics = measure(engine, rollout, evals)
+    metrics = measure(journal, rollout, evals)
     disabled = (agent, rollout.variant) in settings.disabled_variant_pairs
     decision = decide(rollout, metrics, now, disabled=disabled)
     if decision.kind == "hold":
         return CheckResult(rollout, decision, metrics, moved=False)
     moved = store.move(
-        engine,
+        journal,
         rollout,
         kind=decision.kind,
         status=_STATUS_AFTER[decision.kind],
@@ -156,7 +158,7 @@ def check_rollout(
     if moved and decision.kind == "rollback":
         # One alert record and its one log line on chordline.alerts (see record_alert).
         record_alert(
-            engine,
+            journal,
             rule="rollout_rollback",
             subject=f"agent:{agent}:{rollout.variant}",
             value=float(rollout.percent),
@@ -166,17 +168,17 @@ def check_rollout(
         )
     elif moved:
         log.info("rollout %s of %s:%s: %s", rollout.id, agent, rollout.variant, decision.reason)
-    return CheckResult(store.latest_rollout(engine, agent) or rollout, decision, metrics, moved)
+    return CheckResult(store.latest_rollout(journal, agent) or rollout, decision, metrics, moved)
 
 
 def check_all(
-    settings: Settings, engine: Engine, *, now: datetime | None = None
+    settings: Settings, journal: Journal, *, now: datetime | None = None
 ) -> list[CheckResult]:
     """Check every active rollout once (what Beat's task runs)."""
     results: list[CheckResult] = []
-    for agent in store.active_agents(engine):
+    for agent in store.active_agents(journal):
         try:
-            results.append(check_rollout(settings, engine, agent, now=now))
+            results.append(check_rollout(settings, journal, agent, now=now))
         except RolloutError:
             continue  # stopped or finished by another checker since the listing
     return results

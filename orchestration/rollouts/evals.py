@@ -7,20 +7,14 @@ version, there is no pass rate and the check compares the other figures only.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import JSON, Engine, String, column, inspect, select, table
-from sqlalchemy.types import DateTime
+from orchestration.rollouts import store
+
+if TYPE_CHECKING:
+    from orchestration.journal import Journal
 
 __all__ = ["EvalResults", "EvalScores"]
-
-_EVAL_RESULTS = table(
-    "eval_results",
-    column("agent", String),
-    column("agent_version", String),
-    column("metrics", JSON),
-    column("created_at", DateTime(timezone=True)),
-)
 
 
 class EvalScores(Protocol):
@@ -35,25 +29,15 @@ class EvalResults:
     """Pass rates from the ``eval_results`` table of the journal database.
 
     Args:
-        engine: the journal's engine.
+        journal: the journal.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
 
     def pass_rate(self, agent: str, version: str) -> float | None:
         """The newest eval of ``agent`` at ``version``: its overall pass@1."""
-        if not inspect(self.engine).has_table("eval_results"):
-            return None
-        query = (
-            select(_EVAL_RESULTS.c.metrics)
-            .where(_EVAL_RESULTS.c.agent == agent, _EVAL_RESULTS.c.agent_version == version)
-            .order_by(_EVAL_RESULTS.c.created_at.desc())
-            .limit(1)
-        )
-        with self.engine.connect() as connection:
-            metrics = connection.execute(query).scalar()
-        return _pass_at_1(metrics)
+        return _pass_at_1(store.latest_eval_metrics(self.journal, agent, version))
 
 
 def _pass_at_1(metrics: Any) -> float | None:

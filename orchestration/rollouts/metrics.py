@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select
+from orchestration.journal.tables import RunStatus
+from orchestration.rollouts import store
 
-from orchestration.journal.subsystem_tables import RunVariant
-from orchestration.journal.tables import Run, RunStatus
+if TYPE_CHECKING:
+    from orchestration.journal import Journal
 
 __all__ = ["ArmMetrics", "StageMetrics", "stage_metrics"]
 
@@ -82,34 +83,20 @@ class _Ended:
     cost: Decimal | None
 
 
-def stage_metrics(engine: Engine, rollout_id: str, stage: int, variant: str) -> StageMetrics:
+def stage_metrics(journal: Journal, rollout_id: str, stage: int, variant: str) -> StageMetrics:
     """Measure the stable side and ``variant`` over the runs a rollout routed at ``stage``."""
-    query = (
-        select(
-            RunVariant.variant,
-            RunVariant.agent_version,
-            Run.status,
-            Run.created_at,
-            Run.finished_at,
-            Run.cost_usd,
-        )
-        .join(Run, Run.id == RunVariant.run_id)
-        .where(RunVariant.rollout_id == rollout_id, RunVariant.stage == stage)
-        .order_by(RunVariant.created_at)
-    )
     routed: dict[str, int] = {"stable": 0, variant: 0}
     ended: dict[str, list[_Ended]] = {"stable": [], variant: []}
     versions: dict[str, str | None] = {"stable": None, variant: None}
-    with engine.connect() as connection:
-        for row in connection.execute(query):
-            side = row.variant if row.variant in routed else "stable"
-            routed[side] += 1
-            versions[side] = row.agent_version
-            status = RunStatus(row.status)
-            if not status.terminal or status == RunStatus.CANCELLED or row.finished_at is None:
-                continue
-            seconds = (row.finished_at - row.created_at).total_seconds()
-            ended[side].append(_Ended(status, seconds, row.cost_usd))
+    for row in store.stage_runs(journal, rollout_id, stage):
+        side = row.variant if row.variant in routed else "stable"
+        routed[side] += 1
+        versions[side] = row.agent_version
+        status = row.status
+        if not status.terminal or status == RunStatus.CANCELLED or row.finished_at is None:
+            continue
+        seconds = (row.finished_at - row.created_at).total_seconds()
+        ended[side].append(_Ended(status, seconds, row.cost_usd))
     return StageMetrics(
         stable=_arm("stable", routed["stable"], ended["stable"], versions["stable"]),
         variant=_arm(variant, routed[variant], ended[variant], versions[variant]),

@@ -11,8 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from orchestration.agents import Agent
 from orchestration.config import Settings
@@ -20,6 +19,9 @@ from orchestration.errors import AgentNotFound
 from orchestration.rollouts import store
 from orchestration.rollouts.plan import RolloutRecord, Sticky
 from orchestration.rollouts.store import Assignment
+
+if TYPE_CHECKING:
+    from orchestration.journal import Journal
 
 __all__ = ["RoutedRun", "Router", "bucket"]
 
@@ -47,16 +49,16 @@ class Router:
 
     Args:
         settings: the settings (the kill switch).
-        engine: the journal's engine.
+        journal: the journal.
     """
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: Settings, journal: Journal) -> None:
         self.settings = settings
-        self.engine = engine
+        self.journal = journal
 
     def choose(self, agent: Agent, *, run_id: str, tenant: str, session: str | None) -> Assignment:
         """Which side a new run is on (nothing is written)."""
-        rollout = store.routing_rollout(self.engine, agent.name)
+        rollout = store.routing_rollout(self.journal, agent.name)
         if rollout is None:
             return Assignment("stable")
         if (agent.name, rollout.variant) in self.settings.disabled_variant_pairs:
@@ -82,7 +84,7 @@ class Router:
             )  # fmt: skip
             chosen = Assignment("stable", chosen.rollout_id, chosen.stage)
             serving = agent
-        recorded = store.assign(self.engine, run_id, agent.name, serving.version, chosen)
+        recorded = store.assign(self.journal, run_id, agent.name, serving.version, chosen)
         if recorded.variant != chosen.variant:
             serving = agent.get_variant(recorded.variant)
         return RoutedRun(serving, recorded)

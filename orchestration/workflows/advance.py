@@ -75,7 +75,7 @@ def start_workflow(
               "max_usd": limits.max_usd}  # fmt: skip
     parse_run_request({k: v for k, v in fields.items() if v is not None}, rt.settings)
     run = store.create_workflow_run(
-        rt.journal.engine,
+        rt.journal,
         run_id=run_id or str(uuid.uuid4()),
         tenant=tenant or rt.settings.default_tenant,
         workflow=workflow,
@@ -95,7 +95,7 @@ def remaining_limits(rt: Runtime, parent_id: str, agent_name: str) -> Limits | s
         The limits, or the reason the workflow's budget is spent.
     """
     parent = rt.journal.get_run(parent_id)
-    spent = store.totals(rt.journal.engine, parent_id)
+    spent = store.totals(rt.journal, parent_id)
     check = check_workflow(parent, spent, extra_steps=1)  # the child's first step
     if check.reason is not None:
         return f"workflow budget: {check.reason}"
@@ -123,13 +123,13 @@ def advance(rt: Runtime, workflows: WorkflowRegistry, parent_id: str) -> Advance
     Returns:
         The children to enqueue and whether the workflow ended.
     """
-    engine = rt.journal.engine
+    journal = rt.journal
     parent = rt.journal.get_run(parent_id)
     if parent.kind != RunKind.WORKFLOW:
         return Advanced(parent_id)
     if parent.status.terminal:
         # A cancelled (or failed) workflow leaves no child running.
-        store.cancel_children(engine, parent_id, f"workflow {parent.status.value}")
+        store.cancel_children(journal, parent_id, f"workflow {parent.status.value}")
         return Advanced(parent_id)
     workflow = _definition(workflows, parent)
     if isinstance(workflow, Finish):
@@ -153,11 +153,11 @@ def _definition(workflows: WorkflowRegistry, parent: RunRecord) -> Workflow | Fi
 
 
 def _move(rt: Runtime, workflow: Workflow, parent: RunRecord) -> Advanced:
-    engine = rt.journal.engine
-    move = plan(workflow, parent.input, store.children(engine, parent.id))
+    journal = rt.journal
+    move = plan(workflow, parent.input, store.children(journal, parent.id))
     if move.finish is not None:
         return _end(rt, parent.id, move.finish)
-    store.mark_moving(engine, parent.id)
+    store.mark_moving(journal, parent.id)
     started: list[str] = []
     for start in move.starts:
         try:
@@ -183,10 +183,10 @@ def _move(rt: Runtime, workflow: Workflow, parent: RunRecord) -> Advanced:
 
 
 def _end(rt: Runtime, parent_id: str, finish: Finish) -> Advanced:
-    engine = rt.journal.engine
-    ended = store.finish_workflow(engine, parent_id, finish, store.totals(engine, parent_id))
+    journal = rt.journal
+    ended = store.finish_workflow(journal, parent_id, finish, store.totals(journal, parent_id))
     if finish.status != RunStatus.SUCCEEDED:
-        store.cancel_children(engine, parent_id, f"workflow {finish.status.value}")
+        store.cancel_children(journal, parent_id, f"workflow {finish.status.value}")
     elif ended:
         # A session's workflow is one turn of its conversation.
         parent = rt.journal.get_run(parent_id)

@@ -2,25 +2,29 @@
 
 The parent is a row of ``runs`` with ``kind = 'workflow'`` and no steps; its children are
 ordinary agent runs whose ``parent_id`` names it and whose ``stage`` is their place in the
-definition. Everything here is SQLAlchemy Core on the journal's engine.
+definition. This module is the only one of the workflows that speaks SQL.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, exists, func, insert, or_, select, update
+from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from orchestration.budgets import Totals
 from orchestration.journal.engine import write
 from orchestration.journal.records import RunRecord
-from orchestration.journal.runs import TERMINAL, get_run
+from orchestration.journal.runs import TERMINAL
 from orchestration.journal.tables import Run, RunKind, RunStatus, utcnow
 from orchestration.workflows.dsl import Workflow
 from orchestration.workflows.plan import ChildState, Finish
+
+if TYPE_CHECKING:
+    from orchestration.journal import Journal
 
 __all__ = [
     "cancel_children",
@@ -37,7 +41,7 @@ _LIVE = (RunStatus.QUEUED.value, RunStatus.RUNNING.value, RunStatus.WAITING_FOR_
 
 
 def create_workflow_run(
-    engine: Engine,
+    journal: Journal,
     *,
     run_id: str,
     tenant: str,
@@ -51,7 +55,7 @@ def create_workflow_run(
     """Record a workflow's parent run (no steps: its children do the work). Idempotent."""
     now = utcnow()
     try:
-        with write(engine) as connection:
+        with write(journal.engine) as connection:
             connection.execute(
                 insert(Run).values(
                     id=run_id, tenant=tenant, agent=workflow.name,
@@ -65,22 +69,22 @@ def create_workflow_run(
             )  # fmt: skip
     except IntegrityError:
         pass  # a redelivered submit
-    return get_run(engine, run_id)
+    return journal.get_run(run_id)
 
 
-def child_runs(engine: Engine, parent_id: str) -> list[RunRecord]:
+def child_runs(journal: Journal, parent_id: str) -> list[RunRecord]:
     """A workflow's child runs, oldest first."""
     query = select(Run).where(Run.parent_id == parent_id).order_by(Run.created_at, Run.stage)
-    with engine.connect() as connection:
+    with journal.engine.connect() as connection:
         return [RunRecord.of(row) for row in connection.execute(query)]
 
 
-def children(engine: Engine, parent_id: str) -> dict[str, ChildState]:
+def children(journal: Journal, parent_id: str) -> dict[str, ChildState]:
     """A workflow's children by stage, as the planner reads them."""
     query = select(Run.id, Run.stage, Run.status, Run.output, Run.error).where(
         Run.parent_id == parent_id
     )
-    with engine.connect() as connection:
+    with journal.engine.connect() as connection:
         return {
             row.stage: ChildState(row.stage, row.id, RunStatus(row.status), row.output, row.error)
             for row in connection.execute(query)
@@ -88,7 +92,7 @@ def children(engine: Engine, parent_id: str) -> dict[str, ChildState]:
         }
 
 
-def totals(engine: Engine, parent_id: str) -> Totals:
+def totals(journal: Journal, parent_id: str) -> Totals:
     """Steps, tokens and dollars of all the workflow's children together."""
     query = select(
         func.coalesce(func.sum(Run.next_seq - 1), 0),
@@ -96,15 +100,15 @@ def totals(engine: Engine, parent_id: str) -> Totals:
         func.coalesce(func.sum(Run.output_tokens), 0),
         func.coalesce(func.sum(Run.cost_usd), 0),
     ).where(Run.parent_id == parent_id)
-    with engine.connect() as connection:
+    with journal.engine.connect() as connection:
         steps, tokens_in, tokens_out, cost = connection.execute(query).one()
     return Totals(int(steps), int(tokens_in), int(tokens_out), Decimal(cost or 0))
 
 
-def mark_moving(engine: Engine, parent_id: str) -> None:
+def mark_moving(journal: Journal, parent_id: str) -> None:
     """Record that the workflow moved (queued becomes running); the sweeper counts it."""
     now = utcnow()
-    with write(engine) as connection:
+    with write(journal.engine) as connection:
         connection.execute(
             update(Run)
             .where(Run.id == parent_id, Run.status.not_in(TERMINAL))
@@ -112,10 +116,10 @@ def mark_moving(engine: Engine, parent_id: str) -> None:
         )
 
 
-def finish_workflow(engine: Engine, parent_id: str, finish: Finish, spent: Totals) -> bool:
+def finish_workflow(journal: Journal, parent_id: str, finish: Finish, spent: Totals) -> bool:
     """End a live workflow run with its children's totals; False when it had ended."""
     now = utcnow()
-    with write(engine) as connection:
+    with write(journal.engine) as connection:
         result = connection.execute(
             update(Run)
             .where(Run.id == parent_id, Run.status.not_in(TERMINAL))
@@ -129,10 +133,10 @@ def finish_workflow(engine: Engine, parent_id: str, finish: Finish, spent: Total
     return int(result.rowcount) == 1
 
 
-def cancel_children(engine: Engine, parent_id: str, reason: str) -> int:
+def cancel_children(journal: Journal, parent_id: str, reason: str) -> int:
     """Cancel the workflow's children that have not ended; returns how many."""
     now = utcnow()
-    with write(engine) as connection:
+    with write(journal.engine) as connection:
         result = connection.execute(
             update(Run)
             .where(Run.parent_id == parent_id, Run.status.in_(_LIVE))
@@ -141,7 +145,7 @@ def cancel_children(engine: Engine, parent_id: str, reason: str) -> int:
     return int(result.rowcount)
 
 
-def stale_workflows(engine: Engine, stale_after_s: float, limit: int = 100) -> list[str]:
+def stale_workflows(journal: Journal, stale_after_s: float, limit: int = 100) -> list[str]:
     """Live workflow runs none of whose children is live and which did not move for
     ``stale_after_s``: a child's wake-up was lost (its worker died between recording the
     child's end and enqueuing the advance) or the first advance never ran."""
@@ -160,5 +164,5 @@ def stale_workflows(engine: Engine, stale_after_s: float, limit: int = 100) -> l
         .order_by(Run.updated_at)
         .limit(limit)
     )
-    with engine.connect() as connection:
+    with journal.engine.connect() as connection:
         return [row[0] for row in connection.execute(query)]

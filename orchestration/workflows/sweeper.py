@@ -17,7 +17,7 @@ def stuck_workflows(rt: Runtime, limit: int = 100) -> list[str]:
     """
     settings = rt.settings
     window = min(settings.stale_after_seconds, settings.sweep_interval_seconds)
-    found = store.stale_workflows(rt.journal.engine, settings.stale_after_seconds, limit)
+    found = store.stale_workflows(rt.journal, settings.stale_after_seconds, limit)
     retake = settings.sweep_interval_seconds
     return [
         run_id

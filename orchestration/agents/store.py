@@ -1,21 +1,26 @@
-"""The ``agent_versions`` table: each version's prompt, pins and tool schemas, by content hash.
+"""Stored agent versions: each version's prompt, pins and tool schemas, by content hash.
 
 A version is written once (idempotently) when a run of it is created and never changed, so a
-process may keep what it read for as long as it lives.
+process may keep what it read for as long as it lives. The only module of the agents that
+speaks SQL (its table: :mod:`orchestration.agents.tables`).
 """
 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from orchestration.agents.definition import Agent
+from orchestration.agents.tables import AgentVersion
 from orchestration.agents.versions import StoredTool, StoredVersion, snapshot
 from orchestration.journal.engine import write
-from orchestration.journal.subsystem_tables import AgentVersion
 from orchestration.journal.tables import utcnow
+
+if TYPE_CHECKING:
+    from orchestration.journal import Journal
 
 __all__ = ["VersionStore"]
 
@@ -24,11 +29,11 @@ class VersionStore:
     """Reads and writes stored agent versions.
 
     Args:
-        engine: the journal's engine.
+        journal: the journal.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
         self._saved: set[str] = set()
         self._loaded: dict[str, StoredVersion] = {}
         self._lock = threading.Lock()
@@ -39,7 +44,7 @@ class VersionStore:
             return
         stored = snapshot(agent)
         try:
-            with write(self.engine) as connection:
+            with write(self.journal.engine) as connection:
                 connection.execute(
                     insert(AgentVersion).values(
                         version=stored.version,
@@ -63,7 +68,7 @@ class VersionStore:
         found = self._loaded.get(version)
         if found is not None:
             return found
-        with self.engine.connect() as connection:
+        with self.journal.engine.connect() as connection:
             row = connection.execute(
                 select(AgentVersion).where(AgentVersion.version == version)
             ).first()

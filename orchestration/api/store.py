@@ -1,0 +1,97 @@
+"""The API keys' SQL: the only module that reads or writes ``api_keys``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import insert, select, update
+
+from orchestration.api.tables import ApiKey
+from orchestration.journal.engine import write
+from orchestration.journal.tables import utcnow
+
+if TYPE_CHECKING:
+    from orchestration.journal import Journal
+
+__all__ = ["KeyRecord", "LiveKey", "insert_key", "live_key", "revoke_keys", "select_keys"]
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A key as listed: never the key itself (nor its digest)."""
+
+    id: str
+    tenant: str
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LiveKey:
+    """Who a live key belongs to."""
+
+    id: str
+    tenant: str
+    name: str
+
+
+def insert_key(journal: Journal, row: KeyRecord, key_hash: str) -> None:
+    """Store a new key: its row and the SHA-256 of the key, never the key."""
+    with write(journal.engine) as connection:
+        connection.execute(
+            insert(ApiKey).values(
+                id=row.id,
+                tenant=row.tenant,
+                name=row.name,
+                key_hash=key_hash,
+                prefix=row.prefix,
+                created_at=row.created_at,
+            )
+        )
+
+
+def select_keys(journal: Journal, tenant: str | None = None) -> list[KeyRecord]:
+    """Every key (or one tenant's), oldest first, revoked ones included."""
+    query = select(ApiKey).order_by(ApiKey.created_at)
+    if tenant is not None:
+        query = query.where(ApiKey.tenant == tenant)
+    with journal.engine.connect() as connection:
+        return [
+            KeyRecord(
+                id=row.id,
+                tenant=row.tenant,
+                name=row.name,
+                prefix=row.prefix,
+                created_at=row.created_at,
+                revoked_at=row.revoked_at,
+            )
+            for row in connection.execute(query)
+        ]
+
+
+def revoke_keys(journal: Journal, key: str) -> int:
+    """Revoke the live keys whose id, prefix or name is ``key``; returns how many."""
+    with write(journal.engine) as connection:
+        result = connection.execute(
+            update(ApiKey)
+            .where(
+                (ApiKey.id == key) | (ApiKey.prefix == key) | (ApiKey.name == key),
+                ApiKey.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+        )
+    return int(result.rowcount)
+
+
+def live_key(journal: Journal, key_hash: str) -> LiveKey | None:
+    """The live (not revoked) key with this digest, if any."""
+    query = select(ApiKey.id, ApiKey.tenant, ApiKey.name).where(
+        ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None)
+    )
+    with journal.engine.connect() as connection:
+        row = connection.execute(query).first()
+    return None if row is None else LiveKey(row.id, row.tenant, row.name)

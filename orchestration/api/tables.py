@@ -1,0 +1,28 @@
+"""The HTTP API's table: tenants' API keys (migration ``api``), on the journal's metadata."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from orchestration.journal.tables import Base, utcnow
+
+__all__ = [
+    "ApiKey",
+]
+
+
+class ApiKey(Base):
+    """A tenant's API key: only its SHA-256 is stored; the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
