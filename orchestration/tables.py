@@ -3,8 +3,9 @@
 The journal defines ``runs`` and ``steps`` and the declarative base; each subsystem defines its
 own tables in its ``tables`` module on that base, and keeps every query of them in its ``store``
 module. Subsystems import the journal, never the reverse, so nothing below this module knows
-the whole schema: the migrations' environment and the schema test read :data:`metadata` here,
-once every subsystem's tables are on it.
+the whole schema: whatever compares the schema with the migrations (the schema test, an
+autogenerate, which hands it to the migrations' environment as ``target_metadata``) reads
+:data:`metadata` here, once every subsystem's tables are on it.
 """
 
 from __future__ import annotations

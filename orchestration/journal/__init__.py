@@ -14,7 +14,8 @@ spend, cached answers).
 
 The journal knows only its own tables. Each subsystem keeps its tables (``tables.py``, on the
 journal's metadata) and its SQL (``store.py``) in its own package, and imports the journal, never
-the reverse; :mod:`orchestration.tables` gathers every table for the migrations.
+the reverse; :mod:`orchestration.tables` gathers every table for whatever compares the schema
+with the migrations.
 """
 
 from __future__ import annotations
