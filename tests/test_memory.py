@@ -110,7 +110,7 @@ def world(settings: Settings, journal: Journal) -> World:
         registry=load_registry(settings.agent_dirs),
         providers=ProviderPool(settings),
         breakers=BreakerBoard(settings),
-        router=Router(settings, journal.engine),
+        router=Router(settings, journal),
         middleware=MiddlewareChain([MemoryMiddleware(settings, journal, clock=clock), seen]),
     )
     return World(rt, clock, seen)
