@@ -29,9 +29,11 @@ def finetune_export(settings: Settings, agent: str, path: Path | None = None) ->
 
 def describe(report: ExportReport) -> str:
     """The data report: examples, tokens, estimated cost, what was left out."""
-    cost = "unknown (no training price)" if report.estimated_usd is None else (
-        f"${report.estimated_usd} for {report.epochs} epochs on {report.base_model}"
-    )  # fmt: skip
+    cost = (
+        "unknown (no training price)"
+        if report.estimated_usd is None
+        else f"${report.estimated_usd} for {report.epochs} epochs on {report.base_model}"
+    )
     reasons: dict[str, int] = {}
     for _, reason in report.excluded:
         reasons[reason] = reasons.get(reason, 0) + 1

@@ -92,8 +92,12 @@ def nightly_eval(settings: Settings, agents: list[str] | None = None) -> list[Ni
             )
         log.info(
             "nightly eval of %s: pass@1 %.3f, pass^%d %.3f (eval %s)",
-            agent, record.overall.pass_at_1, record.k, record.overall.pass_hat_k, record.id,
-        )  # fmt: skip
+            agent,
+            record.overall.pass_at_1,
+            record.k,
+            record.overall.pass_hat_k,
+            record.id,
+        )
         outcomes.append(
             NightlyOutcome(
                 agent, record.id, record.overall.pass_at_1, record.overall.pass_hat_k, regression

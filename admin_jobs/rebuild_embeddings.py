@@ -70,14 +70,23 @@ def summary_table(reports: list[RebuildReport], width: int) -> RenderableType:
     """The reports as a table within ``width`` columns: chunks embedded, skipped, deleted, time."""
     models = ", ".join(sorted({r.model for r in reports})) or "no knowledge base"
     columns = [Column("knowledge base")]
-    columns += [Column(c, right=True) for c in
-                ("gen", "chunks", "embedded", "skipped", "deleted", "calls", "secs")]  # fmt: skip
+    columns += [
+        Column(c, right=True)
+        for c in ("gen", "chunks", "embedded", "skipped", "deleted", "calls", "secs")
+    ]
     rows = [
-        [r.kb, str(r.generation) if r.published else f"{r.generation} (same)", str(r.chunks),
-         str(r.embedded), str(r.skipped), str(r.deleted), str(r.embedding_calls),
-         f"{r.seconds:.2f}"]
+        [
+            r.kb,
+            str(r.generation) if r.published else f"{r.generation} (same)",
+            str(r.chunks),
+            str(r.embedded),
+            str(r.skipped),
+            str(r.deleted),
+            str(r.embedding_calls),
+            f"{r.seconds:.2f}",
+        ]
         for r in reports
-    ]  # fmt: skip
+    ]
     return fitted(columns, rows, width, title=f"embeddings rebuilt ({models})")
 
 
@@ -91,9 +100,12 @@ def rebuild_embeddings_command(agent: str | None, full: bool, as_json: bool) -> 
     # With --json the progress goes to stderr: stdout holds the document alone.
     console = Console(stderr=as_json)
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         console=console,
-    ) as bar:  # fmt: skip
+    ) as bar:
 
         def progress_for(kb: str) -> Callable[[int, int], None]:
             task = bar.add_task(kb, total=None)

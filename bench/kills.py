@@ -52,17 +52,21 @@ def _chaos(session: Session, runs: int, kill_for_s: float) -> _Report:
     path = session.workdir / "chaos-report.json"
     log = session.workdir / "logs" / "chaos.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable, "-m", "tests.chaos", "--runs", str(runs), "--kill-for", str(kill_for_s),
-        "--seed", "7", "--redis-url", session.redis_url, "--json", str(path),
-    ]  # fmt: skip
+    command = [sys.executable, "-m", "tests.chaos", "--runs", str(runs)]
+    command += ["--kill-for", str(kill_for_s), "--seed", "7", "--redis-url", session.redis_url]
+    command += ["--json", str(path)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHORDLINE_")}
     env["CHORDLINE_TEST_PG_ADMIN_URL"] = _admin_url(session.database_url)
     with log.open("wb") as out:
         done = subprocess.run(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=900,
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=900,
             check=False,
-        )  # fmt: skip
+        )
     if done.returncode != 0:
         raise RuntimeError(f"the chaos run failed ({done.returncode}); its log: {log}")
     raw = json.loads(path.read_text())

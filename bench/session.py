@@ -183,10 +183,9 @@ class Session:
         env: dict[str, str] | None = None,
     ) -> Proc:
         """Start a ``chordline worker`` (call :meth:`Proc.wait_ready` before using it)."""
-        command = [
-            "-m", "orchestration.cli", "worker", "-Q", queues, "--concurrency", str(concurrency),
-            "--pool", pool, "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h",
-        ]  # fmt: skip
+        command = ["-m", "orchestration.cli", "worker", "-Q", queues]
+        command += ["--concurrency", str(concurrency), "--pool", pool]
+        command += ["-n", f"{name}-{uuid.uuid4().hex[:6]}@%h"]
         return self._start(
             name, command, env or self.chordline_env(), "CHORDLINE_WORKER_READY_FILE"
         )
@@ -200,12 +199,10 @@ class Session:
         env: dict[str, str] | None = None,
     ) -> Proc:
         """Start a bare ``celery worker`` for :mod:`bench.bare` on the session's Redis."""
-        command = [
-            "-m", "celery", "-A", "bench.bare", "worker", "-Q", bare.QUEUE, "--concurrency",
-            str(concurrency), "--pool", pool, "--loglevel", "WARNING",
-            # As `chordline worker` runs Celery: task events on (Flower), no mingle.
-            "-E", "--without-mingle", "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h",
-        ]  # fmt: skip
+        command = ["-m", "celery", "-A", "bench.bare", "worker", "-Q", bare.QUEUE]
+        command += ["--concurrency", str(concurrency), "--pool", pool, "--loglevel", "WARNING"]
+        # As `chordline worker` runs Celery: task events on (Flower), no mingle.
+        command += ["-E", "--without-mingle", "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h"]
         env = env or bare.env_for(self.redis_url, self.redis_url)
         return self._start(name, command, env, "BENCH_READY_FILE")
 

@@ -122,9 +122,14 @@ class Client:
             workflow = self.workflows.get(agent)
             self.ping_broker()
             parent_id = start_workflow(
-                self.runtime, workflow, text, tenant=tenant, limits=limits, run_id=run_id,
+                self.runtime,
+                workflow,
+                text,
+                tenant=tenant,
+                limits=limits,
+                run_id=run_id,
                 session=session,
-            )  # fmt: skip
+            )
             canvas.advance_workflow(self.app, parent_id)
             return self.runtime.journal.get_run(parent_id)
         self.runtime.registry.get(agent)
@@ -266,6 +271,9 @@ class Client:
             except Exception as exc:  # kombu raises transport-specific errors
                 # The decision is journaled: the sweeper enqueues the run's next steps once the
                 # broker answers again (a live run with queued work and no activity).
-                log.warning("run %s decided but not enqueued (%s); the sweeper will move it on",
-                            decided.approval.run_id, type(exc).__name__)  # fmt: skip
+                log.warning(
+                    "run %s decided but not enqueued (%s); the sweeper will move it on",
+                    decided.approval.run_id,
+                    type(exc).__name__,
+                )
         return decided

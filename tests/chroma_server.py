@@ -34,10 +34,19 @@ def running_chroma(directory: Path) -> Iterator[str]:
     directory.mkdir(parents=True, exist_ok=True)
     with (directory / "chroma.log").open("wb") as log:
         process = subprocess.Popen(
-            [str(binary), "run", "--path", str(directory / "db"), "--host", "127.0.0.1",
-             "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                str(binary),
+                "run",
+                "--path",
+                str(directory / "db"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
         while not _answers(port):

@@ -49,6 +49,10 @@ def admin_run(env: dict[str, str], *job: str) -> subprocess.CompletedProcess[str
     """``chordline admin run JOB ...`` as a one-off process, as an operator runs it."""
     return subprocess.run(
         [sys.executable, "-m", "orchestration.cli", "admin", "run", *job],
-        env=dict(os.environ, **env), cwd=ROOT, capture_output=True, text=True, timeout=180,
+        env=dict(os.environ, **env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
         check=False,
-    )  # fmt: skip
+    )

@@ -152,25 +152,47 @@ class OpenAIExtras:
         with self._lock:
             self.files[file_id] = data
         purpose = parts["purpose"].get_payload(decode=True).decode()
-        _json(handler, 200, {"id": file_id, "object": "file", "bytes": len(data),
-                             "created_at": int(time.time()), "filename": upload.get_filename(),
-                             "purpose": purpose, "status": "processed"})  # fmt: skip
+        _json(
+            handler,
+            200,
+            {
+                "id": file_id,
+                "object": "file",
+                "bytes": len(data),
+                "created_at": int(time.time()),
+                "filename": upload.get_filename(),
+                "purpose": purpose,
+                "status": "processed",
+            },
+        )
 
     def _create_job(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         if body.get("training_file") not in self.files:
-            _json(handler, 400, {"error": {"message": "training_file not found",
-                                           "type": "invalid_request_error"}})  # fmt: skip
+            _json(
+                handler,
+                400,
+                {"error": {"message": "training_file not found", "type": "invalid_request_error"}},
+            )
             return
         job_id = f"ftjob-{time.monotonic_ns()}"
         job = {
-            "id": job_id, "object": "fine_tuning.job", "model": body["model"],
-            "created_at": int(time.time()), "status": "validating_files",
-            "fine_tuned_model": None, "training_file": body["training_file"],
-            "validation_file": None, "hyperparameters": {"n_epochs": "auto"},
-            "organization_id": "org-test", "result_files": [], "seed": 0,
-            "trained_tokens": None, "finished_at": None, "error": None,
+            "id": job_id,
+            "object": "fine_tuning.job",
+            "model": body["model"],
+            "created_at": int(time.time()),
+            "status": "validating_files",
+            "fine_tuned_model": None,
+            "training_file": body["training_file"],
+            "validation_file": None,
+            "hyperparameters": {"n_epochs": "auto"},
+            "organization_id": "org-test",
+            "result_files": [],
+            "seed": 0,
+            "trained_tokens": None,
+            "finished_at": None,
+            "error": None,
             "suffix": body.get("suffix") or "model",
-        }  # fmt: skip
+        }
         with self._lock:
             self.jobs[job_id] = job
         _json(handler, 200, dict(job))

@@ -263,10 +263,13 @@ def _openai_answer(body: dict[str, Any], reply: ModelReply, model: str, turn: in
     message: dict[str, Any] = {"role": "assistant", "content": reply.text}
     if reply.tool_calls:
         message["tool_calls"] = [
-            {"id": c.call_id, "type": "function",
-             "function": {"name": c.name, "arguments": c.arguments}}
+            {
+                "id": c.call_id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments},
+            }
             for c in reply.tool_calls
-        ]  # fmt: skip
+        ]
     return {
         "id": f"chatcmpl-{time.monotonic_ns()}",
         "object": "chat.completion",
@@ -298,8 +301,9 @@ def _anthropic_answer(body: dict[str, Any], reply: ModelReply, model: str, turn:
             arguments: Any = json.loads(call.arguments)
         except json.JSONDecodeError:
             arguments = call.arguments
-        content.append({"type": "tool_use", "id": call.call_id, "name": call.name,
-                        "input": arguments})  # fmt: skip
+        content.append(
+            {"type": "tool_use", "id": call.call_id, "name": call.name, "input": arguments}
+        )
     return {
         "id": f"msg_{time.monotonic_ns()}",
         "type": "message",
@@ -318,8 +322,13 @@ def _anthropic_answer(body: dict[str, Any], reply: ModelReply, model: str, turn:
 
 
 def _error_body(api: Api, status: int) -> dict[str, Any]:
-    kinds = {401: "authentication_error", 404: "not_found_error", 429: "rate_limit_error",
-             529: "overloaded_error", 400: "invalid_request_error"}  # fmt: skip
+    kinds = {
+        401: "authentication_error",
+        404: "not_found_error",
+        429: "rate_limit_error",
+        529: "overloaded_error",
+        400: "invalid_request_error",
+    }
     kind = kinds.get(status, "api_error")
     message = {401: "invalid x-api-key", 529: "Overloaded", 429: "Rate limited"}.get(
         status, f"injected {status}"

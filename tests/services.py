@@ -62,10 +62,8 @@ class PrivateRedis:
         """Start the server (on the same port after a restart) and wait until it answers."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
-        command = [
-            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", str(self.directory),
-        ]  # fmt: skip
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
         with (self.directory / "redis.log").open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         _until(self._answers, f"redis on port {self.port}")

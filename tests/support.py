@@ -91,10 +91,8 @@ class WorkerPool:
         log = self.directory / f"{name}.log"
         ready.unlink(missing_ok=True)
         full_env = dict(os.environ, **env, CHORDLINE_WORKER_READY_FILE=str(ready))
-        command = [
-            sys.executable, "-m", "orchestration.cli", "worker", "-Q", queues,
-            "--concurrency", str(concurrency), "--pool", pool, "-n", f"{name}@%h",
-        ]  # fmt: skip
+        command = [sys.executable, "-m", "orchestration.cli", "worker", "-Q", queues]
+        command += ["--concurrency", str(concurrency), "--pool", pool, "-n", f"{name}@%h"]
         with log.open("wb") as handle:
             process = subprocess.Popen(
                 command,
@@ -198,5 +196,9 @@ def run_cli(
     return subprocess.run(
         [sys.executable, "-m", "orchestration.cli", *args],
         env={**clean, "COLUMNS": "200", **env},
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -40,11 +40,19 @@ def test_cleanup_deletes_only_what_is_past_retention(journal: Journal, tmp_path:
         for eval_id, created in (("old-eval", long_ago), ("new-eval", utcnow())):
             connection.execute(
                 insert(EvalResult).values(
-                    id=eval_id, agent="research-report", agent_version="v", dataset_hash="h",
-                    models={}, k=1, tenant="evals", admin=False, metrics={}, cases={},
+                    id=eval_id,
+                    agent="research-report",
+                    agent_version="v",
+                    dataset_hash="h",
+                    models={},
+                    k=1,
+                    tenant="evals",
+                    admin=False,
+                    metrics={},
+                    cases={},
                     created_at=created,
                 )
-            )  # fmt: skip
+            )
         connection.execute(
             insert(LLMCacheEntry).values(
                 key="k" * 64, tenant="t", deployment="openai:m", reply={}, created_at=long_ago

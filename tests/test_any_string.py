@@ -67,8 +67,12 @@ def rt(journal: Journal, tmp_path: Path) -> Runtime:
 @pytest.fixture
 def http(journal: Journal, tmp_path: Path) -> Iterator[TestClient]:
     """The API on SQLite and PostgreSQL; a 500 is answered, not raised, so tests can see it."""
-    settings = load_settings(database_url=journal.url, agents_dir=AGENT_DIRS,
-                             data_dir=tmp_path / "data", broker_url="filesystem://")  # fmt: skip
+    settings = load_settings(
+        database_url=journal.url,
+        agents_dir=AGENT_DIRS,
+        data_dir=tmp_path / "data",
+        broker_url="filesystem://",
+    )
     app = create_app(settings)
     key = create_key(app.state.chordline.client.runtime.journal, tenant="acme", name="t").secret
     headers = {"Authorization": f"Bearer {key}"}
@@ -95,13 +99,17 @@ def test_post_runs_answers_422_naming_the_field_on_both_journals(
     http: TestClient, journal: Journal, bad: str
 ) -> None:
     for field, body in _requests(bad):
-        answer = http.post("/v1/runs", content=json.dumps(body).encode(),
-                           headers={"content-type": "application/json"})  # fmt: skip
+        answer = http.post(
+            "/v1/runs",
+            content=json.dumps(body).encode(),
+            headers={"content-type": "application/json"},
+        )
         detail = str(answer.json()["detail"])
         assert answer.status_code == 422, (field, answer.status_code, detail)
         assert field in detail and "Fix:" in detail, (field, detail)
-    extra = http.post("/v1/runs", content=json.dumps({"agent": "toolbox", "input": "hi",
-                                                      bad: 1}).encode())  # fmt: skip
+    extra = http.post(
+        "/v1/runs", content=json.dumps({"agent": "toolbox", "input": "hi", bad: 1}).encode()
+    )
     assert extra.status_code == 422 and "Fix:" in extra.json()["detail"]
     assert _runs(journal) == 0
 
@@ -130,8 +138,9 @@ def test_approval_reason_and_edited_arguments_are_refused_then_a_clean_decision_
             ("arguments", {"decision": "approve", "arguments": {"label": bad}}),
             ("arguments", {"decision": "approve", "arguments": {bad: "x"}}),
         ):
-            answer = http.post(url, content=json.dumps(body).encode(),
-                               headers={"content-type": "application/json"})  # fmt: skip
+            answer = http.post(
+                url, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+            )
             detail = str(answer.json()["detail"])
             assert answer.status_code == 422, (field, bad, answer.status_code, detail)
             assert field in detail and "Fix:" in detail, (field, detail)
@@ -152,8 +161,10 @@ def test_the_client_and_the_cli_refuse_without_a_traceback(sqlite_settings: Sett
         with pytest.raises(RunRequestError) as caught:
             client.submit("ticket-triage", bad)  # a workflow: the same contract
         assert caught.value.field == "input"
-    env = {"CHORDLINE_DATA_DIR": str(sqlite_settings.data_dir),
-           "CHORDLINE_AGENTS_DIR": sqlite_settings.agents_dir}  # fmt: skip
+    env = {
+        "CHORDLINE_DATA_DIR": str(sqlite_settings.data_dir),
+        "CHORDLINE_AGENTS_DIR": sqlite_settings.agents_dir,
+    }
     # "\udcff" reaches the process as the byte 0xff: what a mis-encoded shell argument is.
     for args, field in (
         (("submit", "toolbox", "\udcff"), "input"),
@@ -202,8 +213,12 @@ _TEXT = st.text(
 _LIMITS = {"agent": 128, "tenant": 64, "session": 128}
 
 
-@settings(max_examples=200, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=200,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(field=st.sampled_from([*FIELDS, "metadata key"]), text=_TEXT)
 def test_any_text_is_refused_naming_its_field_or_stored_and_read_back_equal(
     rt: Runtime, field: str, text: str

@@ -53,8 +53,9 @@ def test_the_readme_curl_loop(
     key = new_key(service_env, "acme", "ann")  # chordline keys create: the last line
     http = httpx.Client(base_url=api.url, headers=_auth(key), timeout=30)
 
-    created = http.post("/v1/runs", json={"agent": "support-triage", "input": TRIAGE,
-                                          "metadata": {"ticket": "T-1"}})  # fmt: skip
+    created = http.post(
+        "/v1/runs", json={"agent": "support-triage", "input": TRIAGE, "metadata": {"ticket": "T-1"}}
+    )
     assert created.status_code == 201, created.text
     run_id = created.json()["id"]
     assert created.json()["metadata"] == {"ticket": "T-1"}
@@ -119,15 +120,17 @@ def test_two_approvals_of_one_turn_decided_in_reverse_order_by_separate_requests
     assert httpx.get(f"{api.url}/v1/runs/{run_id}").status_code == 401
     assert httpx.get(f"{api.url}/v1/runs", headers=_auth("chl_bogus_key")).status_code == 401
 
-    rejected = http.post(f"/v1/approvals/{second['id']}",
-                         json={"decision": "reject", "reason": "not this one"})  # fmt: skip
+    rejected = http.post(
+        f"/v1/approvals/{second['id']}", json={"decision": "reject", "reason": "not this one"}
+    )
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
     assert http.get(f"/v1/runs/{run_id}").json()["status"] == "waiting_for_approval"
     approved = http.post(f"/v1/approvals/{first['id']}", json={"decision": "approve"})
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
 
-    twice = http.post(f"/v1/approvals/{first['id']}",
-                      json={"decision": "reject", "reason": "changed my mind"})  # fmt: skip
+    twice = http.post(
+        f"/v1/approvals/{first['id']}", json={"decision": "reject", "reason": "changed my mind"}
+    )
     assert twice.status_code == 409
     assert twice.json()["decision"]["decision"] == "approve"
     assert twice.json()["decision"]["decided_by"] == "ann"
@@ -172,8 +175,11 @@ def test_cancelled_runs_refuse_decisions_over_http_and_in_the_cli(
 
 
 def test_limits_hold_across_two_api_processes(service_env: dict[str, str], tmp_path: Path) -> None:
-    env = {**service_env, "CHORDLINE_API_RATE_LIMIT_PER_MINUTE": "12",
-           "CHORDLINE_API_MAX_CONCURRENT_RUNS": "2"}  # fmt: skip
+    env = {
+        **service_env,
+        "CHORDLINE_API_RATE_LIMIT_PER_MINUTE": "12",
+        "CHORDLINE_API_MAX_CONCURRENT_RUNS": "2",
+    }
     servers = [start_api(env, tmp_path / "a"), start_api(env, tmp_path / "b")]
     try:
         key = new_key(service_env, "acme", "ann")
@@ -183,8 +189,11 @@ def test_limits_hold_across_two_api_processes(service_env: dict[str, str], tmp_p
         statuses = []
         for server in servers:
             for _ in range(2):
-                answer = httpx.post(f"{server.url}/v1/runs", headers=_auth(key),
-                                    json={"agent": "toolbox", "input": "hi"})  # fmt: skip
+                answer = httpx.post(
+                    f"{server.url}/v1/runs",
+                    headers=_auth(key),
+                    json={"agent": "toolbox", "input": "hi"},
+                )
                 statuses.append(answer.status_code)
         assert statuses == [201, 201, 429, 429]
         assert int(answer.headers["Retry-After"]) > 0

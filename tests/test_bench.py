@@ -13,14 +13,20 @@ import sys
 from bench.__main__ import BENCHMARKS
 from tests.support import ROOT
 
+_BENCH = [sys.executable, "-m", "bench", "--size", "tiny"]
+
 
 def test_every_benchmark_runs_at_tiny_size(clean_redis: str, pg_url: str) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHORDLINE_", "BENCH_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--size", "tiny", "--redis-url", clean_redis,
-         "--database-url", pg_url],
-        env=clean, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
+        [*_BENCH, "--redis-url", clean_redis, "--database-url", pg_url],
+        env=clean,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "FAILED" not in done.stdout
     assert done.stdout.count("| metric | Chordline |") == len(BENCHMARKS), done.stdout
@@ -29,10 +35,14 @@ def test_every_benchmark_runs_at_tiny_size(clean_redis: str, pg_url: str) -> Non
 def test_startup_benchmark_prints_every_row(clean_redis: str, pg_url: str) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHORDLINE_", "BENCH_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--size", "tiny", "--only", "startup", "--redis-url",
-         clean_redis, "--database-url", pg_url],
-        env=clean, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
+        [*_BENCH, "--only", "startup", "--redis-url", clean_redis, "--database-url", pg_url],
+        env=clean,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     rows = [line for line in done.stdout.splitlines() if line.startswith("| `chordline")]
     metrics = [row.split("|")[1].strip() for row in rows]

@@ -153,9 +153,13 @@ def test_postgres_restarted_midflight_workers_reconnect_and_complete_every_run(
         restarted.append(time.monotonic())
 
     plan = ChaosPlan(
-        runs=10, workers=2, kill_every_s=None, timeout_s=120, disrupt=restart,
+        runs=10,
+        workers=2,
+        kill_every_s=None,
+        timeout_s=120,
+        disrupt=restart,
         disrupt_after_steps=25,
-    )  # fmt: skip
+    )
     try:
         report = run_chaos(Client(_settings(env)), workers, env, plan)
     finally:
@@ -168,13 +172,21 @@ def test_postgres_restarted_midflight_workers_reconnect_and_complete_every_run(
 
 def _demo(data: Path) -> subprocess.Popen[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CHORDLINE_")}
-    env = {**clean, "COLUMNS": "100", "CHORDLINE_DATA_DIR": str(data),
-           "SUPPORT_TRIAGE_LATENCY_S": "3"}  # fmt: skip
+    env = {
+        **clean,
+        "COLUMNS": "100",
+        "CHORDLINE_DATA_DIR": str(data),
+        "SUPPORT_TRIAGE_LATENCY_S": "3",
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "orchestration.cli", "demo", "--timeout", "90"],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
-    )  # fmt: skip
+    )
 
 
 def test_the_zero_server_demo_killed_midrun_completes_the_run_when_started_again(

@@ -19,8 +19,12 @@ def _chordline(
     return subprocess.run(
         [sys.executable, "-m", "orchestration.cli", *args],
         env={**clean, "COLUMNS": "100", **env},
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_demo_runs_end_to_end_with_no_server(tmp_path: Path) -> None:
@@ -50,8 +54,9 @@ def _assert_clean_error(done: subprocess.CompletedProcess[str], *fragments: str)
 
 
 def test_invalid_config_refuses_to_start(tmp_path: Path) -> None:
-    done = _chordline("runs", env={"CHORDLINE_LEASE_SECONDS": "-1",
-                                   "CHORDLINE_DATA_DIR": str(tmp_path)})  # fmt: skip
+    done = _chordline(
+        "runs", env={"CHORDLINE_LEASE_SECONDS": "-1", "CHORDLINE_DATA_DIR": str(tmp_path)}
+    )
     _assert_clean_error(done, "CHORDLINE_LEASE_SECONDS=-1 is invalid", "Fix: set")
 
 

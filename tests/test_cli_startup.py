@@ -40,9 +40,14 @@ def _loaded_after(args: list[str], env: dict[str, str]) -> tuple[str, list[str]]
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CHORDLINE_")}
     done = subprocess.run(
-        [sys.executable, "-c", code], env={**clean, "COLUMNS": "100", **env}, cwd=ROOT,
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
+        [sys.executable, "-c", code],
+        env={**clean, "COLUMNS": "100", **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return done.stdout, json.loads(done.stderr.strip().splitlines()[-1])
 
 

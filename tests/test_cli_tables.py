@@ -37,8 +37,13 @@ def _chordline(data: Path, *args: str, columns: str | None = "80") -> str:
     env.update(CHORDLINE_DATA_DIR=str(data), CHORDLINE_AGENTS_DIR=AGENT_DIRS)
     done = subprocess.run(
         [sys.executable, "-m", "orchestration.cli", *args],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert "Traceback" not in done.stderr, done.stderr
     return done.stdout
 
@@ -86,8 +91,8 @@ def data(filled: Data) -> Path:
 
 def test_eval_run_piped_keeps_pass_at_1_and_pass_hat_3_whole(filled: Data) -> None:
     output = filled.eval_output
-    _whole(output, "category", "cases", "pass@1", "pass^3", "tool P", "tool R", "p50 s",
-           "p95 s", "tokens", "$/case", "adversarial", "must-fail", "0.957", "0.0000")  # fmt: skip
+    headers = ("category", "cases", "pass@1", "pass^3", "tool P", "tool R", "p50 s", "p95 s")
+    _whole(output, *headers, "tokens", "$/case", "adversarial", "must-fail", "0.957", "0.0000")
     # A failing trial's run id is whole on one line, ready to paste into `chordline status`.
     ids = re.findall(r"chordline status ([0-9a-f-]+)", output)
     assert ids and all(len(run_id) == 36 for run_id in ids), output
@@ -105,8 +110,8 @@ def test_eval_gate_and_its_breaches(data: Path) -> None:
 
 def test_admin_jobs(data: Path) -> None:
     output = _chordline(data, "admin", "run", "rebuild-embeddings")
-    _whole(output, "knowledge base", "research-report", "support-triage", "gen", "chunks",
-           "embedded", "skipped", "deleted", "calls", "secs")  # fmt: skip
+    headers = ("knowledge base", "gen", "chunks", "embedded", "skipped", "deleted", "calls", "secs")
+    _whole(output, *headers, "research-report", "support-triage")
     document = json.loads(_chordline(data, "admin", "run", "rebuild-embeddings", "--json"))
     assert {r["kb"] for r in document["knowledge_bases"]} == {"research-report", "support-triage"}
     assert all(r["embedded"] == 0 for r in document["knowledge_bases"])
@@ -122,19 +127,19 @@ def test_runs_status_and_stats(data: Path) -> None:
     waiting = json.loads(_chordline(data, "runs", "--json", "--tenant", "globex-corporation-emea"))
     (run_id,) = [r["id"] for r in waiting["runs"]]
     shown = _chordline(data, "status", run_id)
-    _whole(shown, run_id, "kind", "name", "took", "cost", "deployment", "model", "tries",
-           "skipped", "in/cached/out", "lookup_customer")  # fmt: skip
+    headers = ("kind", "name", "took", "cost", "deployment", "model", "tries", "skipped")
+    _whole(shown, *headers, "in/cached/out", run_id, "lookup_customer")
     stats = _chordline(data, "stats")
-    _whole(stats, "agent", "runs", "success", "run p50/p95/p99", "step p50/p95/p99", "tokens",
-           "cost/run", "top errors", "support-triage", "research-report")  # fmt: skip
+    headers = ("agent", "runs", "success", "run p50/p95/p99", "step p50/p95/p99", "tokens")
+    _whole(stats, *headers, "cost/run", "top errors", "support-triage", "research-report")
     document = json.loads(_chordline(data, "stats", "--json"))
     assert {a["agent"] for a in document["agents"]} >= {"support-triage", "research-report"}
 
 
 def test_approvals_keys_workflows_and_agents(data: Path) -> None:
     approvals = _chordline(data, "approvals")
-    _whole(approvals, "id", "tenant", "tool", "arguments", "status", "requested",
-           "issue_refund", "globex-corporation-emea")  # fmt: skip
+    headers = ("id", "tenant", "tool", "arguments", "status", "requested")
+    _whole(approvals, *headers, "issue_refund", "globex-corporation-emea")
     (pending,) = json.loads(_chordline(data, "approvals", "--json"))["approvals"]
     assert pending["tool"] == "issue_refund" and pending["id"] in approvals
     keys = _chordline(data, "keys", "list")
@@ -150,8 +155,9 @@ def test_approvals_keys_workflows_and_agents(data: Path) -> None:
 
 def test_rollout_status(data: Path) -> None:
     output = _chordline(data, "rollout", "status", "research-report")
-    _whole(output, "side", "version", "runs", "finished", "success", "p95 latency", "cost / run",
-           "eval pass", "stable", "brief", "at", "event", "stage", "reason", "start")  # fmt: skip
+    comparison = ("side", "version", "runs", "finished", "success", "p95 latency", "cost / run")
+    events = ("at", "event", "stage", "reason")
+    _whole(output, *comparison, "eval pass", "stable", "brief", *events, "start")
     document: dict[str, Any] = json.loads(
         _chordline(data, "rollout", "status", "research-report", "--json")
     )

@@ -17,8 +17,12 @@ from workers.embedded_transport import SCHEME
 
 
 def _connection(folder: Path) -> Connection:
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder),
-               "control_folder": str(folder / "control"), "polling_interval": 0.001}  # fmt: skip
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(folder / "control"),
+        "polling_interval": 0.001,
+    }
     return Connection(f"{SCHEME}://", transport_options=options)
 
 

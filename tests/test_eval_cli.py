@@ -82,10 +82,21 @@ def test_a_prompt_that_stops_asking_for_approval_fails_the_gate(
         ran.stdout
     )
     gate = chordline(
-        changed, "eval", "gate", "support-triage", "--min-pass-rate", "0.85",
-        "--max-p95-latency-s", "30", "--max-cost-per-case", "0.05",
-        "--baseline", str(BASELINE), "--tolerance", "0.05",
-    )  # fmt: skip
+        changed,
+        "eval",
+        "gate",
+        "support-triage",
+        "--min-pass-rate",
+        "0.85",
+        "--max-p95-latency-s",
+        "30",
+        "--max-cost-per-case",
+        "0.05",
+        "--baseline",
+        str(BASELINE),
+        "--tolerance",
+        "0.05",
+    )
     assert gate.returncode == 1, gate.stdout + gate.stderr
     baseline = json.loads(BASELINE.read_text())["metrics"]["overall"]["pass_at_1"]
     failed = [line for line in gate.stderr.splitlines() if line.startswith("gate failed: pass@1")]
@@ -182,8 +193,12 @@ def test_nightly_eval_by_hand_exits_0_and_alerts_on_a_regression(
     (evals / "support-triage" / "baseline.json").write_text(json.dumps(baseline))
     regressed = chordline(
         env | {"CHORDLINE_EVALS_DIR": str(evals), "CHORDLINE_EVAL_TOLERANCE": "0.01"},
-        "admin", "run", "nightly-eval", "--agent", "support-triage",
-    )  # fmt: skip
+        "admin",
+        "run",
+        "nightly-eval",
+        "--agent",
+        "support-triage",
+    )
     assert regressed.returncode == 0, regressed.stderr
     assert "REGRESSION: pass@1 = 0.9565: fell below the baseline 1" in regressed.stdout
     alerts = [line for line in regressed.stderr.splitlines() if "chordline.alerts" in line]

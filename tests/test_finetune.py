@@ -24,9 +24,11 @@ def test_the_export_holds_good_runs_redacted_with_a_data_report(
     journal: Journal, tmp_path: Path
 ) -> None:
     settings = load_settings(
-        database_url=journal.url, agents_dir=str(ROOT / "agents"),
-        data_dir=tmp_path, lease_seconds=30,
-    )  # fmt: skip
+        database_url=journal.url,
+        agents_dir=str(ROOT / "agents"),
+        data_dir=tmp_path,
+        lease_seconds=30,
+    )
     ids = seed_runs(runtime_for(journal, settings))
     report = export_examples(settings, "support-triage", tmp_path / "st.jsonl")
     assert report.examples == 1
@@ -45,11 +47,15 @@ def test_the_export_holds_good_runs_redacted_with_a_data_report(
 
 
 def _env(service_env: dict[str, str], fake_llm: FakeLLM) -> dict[str, str]:
-    return service_env | fake_llm.env() | {
-        "CHORDLINE_AGENTS_DIR": str(ROOT / "agents"),
-        "CHORDLINE_FINETUNE_POLL_SECONDS": "0.5",
-        "SUPPORT_TRIAGE_LATENCY_S": "0",
-    }  # fmt: skip
+    return (
+        service_env
+        | fake_llm.env()
+        | {
+            "CHORDLINE_AGENTS_DIR": str(ROOT / "agents"),
+            "CHORDLINE_FINETUNE_POLL_SECONDS": "0.5",
+            "SUPPORT_TRIAGE_LATENCY_S": "0",
+        }
+    )
 
 
 def test_a_job_is_followed_by_admin_tasks_and_its_model_becomes_a_candidate_not_the_pin(
@@ -60,9 +66,11 @@ def test_a_job_is_followed_by_admin_tasks_and_its_model_becomes_a_candidate_not_
 ) -> None:
     env = _env(service_env, fake_llm)
     settings = load_settings(
-        database_url=pg_journal.url, agents_dir=env["CHORDLINE_AGENTS_DIR"],
-        data_dir=Path(env["CHORDLINE_DATA_DIR"]), lease_seconds=30,
-    )  # fmt: skip
+        database_url=pg_journal.url,
+        agents_dir=env["CHORDLINE_AGENTS_DIR"],
+        data_dir=Path(env["CHORDLINE_DATA_DIR"]),
+        lease_seconds=30,
+    )
     seed_runs(runtime_for(pg_journal, settings))
     agent_file = ROOT / "agents" / "research_report" / "agent.py"
     before = hashlib.sha256(agent_file.read_bytes()).hexdigest()
@@ -85,8 +93,9 @@ def test_a_job_is_followed_by_admin_tasks_and_its_model_becomes_a_candidate_not_
     assert candidate.source == f"finetune:{job_id}"
     # validating_files -> queued -> running -> succeeded: one admin task per check.
     assert extras.retrieves == [job_id] * 3
-    runs = re.findall(r"chordline\.admin\.finetune_follow\[[^\]]+\] succeeded in ([\d.]+)s",
-                      worker.output())  # fmt: skip
+    runs = re.findall(
+        r"chordline\.admin\.finetune_follow\[[^\]]+\] succeeded in ([\d.]+)s", worker.output()
+    )
     assert len(runs) == 3 and max(float(s) for s in runs) < 5, runs
     assert hashlib.sha256(agent_file.read_bytes()).hexdigest() == before
     registry = open_runtime(settings).registry

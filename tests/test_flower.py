@@ -50,8 +50,12 @@ def flower(service_env: dict[str, str], tmp_path: Path) -> Iterator[int]:
     log = (tmp_path / "flower.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "orchestration.cli", "flower"],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         _until(lambda: _answers(port), "flower to answer", process)
         yield port

@@ -61,8 +61,9 @@ def _turn(
 
 
 def _call(name: str, *, approval: bool = False) -> ToolCallRequest:
-    return ToolCallRequest(f"id-{name}", name, "{}", read_only=not approval,
-                           requires_approval=approval)  # fmt: skip
+    return ToolCallRequest(
+        f"id-{name}", name, "{}", read_only=not approval, requires_approval=approval
+    )
 
 
 def test_schema_matches_models(journal: Journal) -> None:
@@ -108,8 +109,11 @@ def test_claim_gives_one_owner_then_done_with_recorded_result(journal: Journal) 
     assert third.step.attempt == 1
     run = journal.get_run("run-1")
     assert (run.status, run.output, run.input_tokens, run.output_tokens) == (
-        RunStatus.SUCCEEDED, "done", 10, 5,
-    )  # fmt: skip
+        RunStatus.SUCCEEDED,
+        "done",
+        10,
+        5,
+    )
 
 
 def test_lapsed_lease_is_taken_over_and_the_old_owner_cannot_record(journal: Journal) -> None:

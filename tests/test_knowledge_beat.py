@@ -27,15 +27,23 @@ def test_the_schedule_comes_from_the_settings_and_routes_to_the_admin_queue() ->
     assert entry["schedule"] == crontab(minute="15", hour="4", day_of_week="1-5")
     both = admin_entries(load_settings(finetune_agents="research-report, support-triage"))
     assert both["finetune-support-triage"]["args"] == ("support-triage",)
-    assert both["finetune-research-report"]["schedule"] == crontab(minute="0", hour="3",
-                                                                   day_of_week="0")  # fmt: skip
+    assert both["finetune-research-report"]["schedule"] == crontab(
+        minute="0", hour="3", day_of_week="0"
+    )
 
 
 def test_both_jobs_run_by_hand(tmp_path: Path, journal: Journal) -> None:
-    env = {"CHORDLINE_DATA_DIR": str(tmp_path / "data"), "CHORDLINE_DATABASE_URL": journal.url,
-           "CHORDLINE_AGENTS_DIR": str(ROOT / "agents")}  # fmt: skip
-    settings = load_settings(database_url=journal.url, agents_dir=env["CHORDLINE_AGENTS_DIR"],
-                             data_dir=tmp_path / "data", lease_seconds=30)  # fmt: skip
+    env = {
+        "CHORDLINE_DATA_DIR": str(tmp_path / "data"),
+        "CHORDLINE_DATABASE_URL": journal.url,
+        "CHORDLINE_AGENTS_DIR": str(ROOT / "agents"),
+    }
+    settings = load_settings(
+        database_url=journal.url,
+        agents_dir=env["CHORDLINE_AGENTS_DIR"],
+        data_dir=tmp_path / "data",
+        lease_seconds=30,
+    )
     seed_runs(runtime_for(journal, settings))
     rebuilt = admin_run(env, "rebuild-embeddings", "--agent", "support-triage")
     assert rebuilt.returncode == 0, rebuilt.stderr
@@ -55,16 +63,23 @@ def test_both_jobs_run_by_hand(tmp_path: Path, journal: Journal) -> None:
 def test_beat_entries_run_both_jobs_on_an_admin_worker(
     service_env: dict[str, str], pg_journal: Journal, fake_llm: FakeLLM, workers: WorkerPool
 ) -> None:
-    env = service_env | fake_llm.env() | {
-        "CHORDLINE_AGENTS_DIR": str(ROOT / "agents"),
-        "CHORDLINE_FINETUNE_AGENTS": "research-report",
-        "CHORDLINE_FINETUNE_POLL_SECONDS": "0.5",
-    }  # fmt: skip
+    env = (
+        service_env
+        | fake_llm.env()
+        | {
+            "CHORDLINE_AGENTS_DIR": str(ROOT / "agents"),
+            "CHORDLINE_FINETUNE_AGENTS": "research-report",
+            "CHORDLINE_FINETUNE_POLL_SECONDS": "0.5",
+        }
+    )
     settings = load_settings(
-        broker_url=env["CHORDLINE_BROKER_URL"], database_url=pg_journal.url,
-        agents_dir=env["CHORDLINE_AGENTS_DIR"], data_dir=Path(env["CHORDLINE_DATA_DIR"]),
-        finetune_agents="research-report", lease_seconds=30,
-    )  # fmt: skip
+        broker_url=env["CHORDLINE_BROKER_URL"],
+        database_url=pg_journal.url,
+        agents_dir=env["CHORDLINE_AGENTS_DIR"],
+        data_dir=Path(env["CHORDLINE_DATA_DIR"]),
+        finetune_agents="research-report",
+        lease_seconds=30,
+    )
     seed_runs(runtime_for(pg_journal, settings))
     workers.start(env, queues="admin", concurrency=1)
     app = canvas.producer(settings)

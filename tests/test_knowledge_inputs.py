@@ -23,7 +23,7 @@ from tests.conftest import AGENT_DIRS
         ("ORD-1042: $1249.00 on 2026-11-24", "ORD-1042: $1249.00 on 2026-11-24"),
         ("tracking 1Z999AA10123456784", "tracking 1Z999AA10123456784"),
     ],
-)  # fmt: skip
+)
 def test_redaction(text: str, expected: str) -> None:
     assert redact(text) == expected
 

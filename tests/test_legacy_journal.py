@@ -74,8 +74,11 @@ def _stored(rt: Runtime) -> list[tuple[str, int, StepKind, dict[str, Any] | None
 def test_every_stored_result_decodes_and_encodes_back_as_stored(rt: Runtime) -> None:
     stored = _stored(rt)
     assert {run_id for run_id, *_ in stored} == set(RUNS)
-    kinds = {StepKind.LLM: TurnPayload, StepKind.TOOL: ToolPayload,
-             StepKind.APPROVAL: ApprovalDecision}  # fmt: skip
+    kinds = {
+        StepKind.LLM: TurnPayload,
+        StepKind.TOOL: ToolPayload,
+        StepKind.APPROVAL: ApprovalDecision,
+    }
     for run_id, seq, kind, data in stored:
         payload = decode(kind, data)
         assert encode(payload) == data, (run_id, seq)
@@ -126,8 +129,11 @@ def test_old_results_read_as_typed_payloads(rt: Runtime) -> None:
 
 def _status(rt: Runtime, *args: str) -> str:
     """``chordline status ARGS`` in this process, on ``rt``'s journal."""
-    env = {"CHORDLINE_DATABASE_URL": rt.settings.journal_url, "COLUMNS": "200",
-           "CHORDLINE_DATA_DIR": str(rt.settings.data_dir)}  # fmt: skip
+    env = {
+        "CHORDLINE_DATABASE_URL": rt.settings.journal_url,
+        "COLUMNS": "200",
+        "CHORDLINE_DATA_DIR": str(rt.settings.data_dir),
+    }
     current_settings.cache_clear()  # the CLI reads the process's settings once: read them anew
     try:
         result = CliRunner(env=env).invoke(main, ["status", *args])

@@ -210,8 +210,12 @@ def _chordline(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
     return subprocess.run(
         [sys.executable, "-m", "orchestration.cli", *args],
         env={**clean, "COLUMNS": "120", **env},
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_the_cli_exports_and_deletes_a_session(

@@ -27,13 +27,15 @@ from orchestration.journal.tables import RunStatus, StepKind
 from orchestration.reducer import loop
 from tests.support import drain
 
-SCRIPT = "\n".join([
-    "Please handle ticket ZQX-INPUT-4417 for our customer.",
-    'CALL sleep_read {"seconds": 0}',
-    'CALL sleep_read {"seconds": 0.01}',
-    'CALL record_effect {"label": "ZQX-ARG-record"}',
-    'CALL guarded_effect {"label": "ZQX-ARG-guarded"}',
-])  # fmt: skip
+SCRIPT = "\n".join(
+    [
+        "Please handle ticket ZQX-INPUT-4417 for our customer.",
+        'CALL sleep_read {"seconds": 0}',
+        'CALL sleep_read {"seconds": 0.01}',
+        'CALL record_effect {"label": "ZQX-ARG-record"}',
+        'CALL guarded_effect {"label": "ZQX-ARG-guarded"}',
+    ]
+)
 REASON = "ZQX-REASON approved after a call with the customer"
 
 

@@ -77,15 +77,19 @@ def test_a_worker_killed_right_after_the_turn_was_journaled_is_not_asked_again(
     fake_llm: FakeLLM,
     private_redis: PrivateRedis,
 ) -> None:
-    env = service_env | fake_llm.env() | {
-        "CHORDLINE_BROKER_URL": private_redis.url,
-        "CHORDLINE_LLM_PROVIDER": MODEL,
-        # The dead worker's unacked turn message comes back from Redis too: a redelivery of
-        # the recorded turn, besides the sweeper's re-drive of the steps it asked for.
-        "CHORDLINE_VISIBILITY_TIMEOUT": "10",
-        "CHORDLINE_UNACKED_RESTORE_INTERVAL": "1",
-        "CHORDLINE_STALE_AFTER_SECONDS": "2",
-    }  # fmt: skip
+    env = (
+        service_env
+        | fake_llm.env()
+        | {
+            "CHORDLINE_BROKER_URL": private_redis.url,
+            "CHORDLINE_LLM_PROVIDER": MODEL,
+            # The dead worker's unacked turn message comes back from Redis too: a redelivery of
+            # the recorded turn, besides the sweeper's re-drive of the steps it asked for.
+            "CHORDLINE_VISIBILITY_TIMEOUT": "10",
+            "CHORDLINE_UNACKED_RESTORE_INTERVAL": "1",
+            "CHORDLINE_STALE_AFTER_SECONDS": "2",
+        }
+    )
     client = Client(_settings(env))
     pg_url = service_env["CHORDLINE_DATABASE_URL"]
     gate = fake_llm.hold_next("openai")

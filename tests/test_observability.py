@@ -86,8 +86,13 @@ def test_metrics_reach_the_collector(
     assert meter_provider_for(settings) is not None
     stop_metrics(settings)  # exports what is left
     text = "\n".join(receiver.raw)
-    for name in ("chordline.step.duration", "chordline.queue.wait", "gen_ai.client.token.usage",
-                 "chordline.tool.errors", "chordline.runs"):  # fmt: skip
+    for name in (
+        "chordline.step.duration",
+        "chordline.queue.wait",
+        "gen_ai.client.token.usage",
+        "chordline.tool.errors",
+        "chordline.runs",
+    ):
         assert f'name: "{name}"' in text, name
     assert 'string_value: "toolbox"' in text
 
@@ -168,11 +173,17 @@ def test_an_open_breaker_and_the_fallback_show_in_spans_and_metrics(
 ) -> None:
     keys = {k.removeprefix("CHORDLINE_").lower(): v for k, v in fake_llm.env().items()}
     settings = _settings(
-        journal, tmp_path, trace_exporter="otlp_http", metrics_exporter="otlp_http",
+        journal,
+        tmp_path,
+        trace_exporter="otlp_http",
+        metrics_exporter="otlp_http",
         llm_provider="anthropic:claude-haiku-4-5-20251001",
-        llm_fallbacks="openai:gpt-5-mini-2025-08-07", llm_max_attempts=1, breaker_fail_max=1,
-        breaker_reset_seconds=600, **keys,
-    )  # fmt: skip
+        llm_fallbacks="openai:gpt-5-mini-2025-08-07",
+        llm_max_attempts=1,
+        breaker_fail_max=1,
+        breaker_reset_seconds=600,
+        **keys,
+    )
     fake_llm.fail_always("anthropic", Fault("status", 529))
     rt = open_runtime(settings)
     run = rt.create_run("toolbox", 'CALL sleep_read {"seconds": 0}')

@@ -135,8 +135,12 @@ def test_a_tool_call_waits_for_a_worker_with_its_schema_then_fails_naming_the_ve
     (seq,) = started.dispatch.parallel
 
     # The deploy changes the tool's schema: its calls from the old version are not its code.
-    _write_agent(next(agents_dir.iterdir()), "You are v1 of $agent_name.\n$tool_list",
-                 extra_field="\n    limit: int = 3", suffix=" (new code)")  # fmt: skip
+    _write_agent(
+        next(agents_dir.iterdir()),
+        "You are v1 of $agent_name.\n$tool_list",
+        extra_field="\n    limit: int = 3",
+        suffix=" (new code)",
+    )
     new = _deploy(agents_dir, Systems(), **_overrides(journal, tmp_path))
     held = loop.run_tool(new, run.id, seq, "gen2")
     assert held.status == "not_ready" and held.retry_in_s > 0
@@ -219,10 +223,14 @@ def test_two_worker_generations_finish_a_run_on_the_version_it_started_with(
     data_dir = Path(env["CHORDLINE_DATA_DIR"])
     data_dir.mkdir(parents=True, exist_ok=True)
     first = workers.start(env, concurrency=2)
-    client = Client(load_settings(
-        broker_url=env["CHORDLINE_BROKER_URL"], database_url=pg_journal.url,
-        agents_dir=str(agents), data_dir=data_dir,
-    ))  # fmt: skip
+    client = Client(
+        load_settings(
+            broker_url=env["CHORDLINE_BROKER_URL"],
+            database_url=pg_journal.url,
+            agents_dir=str(agents),
+            data_dir=data_dir,
+        )
+    )
     run = client.submit("pinned", "lookup tea")
     journal = client.runtime.journal
     deadline = time.monotonic() + 60

@@ -21,8 +21,12 @@ def _chordline(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
     return subprocess.run(
         [sys.executable, "-m", "orchestration.cli", *args],
         env={**clean, "COLUMNS": "160", **env},
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_lock_writes_then_checks_the_agents(tmp_path: Path) -> None:
@@ -56,8 +60,12 @@ def test_lock_refuses_floating_aliases(tmp_path: Path) -> None:
     assert "aliased: openai:gpt-5-mini is an alias without a version date" in refused.stderr
     assert "anthropic:claude-sonnet-4-5 is an alias" in refused.stderr
     assert not (tmp_path / "x.lock").exists()
-    allowed = _chordline("lock", "--file", str(tmp_path / "x.lock"),
-                         env=env | {"CHORDLINE_ALLOW_MODEL_ALIASES": "true"})  # fmt: skip
+    allowed = _chordline(
+        "lock",
+        "--file",
+        str(tmp_path / "x.lock"),
+        env=env | {"CHORDLINE_ALLOW_MODEL_ALIASES": "true"},
+    )
     assert allowed.returncode == 0, allowed.stderr
     assert "no price: aliased: openai:gpt-5-mini" in allowed.stderr
 

@@ -36,8 +36,12 @@ def _check(env: dict[str, str]) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "orchestration.cli", "check"],
         env={**clean, "COLUMNS": "200", **env},
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -45,14 +49,18 @@ def _check(env: dict[str, str]) -> str:
 def test_primary_breaker_opens_in_redis_a_second_worker_skips_it_then_it_recovers(
     service_env: dict[str, str], workers: WorkerPool, fake_llm: FakeLLM
 ) -> None:
-    env = service_env | fake_llm.env() | {
-        "CHORDLINE_LLM_PROVIDER": PRIMARY.name,
-        "CHORDLINE_LLM_FALLBACKS": FALLBACK.name,
-        "CHORDLINE_LLM_MAX_ATTEMPTS": "2",
-        "CHORDLINE_LLM_RETRY_BASE_SECONDS": "0.01",
-        "CHORDLINE_BREAKER_FAIL_MAX": "3",
-        "CHORDLINE_BREAKER_RESET_SECONDS": "300",
-    }  # fmt: skip
+    env = (
+        service_env
+        | fake_llm.env()
+        | {
+            "CHORDLINE_LLM_PROVIDER": PRIMARY.name,
+            "CHORDLINE_LLM_FALLBACKS": FALLBACK.name,
+            "CHORDLINE_LLM_MAX_ATTEMPTS": "2",
+            "CHORDLINE_LLM_RETRY_BASE_SECONDS": "0.01",
+            "CHORDLINE_BREAKER_FAIL_MAX": "3",
+            "CHORDLINE_BREAKER_RESET_SECONDS": "300",
+        }
+    )
     settings = _settings(env)
     client = Client(settings)
     key = breaker_key(PRIMARY, settings)

@@ -209,9 +209,13 @@ def test_the_cache_answers_when_every_network_deployment_is_down(
     fake_llm: FakeLLM, tmp_path: Path, journal: Journal
 ) -> None:
     rt = _runtime(
-        tmp_path, fake_llm, journal, llm_provider=f"openai:{MODELS['openai']}",
-        llm_fallbacks="cache", llm_max_attempts=1,
-    )  # fmt: skip
+        tmp_path,
+        fake_llm,
+        journal,
+        llm_provider=f"openai:{MODELS['openai']}",
+        llm_fallbacks="cache",
+        llm_max_attempts=1,
+    )
     good = _run(rt, "research-report", REPORT)
     assert good.status == RunStatus.SUCCEEDED
     fake_llm.fail_always("openai", Fault("status", 500))
@@ -250,9 +254,14 @@ def test_tenant_daily_budget_holds_across_runs(
     fake_llm: FakeLLM, tmp_path: Path, journal: Journal
 ) -> None:
     rt = _runtime(
-        tmp_path, fake_llm, journal, llm_provider="openai", llm_max_output_tokens=256,
-        tenant_daily_usd=Decimal("1"), tenant_daily_usd_overrides="acme=0.004",
-    )  # fmt: skip
+        tmp_path,
+        fake_llm,
+        journal,
+        llm_provider="openai",
+        llm_max_output_tokens=256,
+        tenant_daily_usd=Decimal("1"),
+        tenant_daily_usd_overrides="acme=0.004",
+    )
     runs = [_run(rt, "research-report", REPORT, tenant="acme")]
     assert runs[0].status == RunStatus.SUCCEEDED, runs[0].error
     while runs[-1].status == RunStatus.SUCCEEDED and len(runs) < 8:
@@ -327,8 +336,13 @@ def test_floating_aliases_are_refused_unless_allowed(fake_llm: FakeLLM, tmp_path
 def test_a_full_context_elides_old_tool_outputs_keeping_system_and_latest_turn(
     fake_llm: FakeLLM, tmp_path: Path
 ) -> None:
-    rt = _runtime(tmp_path, fake_llm, llm_provider="openai", context_window_tokens=1600,
-                  llm_max_output_tokens=200)  # fmt: skip
+    rt = _runtime(
+        tmp_path,
+        fake_llm,
+        llm_provider="openai",
+        context_window_tokens=1600,
+        llm_max_output_tokens=200,
+    )
     run = _run(rt, "reader", "read 5 times")
     assert run.status == RunStatus.SUCCEEDED, run.error
     answered = _llm_steps(rt, run.id)
@@ -348,8 +362,9 @@ def test_the_sdks_own_environment_variables_are_honoured(
     fake_llm: FakeLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    rt = _runtime(tmp_path, fake_llm, llm_provider="openai", openai_api_key=None,
-                  openai_base_url=None)  # fmt: skip
+    rt = _runtime(
+        tmp_path, fake_llm, llm_provider="openai", openai_api_key=None, openai_base_url=None
+    )
     missing = _run(rt, "research-report", REPORT)
     assert missing.status == RunStatus.FAILED
     assert (
@@ -358,8 +373,9 @@ def test_the_sdks_own_environment_variables_are_honoured(
     )
     monkeypatch.setenv("OPENAI_API_KEY", VALID_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", f"{fake_llm.url}/v1")
-    rt = _runtime(tmp_path / "env", fake_llm, llm_provider="openai", openai_api_key=None,
-                  openai_base_url=None)  # fmt: skip
+    rt = _runtime(
+        tmp_path / "env", fake_llm, llm_provider="openai", openai_api_key=None, openai_base_url=None
+    )
     assert _run(rt, "research-report", REPORT).status == RunStatus.SUCCEEDED
     assert fake_llm.calls("openai")
 
@@ -383,8 +399,13 @@ def test_a_provider_whose_sdk_is_not_installed_is_refused_naming_the_extra(
     env |= {"CHORDLINE_DATA_DIR": str(tmp_path), "CHORDLINE_LLM_PROVIDER": "openai"}
     done = subprocess.run(
         [sys.executable, "-c", script, "submit", "research-report", "heat pumps"],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "needs the openai SDK, which is not installed" in done.stderr
     assert "Fix: pip install 'chordline[openai]'" in done.stderr.replace("\n", " ")

@@ -103,10 +103,14 @@ def test_spans_leave_redacted_attributes_events_and_status() -> None:
 def test_log_records_are_redacted_in_text_and_json(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path, openai_api_key=SecretStr("plainsecretvalue"))
     record = logging.LogRecord(
-        "chordline.test", logging.WARNING, __file__, 1,
-        "customer %s paid with %s using %s", ("jane@example.com", CARD, "plainsecretvalue"),
+        "chordline.test",
+        logging.WARNING,
+        __file__,
+        1,
+        "customer %s paid with %s using %s",
+        ("jane@example.com", CARD, "plainsecretvalue"),
         None,
-    )  # fmt: skip
+    )
     assert RedactingFilter(redactor_for(settings)).filter(record)
     line = JsonFormatter().format(record)
     assert "jane@example.com" not in line and "1111" not in line

@@ -49,8 +49,10 @@ def test_retry_after_is_honoured_and_every_attempt_recorded() -> None:
     assert result == "answer"
     assert waits[0] == 2.5 and 0.1 <= waits[1] <= 0.2
     assert [(a.number, a.outcome, a.status) for a in attempts] == [
-        (1, "retry", 429), (2, "retry", 500), (3, "ok", None)
-    ]  # fmt: skip
+        (1, "retry", 429),
+        (2, "retry", 500),
+        (3, "ok", None),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -82,9 +82,12 @@ def _runtime(journal: Journal, tmp_path: Path, agents_dir: Path, **overrides: An
         for table in (RolloutEvent, Rollout, RunVariant, AgentVersion):
             connection.execute(delete(table))
     settings = load_settings(
-        database_url=journal.url, agents_dir=str(agents_dir), data_dir=tmp_path,
-        lease_seconds=30, **overrides,
-    )  # fmt: skip
+        database_url=journal.url,
+        agents_dir=str(agents_dir),
+        data_dir=tmp_path,
+        lease_seconds=30,
+        **overrides,
+    )
     return open_runtime(settings)
 
 
@@ -232,8 +235,13 @@ def test_the_cli_starts_checks_and_shows_a_rollout(agents_dir: Path, tmp_path: P
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "orchestration.cli", "rollout", *args],
-            env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
     begun = cli("start", "canary", "--variant", "healthy", "--steps", "1,5,100", "--dwell", "5m")
     assert begun.returncode == 0, begun.stderr
@@ -256,9 +264,12 @@ def test_the_cli_starts_checks_and_shows_a_rollout(agents_dir: Path, tmp_path: P
 
 
 def test_the_beat_task_checks_rollouts_on_an_admin_worker(
-    service_env: dict[str, str], pg_journal: Journal, tmp_path: Path, agents_dir: Path,
+    service_env: dict[str, str],
+    pg_journal: Journal,
+    tmp_path: Path,
+    agents_dir: Path,
     workers: WorkerPool,
-) -> None:  # fmt: skip
+) -> None:
     from beat_schedule import schedule
     from orchestration.canvas import producer
 
@@ -289,11 +300,21 @@ def test_an_eval_pass_rate_drop_rolls_back_a_variant_that_runs_fine(rt: Runtime)
     canary = rt.registry.get("canary")
     with journal.engine.begin() as connection:
         for version, rate in ((canary.version, 0.9), (canary.get_variant("healthy").version, 0.6)):
-            connection.execute(EvalResult.__table__.insert().values(
-                id=str(uuid.uuid4()), agent="canary", agent_version=version, dataset_hash="d",
-                models={}, k=1, tenant="t", admin=True, cases={}, created_at=utcnow(),
-                metrics={"overall": {"pass_at_1": rate}, "by_category": {}},
-            ))  # fmt: skip
+            connection.execute(
+                EvalResult.__table__.insert().values(
+                    id=str(uuid.uuid4()),
+                    agent="canary",
+                    agent_version=version,
+                    dataset_hash="d",
+                    models={},
+                    k=1,
+                    tenant="t",
+                    admin=True,
+                    cases={},
+                    created_at=utcnow(),
+                    metrics={"overall": {"pass_at_1": rate}, "by_category": {}},
+                )
+            )
     t0 = utcnow()
     start(journal, canary, _plan("healthy"), now=t0)
     _fill_stage(rt, [0])

@@ -20,11 +20,19 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 def _run(journal: Journal, run_id: str, tenant: str, agent: str, at: datetime) -> None:
     journal.create_run(
         NewRun(
-            run_id=run_id, tenant=tenant, agent=agent, agent_version="v1", prompt_hash="p" * 64,
-            model="scripted:planner-1", tool_schemas_hash="t" * 64, input="hello",
-            max_steps=10, max_tokens=None, max_usd=Decimal("0.5"),
+            run_id=run_id,
+            tenant=tenant,
+            agent=agent,
+            agent_version="v1",
+            prompt_hash="p" * 64,
+            model="scripted:planner-1",
+            tool_schemas_hash="t" * 64,
+            input="hello",
+            max_steps=10,
+            max_tokens=None,
+            max_usd=Decimal("0.5"),
         )
-    )  # fmt: skip
+    )
     with journal.engine.begin() as connection:
         connection.execute(update(Run).where(Run.id == run_id).values(created_at=at))
 

@@ -61,8 +61,9 @@ def test_sizes_are_refused_before_the_schema(sqlite_settings: Settings) -> None:
     good = parse_run_request(
         {"agent": "toolbox", "input": "hi", "max_usd": "0.50", "metadata": {"t": 1}}, small
     )
-    assert good == RunRequest(agent="toolbox", input="hi", max_usd=Decimal("0.50"),
-                              metadata={"t": 1})  # fmt: skip
+    assert good == RunRequest(
+        agent="toolbox", input="hi", max_usd=Decimal("0.50"), metadata={"t": 1}
+    )
 
 
 def test_the_client_and_the_cli_refuse_before_storing(sqlite_settings: Settings) -> None:
@@ -85,10 +86,17 @@ def test_a_bare_celery_app_starts_a_run_and_bad_input_fails_the_task_cleanly(
 ) -> None:
     worker = workers.start(service_env, queues="agents,tools", concurrency=2)
     sender = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "bare_celery_sender.py"),
-         service_env["CHORDLINE_BROKER_URL"]],
-        cwd=ROOT / "tests", capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "tests" / "bare_celery_sender.py"),
+            service_env["CHORDLINE_BROKER_URL"],
+        ],
+        cwd=ROOT / "tests",
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert sender.returncode == 0, sender.stderr[-3000:]
     lines = {row["case"]: row for row in map(json.loads, sender.stdout.splitlines())}
     assert lines["imports"]["chordline_modules"] == []
@@ -100,11 +108,15 @@ def test_a_bare_celery_app_starts_a_run_and_bad_input_fails_the_task_cleanly(
     assert (run.status, run.tenant) == (RunStatus.SUCCEEDED, "acme")
     assert count_effects(service_settings.journal_url, run.id, "bare") == 1
 
-    expected = {"dict_input": "input", "max_usd_lots": "max_usd",
-                "negative_steps": "max_steps", "huge_input": "input: 5000000 bytes",
-                "surrogate_input": "input: contains a lone surrogate",
-                "nul_metadata": "metadata: metadata['ticket'] contains a NUL",
-                "surrogate_session": "session: is not valid Unicode text"}  # fmt: skip
+    expected = {
+        "dict_input": "input",
+        "max_usd_lots": "max_usd",
+        "negative_steps": "max_steps",
+        "huge_input": "input: 5000000 bytes",
+        "surrogate_input": "input: contains a lone surrogate",
+        "nul_metadata": "metadata: metadata['ticket'] contains a NUL",
+        "surrogate_session": "session: is not valid Unicode text",
+    }
     for case, field in expected.items():
         error = lines[case]["error"]
         assert error is not None and field in error and "Fix:" in error, (case, error)

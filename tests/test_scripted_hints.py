@@ -63,6 +63,14 @@ def test_a_broken_hint_file_is_named_with_the_fix(tmp_path: Path, text: str, rea
 
 
 def test_a_stored_tool_written_with_keywords_still_reads() -> None:
-    row = {"name": "find", "description": "Find.", "parameters": {}, "read_only": True,
-           "requires_approval": False, "timeout_s": 5, "keywords": ["x"], "hash": "h"}  # fmt: skip
+    row = {
+        "name": "find",
+        "description": "Find.",
+        "parameters": {},
+        "read_only": True,
+        "requires_approval": False,
+        "timeout_s": 5,
+        "keywords": ["x"],
+        "hash": "h",
+    }
     assert StoredTool.from_json(row).to_json() == {k: v for k, v in row.items() if k != "keywords"}

@@ -80,8 +80,9 @@ def webhook() -> Iterator[Webhook]:
 def _seed(journal: Journal, tmp_path: Path) -> None:
     """Ten toolbox runs: 8 succeeded, 2 failed, latencies 1..10 s, steps 0.1..1.0 s, plus an
     old run outside the window."""
-    rt = open_runtime(load_settings(database_url=journal.url, agents_dir=AGENT_DIRS,
-                                    data_dir=tmp_path))  # fmt: skip
+    rt = open_runtime(
+        load_settings(database_url=journal.url, agents_dir=AGENT_DIRS, data_dir=tmp_path)
+    )
     now = utcnow()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     base = max(now - timedelta(minutes=10), midnight + timedelta(seconds=1))
@@ -90,19 +91,33 @@ def _seed(journal: Journal, tmp_path: Path) -> None:
     with journal.engine.begin() as connection:
         for i, run in enumerate(runs, start=1):
             failed = i in (3, 7)
-            connection.execute(update(Run).where(Run.id == run.id).values(
-                status=RunStatus.FAILED if failed else RunStatus.SUCCEEDED,
-                error=ERROR.format(i) if failed else None,
-                created_at=base, finished_at=base + timedelta(seconds=i),
-                input_tokens=100, output_tokens=50, cost_usd=Decimal("0.01") * i,
-            ))  # fmt: skip
-            connection.execute(update(Step).where(Step.run_id == run.id).values(
-                started_at=base, finished_at=base + timedelta(seconds=i / 10),
-                cost_usd=Decimal("0.01") * i,
-            ))  # fmt: skip
-        connection.execute(update(Run).where(Run.id == old.id).values(
-            created_at=now - timedelta(days=3), status=RunStatus.FAILED, error="old",
-        ))  # fmt: skip
+            connection.execute(
+                update(Run)
+                .where(Run.id == run.id)
+                .values(
+                    status=RunStatus.FAILED if failed else RunStatus.SUCCEEDED,
+                    error=ERROR.format(i) if failed else None,
+                    created_at=base,
+                    finished_at=base + timedelta(seconds=i),
+                    input_tokens=100,
+                    output_tokens=50,
+                    cost_usd=Decimal("0.01") * i,
+                )
+            )
+            connection.execute(
+                update(Step)
+                .where(Step.run_id == run.id)
+                .values(
+                    started_at=base,
+                    finished_at=base + timedelta(seconds=i / 10),
+                    cost_usd=Decimal("0.01") * i,
+                )
+            )
+        connection.execute(
+            update(Run)
+            .where(Run.id == old.id)
+            .values(created_at=now - timedelta(days=3), status=RunStatus.FAILED, error="old")
+        )
 
 
 def test_stats_per_agent(journal: Journal, tmp_path: Path) -> None:
@@ -116,8 +131,9 @@ def test_stats_per_agent(journal: Journal, tmp_path: Path) -> None:
     assert row.cost_per_run == Decimal("0.055000")
     assert row.top_errors == (("tool explode raised RuntimeError: kaboom at step N", 2),)
     assert [r.agent for r in agent_stats(journal, utcnow() - parse_since("7d"))] == [
-        "reader", "toolbox",
-    ]  # fmt: skip
+        "reader",
+        "toolbox",
+    ]
 
 
 def test_percentile_and_since() -> None:
@@ -134,8 +150,8 @@ def test_chordline_stats_prints_the_table(pg_journal: Journal, tmp_path: Path) -
     done = run_cli("stats", "--since", "24h", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     line = next(x for x in done.stdout.splitlines() if "toolbox" in x)
-    for figure in ("10", "80.0%", "5.00s / 10.00s / 10.00s", "1500", "$0.055000",
-                   "2x tool explode"):  # fmt: skip
+    figures = ("10", "80.0%", "5.00s / 10.00s / 10.00s", "1500", "$0.055000", "2x tool explode")
+    for figure in figures:
         assert figure in line, done.stdout
     assert "reader" not in done.stdout  # outside the window
     bad = run_cli("stats", "--since", "yesterday", env=env)
@@ -145,11 +161,15 @@ def test_chordline_stats_prints_the_table(pg_journal: Journal, tmp_path: Path) -
 
 def _alert_settings(journal: Journal, tmp_path: Path, webhook: Webhook) -> Settings:
     return load_settings(
-        database_url=journal.url, agents_dir=AGENT_DIRS, data_dir=tmp_path,
-        alert_error_rate=0.1, alert_cost_per_run_usd=Decimal("0.05"),
-        alert_tenant_daily_usd=Decimal("0.50"), alert_min_runs=5,
+        database_url=journal.url,
+        agents_dir=AGENT_DIRS,
+        data_dir=tmp_path,
+        alert_error_rate=0.1,
+        alert_cost_per_run_usd=Decimal("0.05"),
+        alert_tenant_daily_usd=Decimal("0.50"),
+        alert_min_runs=5,
         alert_webhook_url=SecretStr(webhook.url),
-    )  # fmt: skip
+    )
 
 
 def test_alerts_fire_once_to_the_webhook_retrying_a_failure(
@@ -180,13 +200,21 @@ def test_an_unreachable_webhook_is_recorded_without_its_secret(
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}/hooks/T0SECRETTOKEN"
     settings = load_settings(
-        database_url=journal.url, data_dir=tmp_path, alert_webhook_url=SecretStr(url),
+        database_url=journal.url,
+        data_dir=tmp_path,
+        alert_webhook_url=SecretStr(url),
         alert_webhook_attempts=2,
-    )  # fmt: skip
+    )
     from orchestration.observability.alerts import deliver
 
-    alert = record_alert(journal, rule="eval_regression", subject="agent:x",
-                         value=0.7, threshold=0.8, message="score fell")  # fmt: skip
+    alert = record_alert(
+        journal,
+        rule="eval_regression",
+        subject="agent:x",
+        value=0.7,
+        threshold=0.8,
+        message="score fell",
+    )
     assert deliver(settings, journal, alert, sleep=lambda _s: None) is False
     with journal.engine.connect() as connection:
         query = select(Alert.delivery_error).where(Alert.id == alert.id)
@@ -195,9 +223,12 @@ def test_an_unreachable_webhook_is_recorded_without_its_secret(
 
 
 def test_beat_checks_alerts_on_the_admin_queue(
-    service_env: dict[str, str], pg_journal: Journal, workers: WorkerPool, webhook: Webhook,
+    service_env: dict[str, str],
+    pg_journal: Journal,
+    workers: WorkerPool,
+    webhook: Webhook,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     _seed(pg_journal, tmp_path)
     env = service_env | {
         "CHORDLINE_ALERT_ERROR_RATE": "0.1",

@@ -74,21 +74,25 @@ def test_a_run_is_one_connected_redacted_trace_across_fan_out_fallback_and_a_kil
     fake_llm: FakeLLM,
     receiver: OtlpReceiver,
 ) -> None:
-    env = service_env | fake_llm.env() | {
-        "CHORDLINE_LLM_PROVIDER": PRIMARY,
-        "CHORDLINE_LLM_FALLBACKS": FALLBACK,
-        "CHORDLINE_LLM_MAX_ATTEMPTS": "2",
-        "CHORDLINE_LLM_RETRY_BASE_SECONDS": "0.01",
-        "CHORDLINE_BREAKER_FAIL_MAX": "1000",
-        "CHORDLINE_TRACE_EXPORTER": "otlp",
-        "CHORDLINE_TRACE_CONTENT": "true",
-        "CHORDLINE_TRACE_CONTENT_SAMPLE": "1",
-        "CHORDLINE_LOG_FORMAT": "json",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-        "OTEL_BSP_SCHEDULE_DELAY": "200",
-        "OTEL_SERVICE_NAME": "chordline-test",
-    }  # fmt: skip
+    env = (
+        service_env
+        | fake_llm.env()
+        | {
+            "CHORDLINE_LLM_PROVIDER": PRIMARY,
+            "CHORDLINE_LLM_FALLBACKS": FALLBACK,
+            "CHORDLINE_LLM_MAX_ATTEMPTS": "2",
+            "CHORDLINE_LLM_RETRY_BASE_SECONDS": "0.01",
+            "CHORDLINE_BREAKER_FAIL_MAX": "1000",
+            "CHORDLINE_TRACE_EXPORTER": "otlp",
+            "CHORDLINE_TRACE_CONTENT": "true",
+            "CHORDLINE_TRACE_CONTENT_SAMPLE": "1",
+            "CHORDLINE_LOG_FORMAT": "json",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+            "OTEL_SERVICE_NAME": "chordline-test",
+        }
+    )
     fake_llm.fail_always("anthropic", Fault("status", 529))
     pool = [workers.start(env, concurrency=1), workers.start(env, concurrency=1)]
     client = Client(service_settings)

@@ -25,11 +25,24 @@ def test_support_triage_cli_on_redis_and_postgres(
     workers.start(service_env, concurrency=2)
     text = "jane.doe@example.com here: order ORD-1042 arrived cracked, please refund"
     done = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "submit", "support-triage", text, "--wait",
-         "--timeout", "60"],
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "submit",
+            "support-triage",
+            text,
+            "--wait",
+            "--timeout",
+            "60",
+        ],
         env={**service_env, "PATH": "/usr/bin:/bin", "COLUMNS": "120"},
-        cwd=ROOT, capture_output=True, text=True, timeout=90, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "waiting for approval: step" in done.stdout
     assert "Timeline" in done.stdout

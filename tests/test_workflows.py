@@ -145,8 +145,10 @@ def test_research_pipeline_runs_three_agents_in_order_each_on_the_last_answer(
     assert parent.kind == RunKind.WORKFLOW and parent.status == RunStatus.SUCCEEDED
     stages = by_stage(rt, parent_id)
     assert [(k, c.agent) for k, c in sorted(stages.items())] == [
-        ("1", "research-report"), ("2", "analysis"), ("3", "report-writer"),
-    ]  # fmt: skip
+        ("1", "research-report"),
+        ("2", "analysis"),
+        ("3", "report-writer"),
+    ]
     assert stages["2"].input == stages["1"].output
     assert stages["3"].input == stages["2"].output
     assert parent.output == stages["3"].output and "REPORT" in (parent.output or "")
@@ -278,9 +280,16 @@ def test_a_workflow_changed_mid_run_fails_with_the_reason(
 def test_a_stage_whose_agent_is_gone_fails_the_workflow_with_the_reason(rt: Runtime) -> None:
     flow = Workflow("ghost", sequence(agent("no-such-agent")))
     parent = store.create_workflow_run(
-        rt.journal, run_id="ghost-1", tenant="t", workflow=flow, text="x", session=None,
-        max_steps=10, max_tokens=None, max_usd=None,
-    )  # fmt: skip
+        rt.journal,
+        run_id="ghost-1",
+        tenant="t",
+        workflow=flow,
+        text="x",
+        session=None,
+        max_steps=10,
+        max_tokens=None,
+        max_usd=None,
+    )
     moved = advance(rt, WorkflowRegistry({"ghost": flow}, ()), parent.id)
     assert moved.finished == RunStatus.FAILED
     error = rt.journal.get_run(parent.id).error or ""

@@ -28,8 +28,11 @@ def rebuild_embeddings_task(agent: str | None = None, full: bool = False) -> lis
 def finetune(agent: str) -> dict[str, Any]:
     """Export, upload and start a fine-tuning job for ``agent``; its checks follow."""
     started = admin_jobs.start_finetune(current_settings(), agent)
-    return {"job_id": started.job.job_id, "examples": started.export.examples,
-            "tokens": started.export.tokens}  # fmt: skip
+    return {
+        "job_id": started.job.job_id,
+        "examples": started.export.examples,
+        "tokens": started.export.tokens,
+    }
 
 
 @app.task(name=canvas.TASK_FINETUNE_FOLLOW)

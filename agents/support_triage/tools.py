@@ -85,10 +85,14 @@ def search_kb(args: KBQuery, ctx: ToolContext) -> dict[str, Any]:
     except IndexUnavailable as exc:
         return _keyword_search(args.query, reason=str(exc))
     results = [
-        {"title": h.title, "source": h.source.removesuffix(".md"), "snippet": h.text,
-         "score": h.score}
+        {
+            "title": h.title,
+            "source": h.source.removesuffix(".md"),
+            "snippet": h.text,
+            "score": h.score,
+        }
         for h in found.hits
-    ]  # fmt: skip
+    ]
     best = results[0] if results else None
     summary = f"best match {best['source']}: {best['title']}" if best else "no article"
     return {"results": results, "search": f"vector ({found.model})", "summary": summary}

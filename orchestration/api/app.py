@@ -113,8 +113,12 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
 
 async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     # A value the database refuses (a NUL byte, a string over a column's size): the client's.
-    log.info("%s %s: value refused by the journal (%s)", request.method, request.url.path,
-             type(exc).__name__)  # fmt: skip
+    log.info(
+        "%s %s: value refused by the journal (%s)",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+    )
     return JSONResponse(
         {"detail": "a value in the request cannot be stored. Fix: send plain text values."},
         status_code=422,

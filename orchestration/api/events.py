@@ -61,8 +61,12 @@ def _event_id(at: datetime, seq: int, phase: str) -> str:
 
 
 def _step_events(step: StepRecord) -> list[StepEvent]:
-    base: dict[str, object] = {"run_id": step.run_id, "seq": step.seq, "kind": step.kind.value,
-                               "name": step.name}  # fmt: skip
+    base: dict[str, object] = {
+        "run_id": step.run_id,
+        "seq": step.seq,
+        "kind": step.kind.value,
+        "name": step.name,
+    }
     found = [(step.created_at, "created", StepStatus.PENDING.value)]
     if step.started_at is not None:
         found.append((step.started_at, "started", StepStatus.RUNNING.value))
@@ -86,8 +90,12 @@ def journal_events(journal: Journal, run_id: str) -> tuple[RunRecord, list[StepE
     events = [event for step in journal.steps(run_id) for event in _step_events(step)]
     if run.status.terminal:
         at = run.finished_at or run.updated_at
-        data: dict[str, object] = {"run_id": run.id, "status": run.status.value,
-                                   "answer": run.output, "error": run.error}  # fmt: skip
+        data: dict[str, object] = {
+            "run_id": run.id,
+            "status": run.status.value,
+            "answer": run.output,
+            "error": run.error,
+        }
         events.append(StepEvent(_event_id(at, 9_999_999, "run"), "run", data))
     return run, sorted(events, key=lambda e: e.id)
 

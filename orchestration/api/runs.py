@@ -91,8 +91,11 @@ def create_run(
     try:
         canvas.start_run(context.client.app, run.id)
     except Exception as exc:  # the broker is away: the sweeper starts the journaled run later
-        log.warning("run %s journaled but not enqueued (%s); the sweeper will start it", run.id,
-                    type(exc).__name__)  # fmt: skip
+        log.warning(
+            "run %s journaled but not enqueued (%s); the sweeper will start it",
+            run.id,
+            type(exc).__name__,
+        )
     return run_out(context, run)
 
 
@@ -210,8 +213,9 @@ def cancel_run(run_id: Annotated[str, RUN_ID], principal: Caller, request: Reque
     """Cancel a run: steps not started are skipped; a step in flight finishes, nothing follows."""
     context = context_of(request)
     journal = context.client.runtime.journal
-    if not context.client.cancel(run_id, reason=f"by {principal.key_name}",
-                                 tenant=principal.tenant):  # fmt: skip
+    if not context.client.cancel(
+        run_id, reason=f"by {principal.key_name}", tenant=principal.tenant
+    ):
         run = journal.get_run(run_id, principal.tenant)
         raise HTTPException(
             409, f"run {run_id} had already ended ({run.status.value}); nothing changed."

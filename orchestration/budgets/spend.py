@@ -93,8 +93,9 @@ class SpendLedger:
             keys=[key],
             args=[stamp, stamp + self._hold_s, member, str(amount), str(cap), str(spent), _DAY_S],
         )
-        return Reservation(bool(granted), Decimal(held.decode()).quantize(Decimal("0.000001")),
-                           key, member)  # fmt: skip
+        return Reservation(
+            bool(granted), Decimal(held.decode()).quantize(Decimal("0.000001")), key, member
+        )
 
     def release(self, reservation: Reservation) -> None:
         """Free a granted reservation (the call's real cost is journaled by now)."""

@@ -35,8 +35,12 @@ def api_port(settings: Settings) -> int:
 
 @main.command()
 @click.option("--host", default=None, help="bind address [default: CHORDLINE_API_HOST]")
-@click.option("--port", type=click.IntRange(1, 65535), default=None,
-              help="port [default: CHORDLINE_API_PORT, else $PORT, else 8000]")  # fmt: skip
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="port [default: CHORDLINE_API_PORT, else $PORT, else 8000]",
+)
 def api(host: str | None, port: int | None) -> None:
     """Serve the HTTP API: runs, events, approvals (OpenAPI at /openapi.json, docs at /docs)."""
     for module in ("fastapi", "uvicorn"):

@@ -25,8 +25,12 @@ _APPROVAL_ID = re.compile(r"^.+\.\d+$")
 @click.option("--json", "as_json", is_flag=True, help="print the approvals as JSON")
 @click.option("--run", "run_id", default=None, help="only this run's")
 @click.option("--tenant", default=None, help="only this tenant's")
-@click.option("--status", type=click.Choice(["pending", "approved", "rejected", "expired",
-              "closed", "any"]), default="pending", show_default=True)  # fmt: skip
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "approved", "rejected", "expired", "closed", "any"]),
+    default="pending",
+    show_default=True,
+)
 def approvals(as_json: bool, run_id: str | None, tenant: str | None, status: str) -> None:
     """List approvals (by default the tool calls waiting for a person)."""
     from orchestration.journal.approvals import list_approvals
@@ -40,21 +44,40 @@ def approvals(as_json: bool, run_id: str | None, tenant: str | None, status: str
     if as_json:
         from orchestration.cli.output import echo_json
 
-        echo_json({"approvals": [
-            {"id": view.id, "run_id": view.run_id, "tenant": view.tenant, "tool": view.tool,
-             "arguments": view.arguments, "status": view.state,
-             "decision": None if view.decision is None else view.decision.model_dump(mode="json"),
-             "requested_at": view.requested_at.isoformat()}
+        listed = [
+            {
+                "id": view.id,
+                "run_id": view.run_id,
+                "tenant": view.tenant,
+                "tool": view.tool,
+                "arguments": view.arguments,
+                "status": view.state,
+                "decision": view.decision.model_dump(mode="json") if view.decision else None,
+                "requested_at": view.requested_at.isoformat(),
+            }
             for view in views
-        ]})  # fmt: skip
+        ]
+        echo_json({"approvals": listed})
         return
-    columns = [Column("id"), Column("tenant"), Column("tool"), Column("arguments", prose=True),
-               Column("status"), Column("requested")]  # fmt: skip
+    columns = [
+        Column("id"),
+        Column("tenant"),
+        Column("tool"),
+        Column("arguments", prose=True),
+        Column("status"),
+        Column("requested"),
+    ]
     rows = [
-        [view.id, escape(view.tenant), escape(view.tool), escape(str(view.arguments or "")),
-         view.state, f"{view.requested_at:%Y-%m-%d %H:%M:%S}"]
+        [
+            view.id,
+            escape(view.tenant),
+            escape(view.tool),
+            escape(str(view.arguments or "")),
+            view.state,
+            f"{view.requested_at:%Y-%m-%d %H:%M:%S}",
+        ]
         for view in views
-    ]  # fmt: skip
+    ]
     console.print(fitted(columns, rows, console.width, caption="times in UTC"))
 
 
@@ -93,9 +116,14 @@ _reviewer = click.option(
 @click.option("--arguments", default=None, help="edited JSON arguments to run instead")
 @_reviewer
 def approve(
-    *, target: str, seq: int | None, rejected: bool, reason: str, arguments: str | None,
+    *,
+    target: str,
+    seq: int | None,
+    rejected: bool,
+    reason: str,
+    arguments: str | None,
     reviewer: str,
-) -> None:  # fmt: skip
+) -> None:
     """Approve the approval ID (or a run's first waiting one, given a run id)."""
     _decide(
         target, seq, approved=not rejected, reviewer=reviewer, reason=reason, arguments=arguments

@@ -97,16 +97,24 @@ def agents_table(registry: AgentRegistry, width: int) -> RenderableType:
 
     Names and versions are never cut; pins, tools and descriptions wrap at word boundaries.
     """
-    columns = [Column("agent"), Column("version"), Column("model", prose=True),
-               Column("tools", prose=True)]  # fmt: skip
+    columns = [
+        Column("agent"),
+        Column("version"),
+        Column("model", prose=True),
+        Column("tools", prose=True),
+    ]
     if width >= _WIDE:
         columns.append(Column("description", prose=True))
     rows = []
     for name in registry.names():
         agent = registry.get(name)
         tools = ", ".join(t.name + ("*" if t.requires_approval else "") for t in agent.tools)
-        cells = [escape(name), agent.version, escape(" → ".join((agent.model, *agent.fallbacks))),
-                 escape(tools)]  # fmt: skip
+        cells = [
+            escape(name),
+            agent.version,
+            escape(" → ".join((agent.model, *agent.fallbacks))),
+            escape(tools),
+        ]
         if width >= _WIDE:
             cells.append(escape(agent.description))
         rows.append(cells)
@@ -146,24 +154,33 @@ def timeline(run: RunRecord, steps: Sequence[StepRecord], width: int) -> Rendera
     origin = run.created_at
     ends = [s.finished_at or s.started_at for s in steps if s.started_at]
     span = max(((end - origin).total_seconds() for end in ends if end), default=0.0)
-    columns = (Column("#", right=True), Column("kind"), Column("name", prose=True),
-               Column("st"), Column("took", right=True), Column("tok", right=True),
-               Column("cost", right=True), Column("timeline"))  # fmt: skip
+    columns = (
+        Column("#", right=True),
+        Column("kind"),
+        Column("name", prose=True),
+        Column("st"),
+        Column("took", right=True),
+        Column("tok", right=True),
+        Column("cost", right=True),
+        Column("timeline"),
+    )
     rows: list[list[Cell]] = []
     for step in steps:
         duration = f"{step.duration_s * 1000:.0f}ms" if step.duration_s is not None else ""
         name = step.name + (f" x{step.attempt}" if step.attempt > 1 else "")
         llm = step.kind == "llm"
-        rows.append([
-            str(step.seq),
-            _KIND.get(step.kind, step.kind),
-            escape(name),
-            Text(_GLYPH.get(step.status, "?"), style=_STEP_STYLE.get(step.status, "white")),
-            duration,
-            str(step.input_tokens + step.output_tokens) if llm else "",
-            _cost(step.cost_usd) if llm else "",
-            _bar(step, origin, span),
-        ])  # fmt: skip
+        rows.append(
+            [
+                str(step.seq),
+                _KIND.get(step.kind, step.kind),
+                escape(name),
+                Text(_GLYPH.get(step.status, "?"), style=_STEP_STYLE.get(step.status, "white")),
+                duration,
+                str(step.input_tokens + step.output_tokens) if llm else "",
+                _cost(step.cost_usd) if llm else "",
+                _bar(step, origin, span),
+            ]
+        )
     title = f"Timeline ({span * 1000:.0f} ms)  ✓ done ✗ failed ⏸ waits for a person"
     return fitted(columns, rows, width, title=title)
 
@@ -179,24 +196,32 @@ def llm_table(steps: Sequence[StepRecord], width: int) -> RenderableType | None:
     rows = [s for s in steps if s.kind == "llm" and s.result is not None]
     if not rows:
         return None
-    columns = (Column("#", right=True), Column("deployment"), Column("model", prose=True),
-               Column("tries", right=True), Column("skipped", prose=True),
-               Column("in/cached/out", right=True), Column("cost", right=True))  # fmt: skip
+    columns = (
+        Column("#", right=True),
+        Column("deployment"),
+        Column("model", prose=True),
+        Column("tries", right=True),
+        Column("skipped", prose=True),
+        Column("in/cached/out", right=True),
+        Column("cost", right=True),
+    )
     cells: list[list[Cell]] = []
     for step in rows:
         # A turn its run's stop kept from running recorded no call: a row of zeros.
         turn = step.result if isinstance(step.result, TurnPayload) else TurnPayload(reply=None)
         cached = turn.reply.usage.cached_tokens if turn.reply else 0
         skipped = "; ".join(f"{s.deployment}: {s.reason}"[:60] for s in turn.skipped)
-        cells.append([
-            str(step.seq),
-            escape(step.deployment or ""),
-            _model_cell(step),
-            str(len(turn.attempts)),
-            escape(skipped),
-            f"{step.input_tokens}/{cached}/{step.output_tokens}",
-            _cost(step.cost_usd),
-        ])  # fmt: skip
+        cells.append(
+            [
+                str(step.seq),
+                escape(step.deployment or ""),
+                _model_cell(step),
+                str(len(turn.attempts)),
+                escape(skipped),
+                f"{step.input_tokens}/{cached}/{step.output_tokens}",
+                _cost(step.cost_usd),
+            ]
+        )
     return fitted(columns, cells, width, title="LLM calls")
 
 

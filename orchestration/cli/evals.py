@@ -144,8 +144,9 @@ def eval_run(
     if as_json:
         from orchestration.cli.output import echo_json
 
-        echo_json({"eval": record.to_json(), "json_file": str(json_path),
-                   "markdown_file": str(md_path)})  # fmt: skip
+        echo_json(
+            {"eval": record.to_json(), "json_file": str(json_path), "markdown_file": str(md_path)}
+        )
         return
     console.print(_summary(record))
     failing = [t for t in record.trials if not t.passed]
@@ -252,13 +253,23 @@ def eval_gate(
         against = f" and baseline {path}" if baseline is not None else ""
         console.print(f"[green]gate passed[/] (eval {record.id[:8]}{against})", highlight=False)
         return
-    columns = (Column("metric"), Column("value", right=True), Column("limit", right=True),
-               Column("delta", right=True), Column("why", prose=True))  # fmt: skip
+    columns = (
+        Column("metric"),
+        Column("value", right=True),
+        Column("limit", right=True),
+        Column("delta", right=True),
+        Column("why", prose=True),
+    )
     rows = [
-        [escape(b.metric), "unknown" if b.value is None else f"{b.value:.4g}",
-         f"{b.limit:.4g}", f"{b.delta:+.4g}", escape(b.reason)]
+        [
+            escape(b.metric),
+            "unknown" if b.value is None else f"{b.value:.4g}",
+            f"{b.limit:.4g}",
+            f"{b.delta:+.4g}",
+            escape(b.reason),
+        ]
         for b in breaches
-    ]  # fmt: skip
+    ]
     title = f"gate failed: {agent}"
     console.print(fitted(columns, rows, console.width, title=title, style="bold red"))
     for breach in breaches:
@@ -335,14 +346,16 @@ def release(directory: Path | None, as_json: bool) -> None:
     for name, entry in record.agents.items():
         metrics = entry["metrics"]
         cost = metrics.get("cost_per_case")
-        rows.append([
-            name,
-            entry["version"][:12],
-            entry["eval_id"][:8],
-            f"{metrics['pass_at_1']:.3f}",
-            f"{metrics['pass_hat_k']:.3f}",
-            "-" if cost is None else f"{cost:.4f}",
-        ])  # fmt: skip
+        rows.append(
+            [
+                name,
+                entry["version"][:12],
+                entry["eval_id"][:8],
+                f"{metrics['pass_at_1']:.3f}",
+                f"{metrics['pass_hat_k']:.3f}",
+                "-" if cost is None else f"{cost:.4f}",
+            ]
+        )
     title = f"release {record.id[:8]} at {record.git_commit[:12]}"
     console.print(fitted(columns, rows, console.width, title=title))
     console.print(f"lock {record.lock_hash[:16]}", highlight=False)

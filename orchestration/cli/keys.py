@@ -44,20 +44,32 @@ def list_(tenant: str | None, as_json: bool) -> None:
     if as_json:
         from orchestration.cli.output import echo_json
 
-        echo_json({"keys": [
-            {"id": k.id, "prefix": k.prefix, "tenant": k.tenant, "name": k.name,
-             "created_at": k.created_at.isoformat(),
-             "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+        listed = [
+            {
+                "id": k.id,
+                "prefix": k.prefix,
+                "tenant": k.tenant,
+                "name": k.name,
+                "created_at": k.created_at.isoformat(),
+                "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+            }
             for k in found
-        ]})  # fmt: skip
+        ]
+        echo_json({"keys": listed})
         return
     columns = [Column(c) for c in ("id", "prefix", "tenant", "name", "created", "revoked")]
     when = "%Y-%m-%d %H:%M:%S"
     rows = [
-        [k.id, escape(k.prefix), escape(k.tenant), escape(k.name), f"{k.created_at:{when}}",
-         f"{k.revoked_at:{when}}" if k.revoked_at else ""]
+        [
+            k.id,
+            escape(k.prefix),
+            escape(k.tenant),
+            escape(k.name),
+            f"{k.created_at:{when}}",
+            f"{k.revoked_at:{when}}" if k.revoked_at else "",
+        ]
         for k in found
-    ]  # fmt: skip
+    ]
     console.print(fitted(columns, rows, console.width, caption="times in UTC"))
 
 

@@ -40,11 +40,13 @@ def check(as_json: bool) -> None:
     down = {name: problem for name, problem in services.items() if problem}
     breakers = _breakers(settings) if not down else []
     if as_json:
-        echo_json({
-            "settings": masked,
-            "services": {name: problem or "ok" for name, problem in services.items()},
-            "breakers": [dataclasses.asdict(b) for b in breakers],
-        })  # fmt: skip
+        echo_json(
+            {
+                "settings": masked,
+                "services": {name: problem or "ok" for name, problem in services.items()},
+                "breakers": [dataclasses.asdict(b) for b in breakers],
+            }
+        )
     else:
         for service, problem in services.items():
             if problem:
@@ -151,8 +153,13 @@ def _breaker_table(settings: Settings, breakers: list[_Breaker]) -> RenderableTy
         rows.append(
             [escape(breaker.key), shown, failures, opened, agents or ", ".join(breaker.agents)]
         )
-    columns = (Column("breaker (deployment:key)"), Column("state"), Column("failures", right=True),
-               Column("opened at"), Column("agents", prose=True))  # fmt: skip
+    columns = (
+        Column("breaker (deployment:key)"),
+        Column("state"),
+        Column("failures", right=True),
+        Column("opened at"),
+        Column("agents", prose=True),
+    )
     return fitted(columns, rows, console.width, title=f"Circuit breakers ({where})")
 
 

@@ -41,22 +41,60 @@ def rollout() -> None:
 @rollout.command()
 @click.argument("agent")
 @click.option("--variant", required=True, help="The variant to roll out (defined in agent.py).")
-@click.option("--steps", default="1,5,25,50,100", show_default=True,
-              help="Percentages of new runs, stage by stage.")  # fmt: skip
-@click.option("--min-runs", default=50, show_default=True, type=int,
-              help="Finished runs on each side a stage needs before a decision.")  # fmt: skip
-@click.option("--dwell", default="10m", show_default=True,
-              help="How long a healthy stage lasts (90s, 10m, 2h).")  # fmt: skip
-@click.option("--sticky", type=click.Choice([s.value for s in Sticky]), default="session",
-              show_default=True, help="What keeps a caller on one side.")  # fmt: skip
-@click.option("--max-success-drop", default=0.05, show_default=True, type=float,
-              help="Success-rate points (0..1) the variant may lose.")  # fmt: skip
-@click.option("--max-p95-ratio", default=1.5, show_default=True, type=float,
-              help="Variant p95 latency over stable's.")  # fmt: skip
-@click.option("--max-cost-ratio", default=1.5, show_default=True, type=float,
-              help="Variant cost per run over stable's.")  # fmt: skip
-@click.option("--max-eval-drop", default=0.05, show_default=True, type=float,
-              help="Eval pass-rate points (0..1) the variant may lose.")  # fmt: skip
+@click.option(
+    "--steps",
+    default="1,5,25,50,100",
+    show_default=True,
+    help="Percentages of new runs, stage by stage.",
+)
+@click.option(
+    "--min-runs",
+    default=50,
+    show_default=True,
+    type=int,
+    help="Finished runs on each side a stage needs before a decision.",
+)
+@click.option(
+    "--dwell",
+    default="10m",
+    show_default=True,
+    help="How long a healthy stage lasts (90s, 10m, 2h).",
+)
+@click.option(
+    "--sticky",
+    type=click.Choice([s.value for s in Sticky]),
+    default="session",
+    show_default=True,
+    help="What keeps a caller on one side.",
+)
+@click.option(
+    "--max-success-drop",
+    default=0.05,
+    show_default=True,
+    type=float,
+    help="Success-rate points (0..1) the variant may lose.",
+)
+@click.option(
+    "--max-p95-ratio",
+    default=1.5,
+    show_default=True,
+    type=float,
+    help="Variant p95 latency over stable's.",
+)
+@click.option(
+    "--max-cost-ratio",
+    default=1.5,
+    show_default=True,
+    type=float,
+    help="Variant cost per run over stable's.",
+)
+@click.option(
+    "--max-eval-drop",
+    default=0.05,
+    show_default=True,
+    type=float,
+    help="Eval pass-rate points (0..1) the variant may lose.",
+)
 def start(
     *,
     agent: str,
@@ -133,25 +171,44 @@ def status(agent: str, as_json: bool) -> None:
     if as_json:
         from orchestration.cli.output import echo_json
 
-        echo_json({
-            "rollout": _rollout_document(record),
-            "metrics": metrics.to_json(),
-            "check_now": None if now is None else {"decision": now.kind, "reason": now.reason},
-            "events": [{"at": e.at.isoformat(), "kind": e.kind, "stage": e.stage,
-                        "percent": e.percent, "reason": e.reason, "alert": e.alert}
-                       for e in events],
-        })  # fmt: skip
+        listed = [
+            {
+                "at": e.at.isoformat(),
+                "kind": e.kind,
+                "stage": e.stage,
+                "percent": e.percent,
+                "reason": e.reason,
+                "alert": e.alert,
+            }
+            for e in events
+        ]
+        echo_json(
+            {
+                "rollout": _rollout_document(record),
+                "metrics": metrics.to_json(),
+                "check_now": None if now is None else {"decision": now.kind, "reason": now.reason},
+                "events": listed,
+            }
+        )
         return
     console.print(_comparison(record, metrics))
     if now is not None:
         console.print(f"a check now would {now.kind}: {now.reason}", highlight=False)
     rows = [
-        [f"{e.at:%Y-%m-%d %H:%M:%S}", f"[bold red]{e.kind} (alert)[/]" if e.alert else e.kind,
-         f"{e.percent}%", escape(e.reason)]
+        [
+            f"{e.at:%Y-%m-%d %H:%M:%S}",
+            f"[bold red]{e.kind} (alert)[/]" if e.alert else e.kind,
+            f"{e.percent}%",
+            escape(e.reason),
+        ]
         for e in events
-    ]  # fmt: skip
-    columns = (Column("at"), Column("event"), Column("stage", right=True),
-               Column("reason", prose=True))  # fmt: skip
+    ]
+    columns = (
+        Column("at"),
+        Column("event"),
+        Column("stage", right=True),
+        Column("reason", prose=True),
+    )
     console.print(fitted(columns, rows, console.width, title="Events, newest first"))
 
 
@@ -194,8 +251,10 @@ def _comparison(record: RolloutRecord, metrics: StageMetrics) -> RenderableType:
         f"{','.join(map(str, record.steps))}); {record.reason or ''}"
     )
     columns = [Column("side"), Column("version")]
-    columns += [Column(c, right=True) for c in ("runs", "finished", "success", "p95 latency",
-                "cost / run", "eval pass")]  # fmt: skip
+    columns += [
+        Column(c, right=True)
+        for c in ("runs", "finished", "success", "p95 latency", "cost / run", "eval pass")
+    ]
 
     def row(arm: ArmMetrics) -> list[str]:
         return [

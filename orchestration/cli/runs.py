@@ -56,8 +56,15 @@ def submit(
 
     client = open_client()
     # The one run-request contract, as HTTP and send_task apply it.
-    fields = {"agent": agent, "input": text, "tenant": tenant, "max_steps": max_steps,
-              "max_tokens": max_tokens, "max_usd": max_usd, "session": session}  # fmt: skip
+    fields = {
+        "agent": agent,
+        "input": text,
+        "tenant": tenant,
+        "max_steps": max_steps,
+        "max_tokens": max_tokens,
+        "max_usd": max_usd,
+        "session": session,
+    }
     request = parse_run_request({k: v for k, v in fields.items() if v is not None}, client.settings)
     limits = Limits(request.max_steps, request.max_tokens, request.max_usd)
     run = client.submit(agent, text, tenant=tenant, limits=limits, session=session)
@@ -156,15 +163,24 @@ class _Since(click.ParamType[datetime]):
 
 
 @main.command()
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True,
-              help="runs per page")  # fmt: skip
+@click.option(
+    "--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="runs per page"
+)
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--status", "statuses", multiple=True,
-              type=click.Choice([s.value for s in RunStatus]),
-              help="only runs in this status (repeatable)")  # fmt: skip
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s.value for s in RunStatus]),
+    help="only runs in this status (repeatable)",
+)
 @click.option("--agent", default=None, help="only runs of this agent")
-@click.option("--since", type=_Since(), default=None,
-              help="only runs created since: 30m, 2h, 7d or an ISO date/time (UTC)")  # fmt: skip
+@click.option(
+    "--since",
+    type=_Since(),
+    default=None,
+    help="only runs created since: 30m, 2h, 7d or an ISO date/time (UTC)",
+)
 @click.option("--tenant", default=None)
 @click.option("--wide", is_flag=True, help="whole run ids whatever the terminal's width")
 @click.option("--json", "as_json", is_flag=True, help="print the page as JSON")

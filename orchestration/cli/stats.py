@@ -33,22 +33,26 @@ def _usd(value: Decimal | None) -> str:
 def stats_table(rows: list[AgentStats], since: str, width: int) -> RenderableType:
     """The stats within ``width`` columns: one row per agent, or a block each when narrow."""
     columns = [Column("agent")]
-    columns += [Column(name, right=True) for name in ("runs", "success", "run p50/p95/p99",
-                "step p50/p95/p99", "tokens", "cost/run")]  # fmt: skip
+    columns += [
+        Column(name, right=True)
+        for name in ("runs", "success", "run p50/p95/p99", "step p50/p95/p99", "tokens", "cost/run")
+    ]
     columns.append(Column("top errors", prose=True))
     cells = []
     for row in rows:
         errors = "\n".join(f"{count}x {text}" for text, count in row.top_errors) or "-"
-        cells.append([
-            escape(row.agent),
-            str(row.runs),
-            _share(row.success_rate),
-            " / ".join(_seconds(v) for v in (row.run_p50_s, row.run_p95_s, row.run_p99_s)),
-            " / ".join(_seconds(v) for v in (row.step_p50_s, row.step_p95_s, row.step_p99_s)),
-            str(row.tokens),
-            _usd(row.cost_per_run),
-            escape(errors),
-        ])  # fmt: skip
+        cells.append(
+            [
+                escape(row.agent),
+                str(row.runs),
+                _share(row.success_rate),
+                " / ".join(_seconds(v) for v in (row.run_p50_s, row.run_p95_s, row.run_p99_s)),
+                " / ".join(_seconds(v) for v in (row.step_p50_s, row.step_p95_s, row.step_p99_s)),
+                str(row.tokens),
+                _usd(row.cost_per_run),
+                escape(errors),
+            ]
+        )
     return fitted(columns, cells, width, title=f"runs created in the last {since}")
 
 

@@ -41,16 +41,18 @@ def children_table(parent: RunRecord, children: Sequence[RunRecord], width: int)
         took = ""
         if child.finished_at is not None:
             took = f"{(child.finished_at - child.created_at).total_seconds() * 1000:.0f}ms"
-        rows.append([
-            escape(child.stage or ""),
-            escape(child.agent),
-            child.id[:8],
-            child.status.value,
-            str(child.next_seq - 1),
-            took,
-            str(child.input_tokens + child.output_tokens),
-            _bar(child, parent, span),
-        ])  # fmt: skip
+        rows.append(
+            [
+                escape(child.stage or ""),
+                escape(child.agent),
+                child.id[:8],
+                child.status.value,
+                str(child.next_seq - 1),
+                took,
+                str(child.input_tokens + child.output_tokens),
+                _bar(child, parent, span),
+            ]
+        )
     title = f"Workflow timeline: {len(children)} agent run(s) over {span * 1000:.0f} ms"
     return fitted(columns, rows, width, title=title)
 
@@ -84,20 +86,35 @@ def workflows(as_json: bool) -> None:
     if as_json:
         from orchestration.cli.output import echo_json
 
-        echo_json({"workflows": [
-            {"name": f.name, "version": f.version, "agents": list(f.agents()),
-             "max_steps": f.max_steps, "max_tokens": f.max_tokens,
-             "max_usd": None if f.max_usd is None else str(f.max_usd),
-             "description": f.description}
+        listed = [
+            {
+                "name": f.name,
+                "version": f.version,
+                "agents": list(f.agents()),
+                "max_steps": f.max_steps,
+                "max_tokens": f.max_tokens,
+                "max_usd": None if f.max_usd is None else str(f.max_usd),
+                "description": f.description,
+            }
             for f in flows
-        ]})  # fmt: skip
+        ]
+        echo_json({"workflows": listed})
         return
-    columns = [Column("workflow"), Column("version"), Column("agents", prose=True),
-               Column("budgets", prose=True), Column("description", prose=True)]  # fmt: skip
+    columns = [
+        Column("workflow"),
+        Column("version"),
+        Column("agents", prose=True),
+        Column("budgets", prose=True),
+        Column("description", prose=True),
+    ]
     rows = [
-        [escape(f.name), f.version, escape(", ".join(f.agents())),
-         f"{f.max_steps} steps, {f.max_tokens or '-'} tokens, ${f.max_usd or '-'}",
-         escape(f.description)]
+        [
+            escape(f.name),
+            f.version,
+            escape(", ".join(f.agents())),
+            f"{f.max_steps} steps, {f.max_tokens or '-'} tokens, ${f.max_usd or '-'}",
+            escape(f.description),
+        ]
         for f in flows
-    ]  # fmt: skip
+    ]
     console.print(fitted(columns, rows, console.width, title="Workflows"))

@@ -199,10 +199,12 @@ def evaluate_case(
         score, reason = judge(case.input, facts.output, case.judge.rubric)
         results.append(
             CheckResult(
-                "judge", score >= case.judge.min_score, f">= {case.judge.min_score:g}",
+                "judge",
+                score >= case.judge.min_score,
+                f">= {case.judge.min_score:g}",
                 f"{score:.2f}: {_short(reason, 200)}",
             )
-        )  # fmt: skip
+        )
     return tuple(results)
 
 

@@ -117,9 +117,10 @@ class InProcessDriver:
                 # A turn's read-only calls run side by side, as their chord does on workers.
                 with ThreadPoolExecutor(len(batch), thread_name_prefix="eval-tool") as pool:
                     done = list(
-                        pool.map(lambda item: _RUNNERS[item[0]](self.rt, run_id, item[1], owner),
-                                 batch)
-                    )  # fmt: skip
+                        pool.map(
+                            lambda item: _RUNNERS[item[0]](self.rt, run_id, item[1], owner), batch
+                        )
+                    )
             again = tuple(i for i, p in zip(batch, done, strict=True) if p.status in _NOT_NOW)
             for progress in done:
                 if progress.dispatch is not None:

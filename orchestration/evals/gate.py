@@ -128,10 +128,13 @@ def _quality_regressions(scope: str, now: Metrics, was: Metrics, tolerance: floa
         if after < before - tolerance:
             found.append(
                 Breach(
-                    f"{label}{scope}", after, before, after - before,
+                    f"{label}{scope}",
+                    after,
+                    before,
+                    after - before,
                     f"fell below the baseline {before:.4g} by more than {tolerance:g}",
                 )
-            )  # fmt: skip
+            )
     return found
 
 
@@ -146,10 +149,13 @@ def regressions(record: EvalRecord, baseline: Baseline, tolerance: float) -> lis
     if before is not None and after is not None and after > before * (1 + tolerance) + 1e-9:
         found.append(
             Breach(
-                "cost per case", after, before, after - before,
+                "cost per case",
+                after,
+                before,
+                after - before,
                 f"rose above the baseline ${before:.4g} by more than {tolerance:.0%}",
             )
-        )  # fmt: skip
+        )
     return found
 
 
@@ -162,19 +168,24 @@ def check_gate(
     if thresholds.min_pass_rate is not None and overall.pass_at_1 < thresholds.min_pass_rate:
         found.append(
             Breach(
-                "pass@1", overall.pass_at_1, thresholds.min_pass_rate,
+                "pass@1",
+                overall.pass_at_1,
+                thresholds.min_pass_rate,
                 overall.pass_at_1 - thresholds.min_pass_rate,
                 f"below the minimum {thresholds.min_pass_rate:g}",
             )
-        )  # fmt: skip
+        )
     limit = thresholds.max_p95_latency_s
     if limit is not None and overall.latency_p95_s > limit:
         found.append(
             Breach(
-                "p95 latency s", overall.latency_p95_s, limit, overall.latency_p95_s - limit,
+                "p95 latency s",
+                overall.latency_p95_s,
+                limit,
+                overall.latency_p95_s - limit,
                 f"above the maximum {limit:g}s",
             )
-        )  # fmt: skip
+        )
     cap = thresholds.max_cost_per_case
     if cap is not None:
         cost = overall.cost_per_case

@@ -140,9 +140,13 @@ class Journal:
         """One page of the runs matching ``where``, newest first: by page number, or after a
         cursor (see :func:`orchestration.journal.listing.list_runs`)."""
         return listing.list_runs(
-            self.engine, where or RunFilter(), per_page=per_page, page=page, cursor=cursor,
+            self.engine,
+            where or RunFilter(),
+            per_page=per_page,
+            page=page,
+            cursor=cursor,
             count=count,
-        )  # fmt: skip
+        )
 
     def resolve_run_id(self, given: str, tenant: str | None = None) -> str:
         """The whole id of the run ``given`` names: its id, or a unique prefix of it."""

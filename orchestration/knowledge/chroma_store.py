@@ -187,20 +187,38 @@ class ChromaStore:
             include=["distances", "metadatas", "documents"],
         )
         return [
-            Hit(chunk_id, str(meta["source"]), str(meta["title"]), str(meta["grp"]), text,
-                round(1.0 - float(distance), 4))
-            for chunk_id, distance, meta, text in zip(
-                found["ids"][0], found["distances"][0], found["metadatas"][0],
-                found["documents"][0], strict=True,
+            Hit(
+                chunk_id,
+                str(meta["source"]),
+                str(meta["title"]),
+                str(meta["grp"]),
+                text,
+                round(1.0 - float(distance), 4),
             )
-        ]  # fmt: skip
+            for chunk_id, distance, meta, text in zip(
+                found["ids"][0],
+                found["distances"][0],
+                found["metadatas"][0],
+                found["documents"][0],
+                strict=True,
+            )
+        ]
 
     def close(self) -> None:
         """The HTTP client holds nothing that needs closing."""
 
 
 def _complete(pointers: dict[str, Any]) -> dict[str, Any]:
-    defaults: dict[str, Any] = {"live": 0, "live_model": "", "live_dim": 0, "previous": 0,
-                                "previous_model": "", "previous_dim": 0, "pending": 0,
-                                "pending_model": "", "pending_dim": 0, "last": 0}  # fmt: skip
+    defaults: dict[str, Any] = {
+        "live": 0,
+        "live_model": "",
+        "live_dim": 0,
+        "previous": 0,
+        "previous_model": "",
+        "previous_dim": 0,
+        "pending": 0,
+        "pending_model": "",
+        "pending_dim": 0,
+        "last": 0,
+    }
     return defaults | pointers

@@ -97,10 +97,13 @@ def _messages(agent: Agent, run: RunRecord, steps: list[StepRecord]) -> list[dic
             message: dict[str, Any] = {"role": "assistant", "content": text or ""}
             if reply and reply.tool_calls:
                 message["tool_calls"] = [
-                    {"id": c.call_id, "type": "function",
-                     "function": {"name": c.name, "arguments": c.arguments}}
+                    {
+                        "id": c.call_id,
+                        "type": "function",
+                        "function": {"name": c.name, "arguments": c.arguments},
+                    }
                     for c in reply.tool_calls
-                ]  # fmt: skip
+                ]
             messages.append(message)
         elif step.kind == StepKind.TOOL:
             output = result.output if isinstance(result, ToolPayload) else None
@@ -159,6 +162,12 @@ def export_examples(
         else (price * tokens * _EPOCHS / 1_000_000).quantize(Decimal("0.0001"))
     )
     return ExportReport(
-        agent_name, path, len(examples), tuple(excluded), tokens, _EPOCHS, cost,
+        agent_name,
+        path,
+        len(examples),
+        tuple(excluded),
+        tokens,
+        _EPOCHS,
+        cost,
         settings.finetune_base_model,
-    )  # fmt: skip
+    )

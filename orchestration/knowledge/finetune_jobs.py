@@ -55,8 +55,12 @@ def _client(settings: Settings) -> OpenAI:
     from openai import OpenAI
 
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    return OpenAI(api_key=key, base_url=settings.openai_base_url, max_retries=2,
-                  timeout=settings.llm_timeout_seconds)  # fmt: skip
+    return OpenAI(
+        api_key=key,
+        base_url=settings.openai_base_url,
+        max_retries=2,
+        timeout=settings.llm_timeout_seconds,
+    )
 
 
 def _failed(action: str, exc: Exception) -> KnowledgeError:
@@ -86,9 +90,15 @@ def submit_job(
     except openai.APIError as exc:
         raise _failed(f"fine-tuning {agent}", exc) from None
     store.insert_job(
-        journal, job_id=job.id, agent=agent, base_model=settings.finetune_base_model,
-        training_file=uploaded.id, examples=examples, status=job.status, now=utcnow(),
-    )  # fmt: skip
+        journal,
+        job_id=job.id,
+        agent=agent,
+        base_model=settings.finetune_base_model,
+        training_file=uploaded.id,
+        examples=examples,
+        status=job.status,
+        now=utcnow(),
+    )
     return JobCheck(job.id, agent, str(job.status), 0, None, again=job.status not in _DONE)
 
 
@@ -111,8 +121,9 @@ def check_job(settings: Settings, journal: Journal, job_id: str, expected_checks
     if row is None:
         raise KnowledgeError(f"no fine-tuning job {job_id} was submitted from here")
     if row.checks != expected_checks or row.status in _DONE:
-        return JobCheck(job_id, row.agent, row.status, row.checks, row.fine_tuned_model,
-                        again=False, stale=True)  # fmt: skip
+        return JobCheck(
+            job_id, row.agent, row.status, row.checks, row.fine_tuned_model, again=False, stale=True
+        )
     try:
         job = _client(settings).fine_tuning.jobs.retrieve(job_id)
     except openai.APIError as exc:
@@ -124,5 +135,6 @@ def check_job(settings: Settings, journal: Journal, job_id: str, expected_checks
     )
     if not moved:
         return JobCheck(job_id, row.agent, status, expected_checks, model, again=False, stale=True)
-    return JobCheck(job_id, row.agent, status, expected_checks + 1, model,
-                    again=status not in _DONE)  # fmt: skip
+    return JobCheck(
+        job_id, row.agent, status, expected_checks + 1, model, again=status not in _DONE
+    )

@@ -95,8 +95,9 @@ def rebuild(
             it was and the next run resumes.
     """
     started = time.monotonic()
-    chunks = {c.chunk_id: c for c in chunk_documents(kb.documents(), options.chunk_chars,
-                                                      options.overlap)}  # fmt: skip
+    chunks = {
+        c.chunk_id: c for c in chunk_documents(kb.documents(), options.chunk_chars, options.overlap)
+    }
     live = store.live(kb.name)
     old_ids = store.chunk_ids(live) if live is not None else set()
     live_ids = old_ids if _same_model(live, model) else set()
@@ -106,8 +107,18 @@ def rebuild(
         and _same_model(live, model)
         and live_ids == set(chunks)
     ):
-        return RebuildReport(kb.name, model.name, live.generation, len(chunks), 0, len(chunks),
-                             0, 0, time.monotonic() - started, published=False)  # fmt: skip
+        return RebuildReport(
+            kb.name,
+            model.name,
+            live.generation,
+            len(chunks),
+            0,
+            len(chunks),
+            0,
+            0,
+            time.monotonic() - started,
+            published=False,
+        )
     pending = store.pending(kb.name)
     if pending is None or options.full or not _same_model(pending, model):
         pending = store.begin(kb.name, model.name, model.dimension)

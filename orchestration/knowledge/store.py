@@ -56,10 +56,17 @@ def insert_job(
     with journal.engine.begin() as connection:
         connection.execute(
             insert(FinetuneJob).values(
-                id=job_id, agent=agent, base_model=base_model, training_file=training_file,
-                examples=examples, status=status, checks=0, created_at=now, updated_at=now,
+                id=job_id,
+                agent=agent,
+                base_model=base_model,
+                training_file=training_file,
+                examples=examples,
+                status=status,
+                checks=0,
+                created_at=now,
+                updated_at=now,
             )
-        )  # fmt: skip
+        )
 
 
 def find_job(journal: Journal, job_id: str) -> JobRow | None:
@@ -87,9 +94,14 @@ def record_check(
         moved = connection.execute(
             update(FinetuneJob)
             .where(FinetuneJob.id == job.id, FinetuneJob.checks == expected_checks)
-            .values(status=status, fine_tuned_model=model, error=error,
-                    checks=expected_checks + 1, updated_at=utcnow())
-        ).rowcount  # fmt: skip
+            .values(
+                status=status,
+                fine_tuned_model=model,
+                error=error,
+                checks=expected_checks + 1,
+                updated_at=utcnow(),
+            )
+        ).rowcount
         if moved == 1 and status == "succeeded" and model:
             _record_candidate(connection, job.agent, model, f"finetune:{job.id}")
     return bool(moved == 1)

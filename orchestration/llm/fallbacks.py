@@ -59,14 +59,20 @@ def request_hash(request: ModelRequest) -> str:
     payload = {
         "system": request.system,
         "messages": [
-            [m.role, m.content, [[c.call_id, c.name, c.arguments] for c in m.tool_calls],
-             m.tool_call_id, m.name, m.is_error]
+            [
+                m.role,
+                m.content,
+                [[c.call_id, c.name, c.arguments] for c in m.tool_calls],
+                m.tool_call_id,
+                m.name,
+                m.is_error,
+            ]
             for m in request.messages
         ],
         # The empty list held the scripted model's keywords when tools carried them. It stays,
         # so a request to tools that had none hashes as before and its recorded answers are found.
         "tools": [[t.name, t.description, t.parameters, []] for t in request.tools],
-    }  # fmt: skip
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

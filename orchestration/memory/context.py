@@ -70,9 +70,13 @@ def load_context(
     turns = [t for t in working.recent(run.tenant, session, now) if t.run_id != run.id]
     since = now - timedelta(days=settings.memory_retention_days)
     earlier = store.episodes(
-        journal, run.tenant, session, since=since, before=run.created_at,
+        journal,
+        run.tenant,
+        session,
+        since=since,
+        before=run.created_at,
         exclude=[run.id, *(t.run_id for t in turns)],
-    )  # fmt: skip
+    )
     fitted = fit_episodes(earlier, settings.memory_episodic_tokens, count_tokens)
     recalled = facts.recall(run.tenant, session, run.input, settings.memory_recall_facts)
     sections: list[str] = []

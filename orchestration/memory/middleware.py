@@ -67,9 +67,14 @@ class MemoryMiddleware(Middleware):
         if recorded is not None:
             return recorded
         loaded = load_context(
-            self.settings, self.journal, self.working, self.facts, item.run,
-            now=self.clock(), count_tokens=estimate_tokens,
-        )  # fmt: skip
+            self.settings,
+            self.journal,
+            self.working,
+            self.facts,
+            item.run,
+            now=self.clock(),
+            count_tokens=estimate_tokens,
+        )
         return record_once(self.journal, item.run.id, loaded)
 
     def model_call(self, call: ModelCall, call_next: ModelNext) -> ChainOutcome:

@@ -50,10 +50,14 @@ class JournalFactStore:
             with write(self.journal.engine) as connection:
                 connection.execute(
                     insert(MemoryFact).values(
-                        id=fact.id, tenant=fact.tenant, session=fact.session, fact=fact.fact,
-                        run_id=fact.run_id, created_at=fact.created_at or utcnow(),
+                        id=fact.id,
+                        tenant=fact.tenant,
+                        session=fact.session,
+                        fact=fact.fact,
+                        run_id=fact.run_id,
+                        created_at=fact.created_at or utcnow(),
                     )
-                )  # fmt: skip
+                )
         except IntegrityError:
             return False
         return True
@@ -169,12 +173,16 @@ def session_runs(journal: Journal, tenant: str, session: str) -> tuple[dict[str,
     with journal.engine.connect() as connection:
         return tuple(
             {
-                "run_id": row.id, "agent": row.agent, "status": row.status,
-                "created_at": row.created_at.isoformat(), "input": row.input,
-                "answer": row.output, "memory_loaded": row.memory,
+                "run_id": row.id,
+                "agent": row.agent,
+                "status": row.status,
+                "created_at": row.created_at.isoformat(),
+                "input": row.input,
+                "answer": row.output,
+                "memory_loaded": row.memory,
             }
             for row in connection.execute(query)
-        )  # fmt: skip
+        )
 
 
 def scrub_runs(journal: Journal, run_ids: Sequence[str], *, marker: str) -> None:

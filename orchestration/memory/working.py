@@ -150,8 +150,9 @@ def record_run(working: WorkingMemory, run: RunRecord, now: datetime) -> bool:
     if run.session is None or run.parent_id is not None or run.status != RunStatus.SUCCEEDED:
         return False
     try:
-        working.record(run.tenant, run.session, Turn(run.id, run.input, run.output or "",
-                                                     now.timestamp()))  # fmt: skip
+        working.record(
+            run.tenant, run.session, Turn(run.id, run.input, run.output or "", now.timestamp())
+        )
     except redis.RedisError as exc:
         log.warning("working memory not updated for run %s: %s", run.id, exc)
         return False

@@ -84,9 +84,14 @@ def record_alert(
     """
     fired = utcnow()
     alert_id = store.insert_alert(
-        journal, rule=rule[:64], subject=subject[:160], value=value, threshold=threshold,
-        message=message, fired=fired,
-    )  # fmt: skip
+        journal,
+        rule=rule[:64],
+        subject=subject[:160],
+        value=value,
+        threshold=threshold,
+        message=message,
+        fired=fired,
+    )
     log.warning("alert %s on %s: %s", rule, subject, message)
     return AlertRecord(alert_id, rule[:64], subject[:160], value, threshold, message, fired)
 
@@ -185,9 +190,13 @@ def check_alerts(
         ):
             continue
         alert = record_alert(
-            journal, rule=breach.rule, subject=breach.subject, value=breach.value,
-            threshold=breach.threshold, message=breach.message,
-        )  # fmt: skip
+            journal,
+            rule=breach.rule,
+            subject=breach.subject,
+            value=breach.value,
+            threshold=breach.threshold,
+            message=breach.message,
+        )
         deliver(settings, journal, alert)
         fired.append(alert)
     return fired

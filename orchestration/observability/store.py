@@ -43,11 +43,17 @@ def insert_alert(
     """Write one alert; returns its id."""
     with journal.engine.begin() as connection:
         alert_id: int = connection.execute(
-            insert(Alert).values(
-                rule=rule, subject=subject, value=value, threshold=threshold, message=message,
+            insert(Alert)
+            .values(
+                rule=rule,
+                subject=subject,
+                value=value,
+                threshold=threshold,
+                message=message,
                 fired_at=fired,
-            ).returning(Alert.id)
-        ).scalar_one()  # fmt: skip
+            )
+            .returning(Alert.id)
+        ).scalar_one()
     return alert_id
 
 
@@ -84,9 +90,15 @@ class RunFigures:
 def run_figures(journal: Journal, since: datetime, agent: str | None = None) -> list[RunFigures]:
     """The runs created at or after ``since`` (of one agent, when given)."""
     query = select(
-        Run.agent, Run.status, Run.created_at, Run.finished_at, Run.input_tokens,
-        Run.output_tokens, Run.cost_usd, Run.error,
-    ).where(Run.created_at >= since)  # fmt: skip
+        Run.agent,
+        Run.status,
+        Run.created_at,
+        Run.finished_at,
+        Run.input_tokens,
+        Run.output_tokens,
+        Run.cost_usd,
+        Run.error,
+    ).where(Run.created_at >= since)
     if agent is not None:
         query = query.where(Run.agent == agent)
     with journal.engine.connect() as connection:

@@ -121,8 +121,12 @@ def _record_turn(
     if returned != requested:
         log.warning(
             "model drift on run %s step %s: asked %s for %s, %s answered",
-            run.id, step.seq, deployment.provider, requested, returned,
-        )  # fmt: skip
+            run.id,
+            step.seq,
+            deployment.provider,
+            requested,
+            returned,
+        )
     new_steps, next_seq = steps_for_calls(step.seq, run.next_seq, calls)
     final = None if calls else (reply.text or "")
     turn = TurnResult(

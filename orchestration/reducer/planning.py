@@ -56,8 +56,12 @@ class Progress:
 
     def as_task_result(self) -> dict[str, Any]:
         """The task's return value: ids, what happened, and the step's recorded output."""
-        return {"run_id": self.run_id, "seq": self.seq, "status": self.status,
-                "result": encode(self.result)}  # fmt: skip
+        return {
+            "run_id": self.run_id,
+            "seq": self.seq,
+            "status": self.status,
+            "result": encode(self.result),
+        }
 
 
 class PlannedStep(Protocol):
@@ -82,11 +86,11 @@ def steps_for_calls(
     seq = next_seq
     for call in calls:
         if call.requires_approval:
-            steps.append(NewStep(seq, turn_seq, StepKind.APPROVAL, call.name, call.call_id,
-                                 call.arguments))  # fmt: skip
+            steps.append(
+                NewStep(seq, turn_seq, StepKind.APPROVAL, call.name, call.call_id, call.arguments)
+            )
             seq += 1
-        steps.append(NewStep(seq, turn_seq, StepKind.TOOL, call.name, call.call_id,
-                             call.arguments))  # fmt: skip
+        steps.append(NewStep(seq, turn_seq, StepKind.TOOL, call.name, call.call_id, call.arguments))
         seq += 1
     if steps:
         steps.append(NewStep(seq, turn_seq, StepKind.LLM, "turn"))

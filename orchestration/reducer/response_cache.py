@@ -71,8 +71,9 @@ class ResponseCacheMiddleware(Middleware):
         hit = self._lookup(key)
         if hit is not None:
             deployment, reply = hit
-            log.info("run %s step %s answered from the response cache", call.at.run.id,
-                     call.at.step.seq)  # fmt: skip
+            log.info(
+                "run %s step %s answered from the response cache", call.at.run.id, call.at.step.seq
+            )
             return ChainOutcome(reply, deployment, attempts=(), skipped=())
         outcome = call_next(call)
         answered = outcome.deployment

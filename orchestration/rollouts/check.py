@@ -80,9 +80,15 @@ def stop(journal: Journal, agent: str, reason: str, now: datetime | None = None)
     """
     rollout = _active(journal, agent)
     store.move(
-        journal, rollout, kind="stop", status=RolloutStatus.STOPPED, stage=rollout.stage,
-        percent=0, reason=reason, now=now or utcnow(),
-    )  # fmt: skip
+        journal,
+        rollout,
+        kind="stop",
+        status=RolloutStatus.STOPPED,
+        stage=rollout.stage,
+        percent=0,
+        reason=reason,
+        now=now or utcnow(),
+    )
     return store.latest_rollout(journal, agent) or rollout
 
 

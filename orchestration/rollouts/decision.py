@@ -44,9 +44,11 @@ def decide(
     stage, percent = rollout.stage, rollout.percent
     if disabled:
         return Decision(
-            "hold", "switched off by CHORDLINE_DISABLED_VARIANTS: it gets no new runs", stage,
+            "hold",
+            "switched off by CHORDLINE_DISABLED_VARIANTS: it gets no new runs",
+            stage,
             percent,
-        )  # fmt: skip
+        )
     need = rollout.min_runs
     if variant.finished < need or stable.finished < need:
         return Decision(
@@ -72,8 +74,9 @@ def decide(
         final = rollout.steps[last]
         return Decision("complete", f"healthy at {percent}%; completed at {final}%", last, final)
     following = rollout.steps[stage + 1]
-    return Decision("advance", f"healthy at {percent}%; advanced to {following}%", stage + 1,
-                    following)  # fmt: skip
+    return Decision(
+        "advance", f"healthy at {percent}%; advanced to {following}%", stage + 1, following
+    )
 
 
 def regressions(limits: Thresholds, stable: ArmMetrics, variant: ArmMetrics) -> list[str]:

@@ -113,10 +113,11 @@ def _arm(variant: str, runs: int, ended: list[_Ended], version: str | None) -> A
         succeeded=sum(1 for e in ended if e.status == RunStatus.SUCCEEDED),
         p95_latency_s=_p95([e.seconds for e in ended]),
         # An unknown cost is not $0: the mean is unknown unless every run's cost is known.
-        cost_per_run=sum(known, Decimal(0)) / len(known) if known and len(known) == len(costs)
+        cost_per_run=sum(known, Decimal(0)) / len(known)
+        if known and len(known) == len(costs)
         else None,
         version=version,
-    )  # fmt: skip
+    )
 
 
 def _p95(values: list[float]) -> float | None:

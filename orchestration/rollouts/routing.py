@@ -80,8 +80,11 @@ class Router:
         except AgentNotFound:
             log.info(
                 "rollout %s routes to %s:%s, which this process has not loaded; run %s is stable",
-                chosen.rollout_id, agent.name, chosen.variant, run_id,
-            )  # fmt: skip
+                chosen.rollout_id,
+                agent.name,
+                chosen.variant,
+                run_id,
+            )
             chosen = Assignment("stable", chosen.rollout_id, chosen.stage)
             serving = agent
         recorded = store.assign(self.journal, run_id, agent.name, serving.version, chosen)

@@ -262,11 +262,15 @@ def stage_runs(journal: Journal, rollout_id: str, stage: int) -> list[StageRun]:
     with journal.engine.connect() as connection:
         return [
             StageRun(
-                row.variant, row.agent_version, RunStatus(row.status), row.created_at,
-                row.finished_at, row.cost_usd,
+                row.variant,
+                row.agent_version,
+                RunStatus(row.status),
+                row.created_at,
+                row.finished_at,
+                row.cost_usd,
             )
             for row in connection.execute(query)
-        ]  # fmt: skip
+        ]
 
 
 # The eval job's table, named here rather than imported: the rollouts read one column of it

@@ -70,9 +70,15 @@ def start_workflow(
     for name in workflow.agents():
         rt.registry.get(name)
     limits = limits or Limits()
-    fields = {"agent": workflow.name, "input": text, "tenant": tenant, "session": session,
-              "max_steps": limits.max_steps, "max_tokens": limits.max_tokens,
-              "max_usd": limits.max_usd}  # fmt: skip
+    fields = {
+        "agent": workflow.name,
+        "input": text,
+        "tenant": tenant,
+        "session": session,
+        "max_steps": limits.max_steps,
+        "max_tokens": limits.max_tokens,
+        "max_usd": limits.max_usd,
+    }
     parse_run_request({k: v for k, v in fields.items() if v is not None}, rt.settings)
     run = store.create_workflow_run(
         rt.journal,

@@ -58,15 +58,30 @@ def create_workflow_run(
         with write(journal.engine) as connection:
             connection.execute(
                 insert(Run).values(
-                    id=run_id, tenant=tenant, agent=workflow.name,
-                    agent_version=workflow.version, prompt_hash=workflow.version,
-                    model="workflow", tool_schemas_hash="", status=RunStatus.QUEUED,
-                    input=text, next_seq=1, turns=0, tool_error_streak=0,
-                    max_steps=max_steps, max_tokens=max_tokens, max_usd=max_usd,
-                    input_tokens=0, output_tokens=0, cost_usd=Decimal(0),
-                    created_at=now, updated_at=now, kind=RunKind.WORKFLOW, session=session,
+                    id=run_id,
+                    tenant=tenant,
+                    agent=workflow.name,
+                    agent_version=workflow.version,
+                    prompt_hash=workflow.version,
+                    model="workflow",
+                    tool_schemas_hash="",
+                    status=RunStatus.QUEUED,
+                    input=text,
+                    next_seq=1,
+                    turns=0,
+                    tool_error_streak=0,
+                    max_steps=max_steps,
+                    max_tokens=max_tokens,
+                    max_usd=max_usd,
+                    input_tokens=0,
+                    output_tokens=0,
+                    cost_usd=Decimal(0),
+                    created_at=now,
+                    updated_at=now,
+                    kind=RunKind.WORKFLOW,
+                    session=session,
                 )
-            )  # fmt: skip
+            )
     except IntegrityError:
         pass  # a redelivered submit
     return journal.get_run(run_id)
@@ -124,12 +139,17 @@ def finish_workflow(journal: Journal, parent_id: str, finish: Finish, spent: Tot
             update(Run)
             .where(Run.id == parent_id, Run.status.not_in(TERMINAL))
             .values(
-                status=finish.status, output=finish.output, error=finish.error,
-                input_tokens=spent.input_tokens, output_tokens=spent.output_tokens,
-                cost_usd=spent.cost_usd, next_seq=spent.steps + 1,
-                finished_at=now, updated_at=now,
+                status=finish.status,
+                output=finish.output,
+                error=finish.error,
+                input_tokens=spent.input_tokens,
+                output_tokens=spent.output_tokens,
+                cost_usd=spent.cost_usd,
+                next_seq=spent.steps + 1,
+                finished_at=now,
+                updated_at=now,
             )
-        )  # fmt: skip
+        )
     return int(result.rowcount) == 1
 
 
