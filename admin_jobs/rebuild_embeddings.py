@@ -49,8 +49,8 @@ def rebuild_embeddings(
         KnowledgeError: a base failed; the bases before it are rebuilt, its live index is
             untouched, and the next run resumes its pending one.
     """
-    model = embedding_model(settings)
-    store = open_store(store_url(settings))
+    model = embedding_model(settings.knowledge, settings.llm)
+    store = open_store(store_url(settings.knowledge, settings.data_dir))
     options = RebuildOptions(
         chunk_chars=settings.knowledge_chunk_chars,
         overlap=settings.knowledge_chunk_overlap,

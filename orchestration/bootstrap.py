@@ -18,7 +18,7 @@ from orchestration.config import Settings
 from orchestration.journal import Journal, open_journal
 from orchestration.llm import BreakerBoard, ProviderPool
 from orchestration.memory import MemoryMiddleware
-from orchestration.observability import observability_middleware
+from orchestration.observability import observability_middleware, redactor_for
 from orchestration.reducer import HeartbeatMiddleware, LeaseKeeper, ResponseCacheMiddleware
 from orchestration.rollouts import Router
 from orchestration.runtime import Middleware, MiddlewareChain, Runtime
@@ -41,9 +41,9 @@ def open_runtime(settings: Settings, *extra: Middleware) -> Runtime:
         settings=settings,
         journal=journal,
         registry=load_registry(settings.agent_dirs),
-        providers=ProviderPool(settings),
-        breakers=BreakerBoard(settings),
-        router=Router(settings, journal),
+        providers=ProviderPool(settings.llm, settings.agent_dirs),
+        breakers=BreakerBoard(settings.llm, settings.redis_url),
+        router=Router(settings.rollouts, journal),
         middleware=MiddlewareChain((*standard_middleware(settings, journal), *extra)),
     )
 
@@ -58,9 +58,11 @@ def standard_middleware(settings: Settings, journal: Journal) -> list[Middleware
     ``CHORDLINE_LLM_CACHE`` is on, and the lease heartbeat around the call itself.
     """
     chain: list[Middleware] = [
-        *observability_middleware(settings),
-        MemoryMiddleware(settings, journal),
-        TenantDayBudget(settings, journal, open_ledger(settings)),
+        *observability_middleware(settings.observability, redactor_for(settings)),
+        MemoryMiddleware(settings.memory, journal, settings.redis_url),
+        TenantDayBudget(
+            settings.budgets, journal, open_ledger(settings.redis_url, settings.llm, settings.lease_seconds)
+        ),
         RunBudget(),
         WorkflowBudget(journal, functools.partial(workflow_store.totals, journal)),
     ]

@@ -48,7 +48,7 @@ def test_both_jobs_run_by_hand(tmp_path: Path, journal: Journal) -> None:
     rebuilt = admin_run(env, "rebuild-embeddings", "--agent", "support-triage")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "support-triage" in rebuilt.stdout and "embedded" in rebuilt.stdout
-    live = open_store(store_url(settings)).live("support-triage")
+    live = open_store(store_url(settings.knowledge, settings.data_dir)).live("support-triage")
     assert live is not None and live.model == "local:all-MiniLM-L6-v2"
     exported = admin_run(env, "finetune-export", "--agent", "research-report")
     assert exported.returncode == 0, exported.stderr
@@ -90,7 +90,7 @@ def test_beat_entries_run_both_jobs_on_an_admin_worker(
         # What Beat does when an entry is due: send it with the entry's options.
         beat.apply_async(ScheduleEntry(name=name, app=app, **entry), advance=False)
 
-    store = open_store(store_url(settings))
+    store = open_store(store_url(settings.knowledge, settings.data_dir))
     deadline = time.monotonic() + 120
     while not (
         store.live("support-triage")

@@ -79,7 +79,7 @@ def test_the_right_article_comes_first_for_questions_sharing_no_keyword(tmp_path
     (kb,) = declared_bases(settings, "support-triage")
     articles = {d.source: d for d in kb.documents()}
     store = open_store(f"sqlite-vec:///{tmp_path / 'v.sqlite3'}")
-    local = embedding_model(settings)
+    local = embedding_model(settings.knowledge, settings.llm)
     rebuild(kb, store, local, RebuildOptions())
     for question, expected in PARAPHRASES.items():
         article = articles[expected]
@@ -100,8 +100,9 @@ def test_a_query_with_another_model_than_the_index_is_refused_naming_both(
     )
     (kb,) = declared_bases(openai_settings, "support-triage")
     store = open_store(f"sqlite-vec:///{tmp_path / 'v.sqlite3'}")
-    rebuild(kb, store, embedding_model(openai_settings), RebuildOptions())
-    local = embedding_model(load_settings())
+    rebuild(kb, store, embedding_model(openai_settings.knowledge, openai_settings.llm), RebuildOptions())
+    defaults = load_settings()
+    local = embedding_model(defaults.knowledge, defaults.llm)
     with pytest.raises(IndexMismatch) as refused:
         search_index(store, local, kb.name, "refund for a cracked screen")
     message = str(refused.value)

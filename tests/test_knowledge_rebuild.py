@@ -83,7 +83,7 @@ class Built:
 def built(store: VectorStore, settings: Settings, tmp_path: Path) -> Built:
     folder = tmp_path / "docs"
     _write(folder, "v1")
-    kb, model = _kb(folder), embedding_model(settings)
+    kb, model = _kb(folder), embedding_model(settings.knowledge, settings.llm)
     return Built(folder, kb, model, rebuild(kb, store, model, OPTIONS))
 
 
@@ -190,7 +190,8 @@ def test_a_search_filters_on_the_group(store: VectorStore, tmp_path: Path) -> No
     from agents.research_report.tools import corpus_documents
 
     kb = KnowledgeBase.from_rows(f"rr-{uuid.uuid4().hex[:8]}", corpus_documents)
-    local = embedding_model(load_settings())
+    defaults = load_settings()
+    local = embedding_model(defaults.knowledge, defaults.llm)
     rebuild(kb, store, local, RebuildOptions())
     hits = search_index(store, local, kb.name, "heat pumps in cold weather", k=3, group="news")
     assert hits.hits and all(h.group == "news" for h in hits.hits)

@@ -125,7 +125,8 @@ def test_a_refund_whose_worker_died_after_the_effect_is_not_issued_twice(rt: Run
         database_url=rt.settings.journal_url,
         data_dir=rt.settings.data_dir,
         journal=rt.journal,
-        settings=rt.settings,
+        knowledge=rt.settings.knowledge,
+        llm=rt.settings.llm,
     )
     first = tool.invoke(tool.validate(step.arguments or "{}"), context, rt.tool_threads)
     assert first["status"] == "issued"
@@ -159,7 +160,8 @@ def test_a_keyed_effect_redriven_after_its_lease_lapsed_lands_once(rt: Runtime) 
             database_url=rt.settings.journal_url,
             data_dir=rt.settings.data_dir,
             journal=rt.journal,
-            settings=rt.settings,
+            knowledge=rt.settings.knowledge,
+        llm=rt.settings.llm,
         )
         tool.invoke(tool.validate(step.arguments or "{}"), context, rt.tool_threads)
         _until(lambda: run.id in rt.journal.stale_runs(60))

@@ -6,7 +6,7 @@ from typing import Any
 
 from orchestration.config import current_settings
 from orchestration.journal import open_journal
-from orchestration.observability import check_alerts
+from orchestration.observability import check_alerts, redactor_for
 from workers.app import app
 
 __all__ = ["TASK_CHECK_ALERTS", "check_alerts_task"]
@@ -18,5 +18,6 @@ TASK_CHECK_ALERTS = "chordline.admin.check_alerts"
 def check_alerts_task() -> dict[str, Any]:
     """Check the alert rules; record, log and POST each new breach."""
     settings = current_settings()
-    fired = check_alerts(settings, open_journal(settings.journal_url))
+    journal = open_journal(settings.journal_url)
+    fired = check_alerts(settings.observability, journal, redactor_for(settings))
     return {"fired": [{"rule": a.rule, "subject": a.subject, "id": a.id} for a in fired]}

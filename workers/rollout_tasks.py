@@ -16,7 +16,7 @@ __all__ = ["rollout_check"]
 def rollout_check() -> list[dict[str, Any]]:
     """Check every active canary rollout once; roll back, advance or hold each."""
     settings = current_settings()
-    results = check_all(settings, open_journal(settings.journal_url))
+    results = check_all(settings.rollouts, open_journal(settings.journal_url))
     return [
         {
             "rollout": r.rollout.id,

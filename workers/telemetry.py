@@ -24,7 +24,7 @@ from celery.worker.request import Request
 
 from orchestration import canvas
 from orchestration.config import current_settings
-from orchestration.observability import chosen, configure_logging
+from orchestration.observability import chosen, configure_logging, redactor_for
 
 __all__ = ["RunRequest", "instrument"]
 
@@ -65,7 +65,7 @@ def instrument() -> None:
 
     from orchestration.observability import provider_for
 
-    provider = provider_for(settings)
+    provider = provider_for(settings.observability, redactor_for(settings))
     # The instrumentation ships without type hints.
     instrumentor_type: Any = CeleryInstrumentor
     instrumentor = instrumentor_type()
@@ -97,4 +97,5 @@ def _on_process_shutdown(**_: Any) -> None:
 @after_setup_logger.connect
 @after_setup_task_logger.connect
 def _on_logging(logger: logging.Logger | None = None, **_: Any) -> None:
-    configure_logging(current_settings(), logger)
+    settings = current_settings()
+    configure_logging(settings.observability, redactor_for(settings), logger)

@@ -81,7 +81,7 @@ def search_kb(args: KBQuery, ctx: ToolContext) -> dict[str, Any]:
     """Search the support knowledge base by meaning; returns the best matching articles."""
     time.sleep(LATENCY_S)
     try:
-        found = search(ctx.settings, KB_NAME, args.query, k=3, data_dir=ctx.data_dir)
+        found = search(ctx.knowledge, ctx.llm, KB_NAME, args.query, k=3, data_dir=ctx.data_dir)
     except IndexUnavailable as exc:
         return _keyword_search(args.query, reason=str(exc))
     results = [

@@ -21,7 +21,7 @@ from orchestration.agents.tool_threads import ToolThreads
 from orchestration.errors import AgentError, ToolError
 
 if TYPE_CHECKING:
-    from orchestration.config import Settings
+    from orchestration.config import KnowledgeSettings, LlmSettings
     from orchestration.journal import Journal
 
 __all__ = ["Tool", "ToolContext", "tool"]
@@ -44,7 +44,8 @@ class ToolContext:
         database_url: the journal's database, for a tool's own tables beside it.
         data_dir: where the runtime keeps its files (indexes, exports).
         journal: the run journal (e.g. ``ctx.journal.get_run(ctx.run_id).input``).
-        settings: the settings the runtime was built with (e.g. for a knowledge search).
+        knowledge: the runtime's knowledge settings (for a knowledge search).
+        llm: the runtime's LLM settings (keys and base URLs, e.g. of an embedding model).
     """
 
     run_id: str
@@ -54,7 +55,8 @@ class ToolContext:
     database_url: str
     data_dir: Path
     journal: Journal
-    settings: Settings
+    knowledge: KnowledgeSettings
+    llm: LlmSettings
 
     @property
     def idempotency_key(self) -> str:

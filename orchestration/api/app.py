@@ -152,7 +152,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         journal = open_journal(settings.journal_url)
         journal.attach()
         journal.dispose()
-    context = ApiContext(settings, TenantLimits(settings), client)
+    context = ApiContext(settings, TenantLimits(settings.api, settings.redis_url), client)
     app = FastAPI(
         title="Chordline",
         version="1",

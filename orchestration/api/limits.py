@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import redis
 
-from orchestration.config import Settings
+from orchestration.config import ApiSettings
 
 __all__ = ["Limited", "TenantLimits"]
 
@@ -39,13 +39,14 @@ class TenantLimits:
     """The rate and live-runs limits of every tenant.
 
     Args:
-        settings: for the limits and the Redis URL.
+        settings: the API settings, for the limits.
+        redis_url: the Redis the counts are shared through (None: this process counts alone).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ApiSettings, redis_url: str | None) -> None:
         self.per_minute = settings.api_rate_limit_per_minute
         self.max_live = settings.api_max_concurrent_runs
-        url = settings.redis_url
+        url = redis_url
         self._redis = redis.Redis.from_url(url, socket_timeout=3) if url else None
         self._local: dict[tuple[str, int], int] = {}
         self._local_lock = threading.Lock()

@@ -20,7 +20,7 @@ from orchestration.budgets.checks import (
     check_workflow,
 )
 from orchestration.budgets.spend import Ledger, Reservation
-from orchestration.config import Settings
+from orchestration.config import BudgetSettings
 from orchestration.errors import BudgetExceeded
 from orchestration.journal import Journal
 from orchestration.journal.tables import utcnow
@@ -54,7 +54,7 @@ class TenantDayBudget(Middleware):
         ledger: reservations of calls in flight (the null ledger without Redis).
     """
 
-    def __init__(self, settings: Settings, journal: Journal, ledger: Ledger) -> None:
+    def __init__(self, settings: BudgetSettings, journal: Journal, ledger: Ledger) -> None:
         self.settings = settings
         self.journal = journal
         self.ledger = ledger

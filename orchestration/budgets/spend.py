@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import redis
 
-from orchestration.config import Settings
+from orchestration.config import LlmSettings
 
 __all__ = ["Ledger", "NullLedger", "Reservation", "SpendLedger", "open_ledger"]
 
@@ -127,13 +127,12 @@ class NullLedger:
 Ledger = SpendLedger | NullLedger
 
 
-def open_ledger(settings: Settings) -> Ledger:
-    """A ledger in Redis when one is attached, else the null ledger."""
-    if settings.redis_url is None:
+def open_ledger(redis_url: str | None, llm: LlmSettings, lease_seconds: float) -> Ledger:
+    """A ledger in the Redis at ``redis_url`` when one is attached, else the null ledger; a
+    reservation outlives the longest turn ``llm``'s retries allow plus one lease."""
+    if redis_url is None:
         return NullLedger()
     # The longest a turn's calls can take: every attempt timing out after the longest wait, for
     # a chain of up to three deployments, plus one lease.
-    per_deployment = settings.llm_max_attempts * (
-        settings.llm_timeout_seconds + settings.llm_retry_max_seconds
-    )
-    return SpendLedger(settings.redis_url, 3 * per_deployment + settings.lease_seconds)
+    per_deployment = llm.llm_max_attempts * (llm.llm_timeout_seconds + llm.llm_retry_max_seconds)
+    return SpendLedger(redis_url, 3 * per_deployment + lease_seconds)

@@ -23,7 +23,7 @@ def _tiers(tenant: str | None) -> tuple[Journal, WorkingMemory, JournalFactStore
     client = open_client()
     journal = client.runtime.journal
     settings = client.settings
-    working = open_working_memory(settings)
+    working = open_working_memory(settings.memory, settings.redis_url)
     return journal, working, JournalFactStore(journal), tenant or settings.default_tenant
 
 

@@ -113,19 +113,19 @@ def _breakers(settings: Settings) -> list[_Breaker]:
     from orchestration.llm.breakers import BreakerBoard, breaker_key
     from orchestration.llm.deployments import resolve_chain
 
-    board = BreakerBoard(settings)
+    board = BreakerBoard(settings.llm, settings.redis_url)
     found: list[_Breaker] = []
     users: dict[str, list[str]] = {}
     registry = load_registry(settings.agent_dirs)
     for name in registry.names():
         try:
-            chain = resolve_chain(registry.get(name), settings)
+            chain = resolve_chain(registry.get(name), settings.llm)
         except ConfigError as exc:
             found.append(_Breaker(f"({name})", "invalid pin", 0, None, [name], str(exc)))
             continue
         for deployment in chain:
             if not deployment.offline:
-                users.setdefault(breaker_key(deployment, settings), []).append(name)
+                users.setdefault(breaker_key(deployment, settings.llm), []).append(name)
     for key, agents in users.items():
         state = board.state(key)
         opened = state.opened_at.isoformat(timespec="seconds") if state.opened_at else None
@@ -138,7 +138,7 @@ def _breaker_table(settings: Settings, breakers: list[_Breaker]) -> RenderableTy
     """The breakers as a table, with where their state lives."""
     from orchestration.llm.breakers import BreakerBoard
 
-    shared = BreakerBoard(settings).shared
+    shared = BreakerBoard(settings.llm, settings.redis_url).shared
     where = "shared in Redis" if shared else "in-process: each worker keeps its own"
     rows: list[list[str]] = []
     styles = {"closed": "green", "open": "red", "invalid pin": "red"}

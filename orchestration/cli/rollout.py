@@ -139,7 +139,7 @@ def check(agent: str) -> None:
     from orchestration.rollouts.check import check_rollout
 
     settings = load_cli_settings()
-    result = check_rollout(settings, _journal(settings), agent)
+    result = check_rollout(settings.rollouts, _journal(settings), agent)
     console.print(_comparison(result.rollout, result.metrics))
     console.print(f"{result.decision.kind}: {result.decision.reason}", highlight=False)
 

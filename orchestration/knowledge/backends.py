@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestration.config import Settings
+from orchestration.config import KnowledgeSettings
 from orchestration.errors import KnowledgeError
 from orchestration.knowledge.vectors import VectorStore
 
 __all__ = ["open_store", "store_url"]
 
 
-def store_url(settings: Settings, data_dir: Path | None = None) -> str:
-    """The effective store URL: the setting, else a sqlite-vec file in the data directory."""
+def store_url(settings: KnowledgeSettings, data_dir: Path) -> str:
+    """The effective store URL: the setting, else a sqlite-vec file in ``data_dir`` (the
+    process's data directory)."""
     if settings.vector_store_url:
         return settings.vector_store_url
-    folder = (data_dir or settings.data_dir).resolve()
+    folder = data_dir.resolve()
     return f"sqlite-vec:///{folder / 'vectors.sqlite3'}"
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.agents.registry import import_agent_module, load_registry
-from orchestration.config import Settings
+from orchestration.config import CoreSettings
 from orchestration.errors import KnowledgeError
 from orchestration.knowledge.chunking import Document
 from orchestration.knowledge.vectors import check_kb_name
@@ -76,7 +76,7 @@ class KnowledgeBase:
         return list(self.load())
 
 
-def declared_bases(settings: Settings, agent: str | None = None) -> list[KnowledgeBase]:
+def declared_bases(settings: CoreSettings, agent: str | None = None) -> list[KnowledgeBase]:
     """The knowledge bases of the agents in ``CHORDLINE_AGENTS_DIR`` (of one agent if named).
 
     Raises:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from orchestration.config import Settings
+from orchestration.config import KnowledgeSettings, LlmSettings
 from orchestration.errors import KnowledgeError
 
 __all__ = ["EmbeddingModel", "OpenAIEmbeddings", "embedding_model"]
@@ -49,10 +49,11 @@ class OpenAIEmbeddings:
 
     Args:
         model: e.g. ``text-embedding-3-small``.
-        settings: the API key, base URL and timeout come from here (or the SDK's environment).
+        settings: the LLM settings: the API key, base URL and timeout come from here (or the
+            SDK's environment).
     """
 
-    def __init__(self, model: str, settings: Settings) -> None:
+    def __init__(self, model: str, settings: LlmSettings) -> None:
         from openai import OpenAI
 
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
@@ -102,15 +103,16 @@ class OpenAIEmbeddings:
         return vectors
 
 
-def embedding_model(settings: Settings) -> EmbeddingModel:
-    """The model ``CHORDLINE_EMBEDDING_MODEL`` names (the local one is loaded once a process).
+def embedding_model(settings: KnowledgeSettings, llm: LlmSettings) -> EmbeddingModel:
+    """The model ``CHORDLINE_EMBEDDING_MODEL`` names (the local one is loaded once a process;
+    an OpenAI one is reached with ``llm``'s key, base URL and timeout).
 
     Raises:
         KnowledgeError: the local model's packages or weights are missing (with the fix).
     """
     provider, _, name = settings.embedding_model.partition(":")
     if provider == "openai":
-        return OpenAIEmbeddings(name, settings)
+        return OpenAIEmbeddings(name, llm)
     return _local(settings.embedding_model_dir)
 
 

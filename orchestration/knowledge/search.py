@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.config import Settings
+from orchestration.config import KnowledgeSettings, LlmSettings
 from orchestration.errors import BackendUnreachable, IndexMismatch, KnowledgeError
 from orchestration.knowledge.backends import open_store, store_url
 from orchestration.knowledge.embeddings import EmbeddingModel, embedding_model
@@ -92,23 +92,25 @@ def search_index(
 
 
 def search(
-    settings: Settings,
+    settings: KnowledgeSettings,
+    llm: LlmSettings,
     kb: str,
     query: str,
     *,
     k: int = 3,
     group: str | None = None,
-    data_dir: Path | None = None,
+    data_dir: Path,
 ) -> SearchResult:
     """Search ``kb`` with the configured model and store.
 
     Args:
         settings: the embedding model and store URL.
+        llm: the key, base URL and timeout of an OpenAI embedding model.
         kb: the knowledge base.
         query: what to look for, in plain words.
         k: how many chunks.
         group: only chunks of this group (e.g. ``papers``), if given.
-        data_dir: where the embedded store lives, when not the settings' data directory.
+        data_dir: where the embedded store lives (the runtime's data directory).
 
     Raises:
         IndexUnavailable: no index, the knowledge extra is missing or the store is unreachable
@@ -123,7 +125,7 @@ def search(
                 f"knowledge base {kb} has no vector index yet. Fix: chordline admin run "
                 "rebuild-embeddings --agent AGENT."
             )
-        model = embedding_model(settings)
+        model = embedding_model(settings, llm)
     except (KnowledgeError, BackendUnreachable) as exc:
         raise IndexUnavailable(str(exc)) from None
     return search_index(store, model, kb, query, k=k, group=group)

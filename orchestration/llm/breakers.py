@@ -27,7 +27,7 @@ from datetime import datetime
 import pybreaker
 import redis
 
-from orchestration.config import Settings
+from orchestration.config import LlmSettings
 from orchestration.errors import ProviderError
 from orchestration.llm.deployments import Deployment
 
@@ -42,7 +42,7 @@ CLOSED_FRESH_S = 1.0
 """How long a worker trusts a closed, failure-free breaker state it read from Redis."""
 
 
-def _key_fingerprint(settings: Settings, provider: str) -> str:
+def _key_fingerprint(settings: LlmSettings, provider: str) -> str:
     secret = getattr(settings, f"{provider}_api_key", None)
     key = secret.get_secret_value() if secret is not None else ""
     key = key or os.environ.get(f"{provider.upper()}_API_KEY", "")
@@ -51,7 +51,7 @@ def _key_fingerprint(settings: Settings, provider: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:8]
 
 
-def breaker_key(deployment: Deployment, settings: Settings) -> str:
+def breaker_key(deployment: Deployment, settings: LlmSettings) -> str:
     """The breaker's name: provider, model and a fingerprint of the key (never the key)."""
     return f"{deployment.name}:{_key_fingerprint(settings, deployment.provider)}"
 
@@ -117,12 +117,13 @@ class BreakerBoard:
     """The breakers of one process, by deployment.
 
     Args:
-        settings: fail threshold, reset timeout and the Redis to share state through.
+        settings: the fail threshold and the reset timeout.
+        redis_url: the Redis to share state through (None: each process keeps its own).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: LlmSettings, redis_url: str | None) -> None:
         self.settings = settings
-        url = settings.redis_url
+        url = redis_url
         self._redis = redis.Redis.from_url(url) if url else None
         self._breakers: dict[str, pybreaker.CircuitBreaker] = {}
         self._storages: dict[str, pybreaker.CircuitBreakerStorage] = {}

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from orchestration.config import Settings
+from orchestration.config import LlmSettings
 from orchestration.errors import ConfigError
 
 __all__ = [
@@ -113,7 +113,7 @@ def alias_problem(deployment: Deployment) -> str | None:
     return None
 
 
-def check_pin(deployment: Deployment, settings: Settings) -> None:
+def check_pin(deployment: Deployment, settings: LlmSettings) -> None:
     """Refuse a floating alias unless the settings allow them.
 
     Raises:
@@ -127,7 +127,7 @@ def check_pin(deployment: Deployment, settings: Settings) -> None:
         )
 
 
-def _primary(agent: Pinned, settings: Settings) -> Deployment:
+def _primary(agent: Pinned, settings: LlmSettings) -> Deployment:
     pinned = parse(agent.model)
     override = settings.llm_provider.strip()
     if not override:
@@ -146,7 +146,7 @@ def _primary(agent: Pinned, settings: Settings) -> Deployment:
     return Deployment(override, model)
 
 
-def resolve_chain(agent: Pinned, settings: Settings) -> tuple[Deployment, ...]:
+def resolve_chain(agent: Pinned, settings: LlmSettings) -> tuple[Deployment, ...]:
     """The deployments a turn of ``agent`` (an :class:`~orchestration.agents.Agent`) tries, in
     order, without repeats.
 

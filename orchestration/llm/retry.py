@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from orchestration.config import Settings
+from orchestration.config import LlmSettings
 from orchestration.errors import ProviderError
 
 # Each attempt is recorded as its turn's result records it.
@@ -43,7 +43,7 @@ class RetryPolicy:
     jitter: float = 0.5
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RetryPolicy:
+    def from_settings(cls, settings: LlmSettings) -> RetryPolicy:
         """The policy the settings describe."""
         return cls(
             max_attempts=settings.llm_max_attempts,

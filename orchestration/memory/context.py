@@ -20,7 +20,7 @@ from orchestration.memory.episodic import fit_episodes
 
 if TYPE_CHECKING:
     # Annotations only: `chordline status` reads a recorded context without loading Redis.
-    from orchestration.config import Settings
+    from orchestration.config import MemorySettings
     from orchestration.journal import Journal
     from orchestration.memory.facts import FactStore
     from orchestration.memory.working import WorkingMemory
@@ -46,7 +46,7 @@ class MemoryContext:
 
 
 def load_context(
-    settings: Settings,
+    settings: MemorySettings,
     journal: Journal,
     working: WorkingMemory,
     facts: FactStore,

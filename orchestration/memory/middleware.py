@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from orchestration.config import Settings
+from orchestration.config import MemorySettings
 from orchestration.journal import Journal
 from orchestration.journal.tables import utcnow
 from orchestration.llm.fallbacks import ChainOutcome
@@ -41,6 +41,7 @@ class MemoryMiddleware(Middleware):
     Args:
         settings: the memory settings.
         journal: the journal (episodic memory, the recorded context).
+        redis_url: the process's Redis, for working memory when the memory has none of its own.
         clock: what time it is (tests move it instead of sleeping).
         working: working memory (Redis from the settings by default).
         facts: the long-term store (the journal's by default).
@@ -48,8 +49,9 @@ class MemoryMiddleware(Middleware):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: MemorySettings,
         journal: Journal,
+        redis_url: str | None,
         *,
         clock: Clock = utcnow,
         working: WorkingMemory | None = None,
@@ -58,7 +60,7 @@ class MemoryMiddleware(Middleware):
         self.settings = settings
         self.journal = journal
         self.clock = clock
-        self.working = working if working is not None else open_working_memory(settings)
+        self.working = working if working is not None else open_working_memory(settings, redis_url)
         self.facts = facts if facts is not None else JournalFactStore(journal)
 
     def context(self, item: StepInput) -> MemoryContext:

@@ -17,7 +17,7 @@ from typing import Protocol, cast
 
 import redis
 
-from orchestration.config import Settings
+from orchestration.config import MemorySettings
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunStatus
 
@@ -133,9 +133,10 @@ class RedisWorkingMemory:
         return count
 
 
-def open_working_memory(settings: Settings) -> WorkingMemory:
-    """Redis working memory when a Redis is attached, else the null one."""
-    url = settings.memory_redis_url or settings.redis_url
+def open_working_memory(settings: MemorySettings, redis_url: str | None) -> WorkingMemory:
+    """Redis working memory when a Redis is attached (the memory's own, else ``redis_url``),
+    else the null one."""
+    url = settings.memory_redis_url or redis_url
     if not url:
         return NullWorkingMemory()
     return RedisWorkingMemory(

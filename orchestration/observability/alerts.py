@@ -27,10 +27,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from orchestration.config import Settings
+from orchestration.config import ObservabilitySettings
 from orchestration.journal.tables import utcnow
 from orchestration.observability import store
-from orchestration.observability.redaction import redactor_for
+from orchestration.observability.redaction import Redactor
 from orchestration.observability.stats import AgentStats, agent_stats, tenant_spend
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def record_alert(
     return AlertRecord(alert_id, rule[:64], subject[:160], value, threshold, message, fired)
 
 
-def _agent_breaches(settings: Settings, stats: AgentStats) -> list[Breach]:
+def _agent_breaches(settings: ObservabilitySettings, stats: AgentStats) -> list[Breach]:
     if stats.finished < settings.alert_min_runs:
         return []
     subject, name = f"agent:{stats.agent}", stats.agent
@@ -116,7 +116,7 @@ def _agent_breaches(settings: Settings, stats: AgentStats) -> list[Breach]:
     return found
 
 
-def find_breaches(settings: Settings, journal: Journal, now: datetime) -> list[Breach]:
+def find_breaches(settings: ObservabilitySettings, journal: Journal, now: datetime) -> list[Breach]:
     """Every rule threshold crossed at ``now``."""
     window = now - timedelta(minutes=settings.alert_window_minutes)
     found = [b for s in agent_stats(journal, window) for b in _agent_breaches(settings, s)]
@@ -135,13 +135,15 @@ def find_breaches(settings: Settings, journal: Journal, now: datetime) -> list[B
 
 
 def deliver(
-    settings: Settings,
+    settings: ObservabilitySettings,
     journal: Journal,
     alert: AlertRecord,
+    redactor: Redactor,
     *,
     sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
-    """POST ``alert`` to the webhook, retrying with backoff; record the outcome on the alert.
+    """POST ``alert`` to the webhook, retrying with backoff; record the outcome on the alert
+    (its error passed through ``redactor``).
 
     Returns:
         True when the webhook answered 2xx (or no webhook is set).
@@ -167,16 +169,21 @@ def deliver(
         except (urllib.error.URLError, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"
     # The URL may hold a token: the error names the failure, the redactor hides the secret.
-    error = redactor_for(settings).text(error)
+    error = redactor.text(error)
     log.warning("alert %d not delivered after %d attempts: %s", alert.id, attempt + 1, error)
     store.mark_delivery(journal, alert.id, error)
     return False
 
 
 def check_alerts(
-    settings: Settings, journal: Journal, *, now: datetime | None = None
+    settings: ObservabilitySettings,
+    journal: Journal,
+    redactor: Redactor,
+    *,
+    now: datetime | None = None,
 ) -> list[AlertRecord]:
-    """Check every rule; record, log and deliver each new breach (the periodic task's body).
+    """Check every rule; record, log and deliver each new breach (the periodic task's body);
+    delivery errors pass through ``redactor``.
 
     Returns:
         The alerts fired (breaches still in their cooldown are not fired again).
@@ -197,6 +204,6 @@ def check_alerts(
             threshold=breach.threshold,
             message=breach.message,
         )
-        deliver(settings, journal, alert)
+        deliver(settings, journal, alert, redactor)
         fired.append(alert)
     return fired

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from orchestration.config import Settings
-from orchestration.observability.redaction import Redactor, redactor_for
+from orchestration.config import ObservabilitySettings
+from orchestration.observability.redaction import Redactor
 from orchestration.runtime import Middleware, StepInput, StepNext
 from orchestration.trace_context import trace_id_for
 
@@ -131,13 +131,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def configure_logging(settings: Settings, logger: logging.Logger | None = None) -> None:
-    """Give every handler of ``logger`` (the root logger by default) the redacting filter and,
+def configure_logging(
+    settings: ObservabilitySettings, redactor: Redactor, logger: logging.Logger | None = None
+) -> None:
+    """Give every handler of ``logger`` (the root logger by default) ``redactor``'s filter and,
     with ``CHORDLINE_LOG_FORMAT=json``, the JSON formatter; add a stderr handler if none."""
     target = logger or logging.getLogger()
     if not target.handlers:
         target.addHandler(logging.StreamHandler())
-    redacting = RedactingFilter(redactor_for(settings))
+    redacting = RedactingFilter(redactor)
     for handler in target.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(redacting)

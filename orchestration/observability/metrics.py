@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-from orchestration.config import Settings
+from orchestration.config import ObservabilitySettings
 from orchestration.journal.tables import StepStatus
 from orchestration.llm import pricing
 from orchestration.observability.exporters import chosen, metric_exporter
@@ -53,12 +53,12 @@ _lock = threading.Lock()
 _providers: dict[tuple[int, str], MeterProvider] = {}
 
 
-def metrics_enabled(settings: Settings) -> bool:
+def metrics_enabled(settings: ObservabilitySettings) -> bool:
     """True when metrics are exported."""
     return chosen(settings.metrics_exporter, "metrics") != "none"
 
 
-def meter_provider_for(settings: Settings) -> MeterProvider | None:
+def meter_provider_for(settings: ObservabilitySettings) -> MeterProvider | None:
     """This process's meter provider for ``settings`` (None when metrics are off)."""
     kind = chosen(settings.metrics_exporter, "metrics")
     if kind == "none":
@@ -141,7 +141,7 @@ class MetricsMiddleware(Middleware):
         return outcome
 
 
-def shutdown(settings: Settings) -> None:
+def shutdown(settings: ObservabilitySettings) -> None:
     """Export what the provider for ``settings`` holds and stop it (a process or test ending)."""
     with _lock:
         provider = _providers.pop(provider_key(settings), None)

@@ -4,15 +4,17 @@ imported only when an exporter is on."""
 
 from __future__ import annotations
 
-from orchestration.config import Settings
+from orchestration.config import ObservabilitySettings
 from orchestration.observability.exporters import chosen
+from orchestration.observability.redaction import Redactor
 from orchestration.runtime import Middleware
 
 __all__ = ["observability_middleware"]
 
 
-def observability_middleware(settings: Settings) -> list[Middleware]:
-    """The observability middleware ``settings`` ask for, outermost first (often none).
+def observability_middleware(settings: ObservabilitySettings, redactor: Redactor) -> list[Middleware]:
+    """The observability middleware ``settings`` ask for, outermost first (often none); spans
+    leave through ``redactor``.
 
     Raises:
         ConfigError: an exporter is asked for without the ``otel`` extra, or is unknown.
@@ -26,7 +28,7 @@ def observability_middleware(settings: Settings) -> list[Middleware]:
         from orchestration.observability.spans import TracingMiddleware
         from orchestration.observability.tracing import provider_for
 
-        provider = provider_for(settings)
+        provider = provider_for(settings, redactor)
         if provider is not None:
             found.append(TracingMiddleware(provider, settings))
     if chosen(settings.metrics_exporter, "metrics") != "none":

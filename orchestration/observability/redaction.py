@@ -18,11 +18,12 @@ run ids, trace ids and timestamps are not mistaken for phone or card numbers.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from orchestration.config import Settings
+from orchestration.config import SettingsGroup
 
 __all__ = ["Redactor", "luhn_valid", "redactor_for"]
 
@@ -78,6 +79,8 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         kept = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
         self._secrets = re.compile("|".join(map(re.escape, kept))) if kept else None
+        self.fingerprint = hashlib.sha256("\0".join(kept).encode()).hexdigest()[:16]
+        """Tells redactors of different secrets apart without holding the secrets."""
 
     def text(self, value: str) -> str:
         """``value`` with every secret and piece of personal data replaced."""
@@ -90,7 +93,7 @@ class Redactor:
         return _PHONE.sub(_phone, value)
 
 
-def _settings_secrets(settings: Settings) -> list[str]:
+def _settings_secrets(settings: SettingsGroup) -> list[str]:
     found: list[str] = []
     for name in type(settings).model_fields:
         value = getattr(settings, name)
@@ -106,6 +109,7 @@ def _settings_secrets(settings: Settings) -> list[str]:
     return found
 
 
-def redactor_for(settings: Settings) -> Redactor:
-    """The redactor for ``settings``: the patterns plus every secret the settings hold."""
+def redactor_for(settings: SettingsGroup) -> Redactor:
+    """The redactor for ``settings``: the patterns plus every secret they hold (built once by
+    the composition root from the whole settings, so every group's secrets are hidden)."""
     return Redactor(_settings_secrets(settings))

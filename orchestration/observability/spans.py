@@ -48,7 +48,7 @@ from orchestration.runtime import (
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
-    from orchestration.config import Settings
+    from orchestration.config import ObservabilitySettings
     from orchestration.journal import StepOutcome
     from orchestration.llm.fallbacks import ChainOutcome
     from orchestration.reducer.planning import Progress
@@ -96,7 +96,7 @@ class TracingMiddleware(Middleware):
         settings: for the content switch and sample.
     """
 
-    def __init__(self, provider: TracerProvider, settings: Settings) -> None:
+    def __init__(self, provider: TracerProvider, settings: ObservabilitySettings) -> None:
         self.tracer = provider.get_tracer(SCOPE)
         self.content = settings.trace_content
         self.sample = settings.trace_content_sample

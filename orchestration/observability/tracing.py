@@ -35,9 +35,9 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, TraceFlags
 from opentelemetry.util.types import AttributeValue
 
-from orchestration.config import Settings
+from orchestration.config import ObservabilitySettings
 from orchestration.observability.exporters import chosen, span_exporter
-from orchestration.observability.redaction import Redactor, redactor_for
+from orchestration.observability.redaction import Redactor
 from orchestration.trace_context import root_span_id_for, trace_id_for
 
 __all__ = [
@@ -141,19 +141,22 @@ def service_resource() -> Resource:
     return Resource.create({} if named else {"service.name": "chordline"})
 
 
-def tracing_enabled(settings: Settings) -> bool:
+def tracing_enabled(settings: ObservabilitySettings) -> bool:
     """True when spans are exported (``CHORDLINE_TRACE_EXPORTER`` or ``OTEL_TRACES_EXPORTER``)."""
     return chosen(settings.trace_exporter, "traces") != "none"
 
 
-def provider_key(settings: Settings) -> tuple[int, str]:
-    """This process and these settings (their JSON: settings hold maps, which do not hash):
-    providers are per process, since an export thread does not survive a fork."""
-    return os.getpid(), settings.model_dump_json()
+def provider_key(settings: ObservabilitySettings, redactor: Redactor | None = None) -> tuple[int, str]:
+    """This process, these settings (their JSON: settings hold maps, which do not hash) and the
+    redactor's secrets: providers are per process, since an export thread does not survive a
+    fork."""
+    secrets = "" if redactor is None else redactor.fingerprint
+    return os.getpid(), settings.model_dump_json() + secrets
 
 
-def provider_for(settings: Settings) -> TracerProvider | None:
-    """This process's tracer provider for ``settings`` (None when tracing is off).
+def provider_for(settings: ObservabilitySettings, redactor: Redactor) -> TracerProvider | None:
+    """This process's tracer provider for ``settings``, its spans passed through ``redactor``
+    (None when tracing is off).
 
     Built once per process (a forked worker child builds its own: the parent's export thread
     does not survive the fork) and installed as the global provider when none is set yet.
@@ -161,14 +164,14 @@ def provider_for(settings: Settings) -> TracerProvider | None:
     kind = chosen(settings.trace_exporter, "traces")
     if kind == "none":
         return None
-    key = provider_key(settings)
+    key = provider_key(settings, redactor)
     with _lock:
         if key in _providers:
             return _providers[key]
         # The GenAI conventions' latest attribute names, where instrumentations read the switch.
         os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
         provider = TracerProvider(resource=service_resource(), id_generator=_PresetIds())
-        exporter = RedactingExporter(span_exporter(kind), redactor_for(settings))
+        exporter = RedactingExporter(span_exporter(kind), redactor)
         # The console is for a person watching; a collector gets batches (OTEL_BSP_* tune them).
         processor = (
             SimpleSpanProcessor(exporter) if kind == "console" else BatchSpanProcessor(exporter)
@@ -250,9 +253,10 @@ def emit_root(
     span.end(end_time=max(int(ended.timestamp() * 1e9), int(started.timestamp() * 1e9)))
 
 
-def shutdown(settings: Settings) -> None:
-    """Export what the provider for ``settings`` holds and stop it (a process or test ending)."""
+def shutdown(settings: ObservabilitySettings, redactor: Redactor) -> None:
+    """Export what the provider for ``settings`` and ``redactor`` holds and stop it (a process
+    or test ending)."""
     with _lock:
-        provider = _providers.pop(provider_key(settings), None)
+        provider = _providers.pop(provider_key(settings, redactor), None)
     if provider is not None:
         provider.shutdown()

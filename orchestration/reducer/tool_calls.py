@@ -72,7 +72,8 @@ def _call_tool(at: StepInput, agent: Agent) -> StepOutcome:
         database_url=rt.settings.journal_url,
         data_dir=rt.settings.data_dir,
         journal=rt.journal,
-        settings=rt.settings,
+        knowledge=rt.settings.knowledge,
+        llm=rt.settings.llm,
     )
     return rt.middleware.tool_call(
         ToolInvocation(at, tool.name, arguments),

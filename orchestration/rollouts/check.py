@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from orchestration.agents import Agent
 from orchestration.agents.store import VersionStore
-from orchestration.config import Settings
+from orchestration.config import RolloutSettings
 from orchestration.errors import RolloutError
 from orchestration.journal.tables import utcnow
 from orchestration.observability.alerts import record_alert
@@ -123,7 +123,7 @@ def _with_eval(arm: ArmMetrics, agent: str, scores: EvalScores) -> ArmMetrics:
 
 
 def check_rollout(
-    settings: Settings,
+    settings: RolloutSettings,
     journal: Journal,
     agent: str,
     *,
@@ -178,7 +178,7 @@ def check_rollout(
 
 
 def check_all(
-    settings: Settings, journal: Journal, *, now: datetime | None = None
+    settings: RolloutSettings, journal: Journal, *, now: datetime | None = None
 ) -> list[CheckResult]:
     """Check every active rollout once (what Beat's task runs)."""
     results: list[CheckResult] = []

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from orchestration.agents import Agent
-from orchestration.config import Settings
+from orchestration.config import RolloutSettings
 from orchestration.errors import AgentNotFound
 from orchestration.rollouts import store
 from orchestration.rollouts.plan import RolloutRecord, Sticky
@@ -52,7 +52,7 @@ class Router:
         journal: the journal.
     """
 
-    def __init__(self, settings: Settings, journal: Journal) -> None:
+    def __init__(self, settings: RolloutSettings, journal: Journal) -> None:
         self.settings = settings
         self.journal = journal
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
-from orchestration.config import Settings
+from orchestration.config import LlmSettings
 from orchestration.errors import ConfigError
 from orchestration.llm.providers.base import (
     LLMProvider,
@@ -31,12 +32,13 @@ __all__ = [
     "register_provider",
 ]
 
-ProviderFactory = Callable[[Settings, str], LLMProvider]
-"""Builds the provider serving one model: ``factory(settings, model)``."""
+ProviderFactory = Callable[[LlmSettings, str], LLMProvider]
+"""Builds the provider serving one model: ``factory(settings, model)`` with the LLM settings."""
 
 
-def _scripted(settings: Settings, _model: str) -> LLMProvider:
-    return ScriptedModel(load_hints(settings.agent_dirs))
+def _scripted(_settings: LlmSettings, _model: str) -> LLMProvider:
+    # Without hints; a ProviderPool gives the scripted model its agent folders' hints instead.
+    return ScriptedModel({})
 
 
 def _sdk_missing(provider: str, exc: ImportError) -> ConfigError:
@@ -47,7 +49,7 @@ def _sdk_missing(provider: str, exc: ImportError) -> ConfigError:
     )
 
 
-def _openai(settings: Settings, model: str) -> LLMProvider:
+def _openai(settings: LlmSettings, model: str) -> LLMProvider:
     try:
         from orchestration.llm.providers.openai import OpenAIProvider
     except ImportError as exc:
@@ -55,7 +57,7 @@ def _openai(settings: Settings, model: str) -> LLMProvider:
     return OpenAIProvider(settings, model)
 
 
-def _anthropic(settings: Settings, model: str) -> LLMProvider:
+def _anthropic(settings: LlmSettings, model: str) -> LLMProvider:
     try:
         from orchestration.llm.providers.anthropic import AnthropicProvider
     except ImportError as exc:
@@ -82,11 +84,13 @@ class ProviderPool:
     """The providers of one runtime: each ``name:model`` built once, on first use.
 
     Args:
-        settings: the settings every provider is built with (keys, base URLs, timeouts).
+        settings: the LLM settings every provider is built with (keys, base URLs, timeouts).
+        agent_dirs: the agent folders whose hint files the scripted model reads.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: LlmSettings, agent_dirs: Iterable[Path] = ()) -> None:
         self.settings = settings
+        self.agent_dirs = tuple(agent_dirs)
         self._instances: dict[tuple[str, str], LLMProvider] = {}
         self._lock = threading.Lock()
 
@@ -102,7 +106,11 @@ class ProviderPool:
         with self._lock:
             found = self._instances.get((name, model))
             if found is None:
-                found = _factory(name)(self.settings, model)
+                factory = _factory(name)
+                if factory is _scripted:
+                    found = ScriptedModel(load_hints(self.agent_dirs))
+                else:
+                    found = factory(self.settings, model)
                 self._instances[(name, model)] = found
             return found
 
