@@ -37,7 +37,9 @@ def start_finetune(settings: Settings, agent: str) -> Started:
     """Export, upload, create the job, and schedule its first check on the admin queue."""
     journal = open_journal(settings.journal_url)
     export = finetune_export(settings, agent)
-    job = submit_job(settings, journal, agent, export.path, export.examples)
+    job = submit_job(
+        settings.knowledge, settings.llm, journal, agent, path=export.path, examples=export.examples
+    )
     canvas.schedule_finetune_check(
         canvas.producer(settings), job.job_id, job.checks, settings.finetune_poll_seconds
     )
@@ -46,7 +48,7 @@ def start_finetune(settings: Settings, agent: str) -> Started:
 
 def follow_finetune(settings: Settings, job_id: str, checks: int) -> JobCheck:
     """Check a job once; schedule the next check while it runs (the chain of admin tasks)."""
-    found = check_job(settings, open_journal(settings.journal_url), job_id, checks)
+    found = check_job(settings.llm, open_journal(settings.journal_url), job_id, checks)
     if found.again:
         canvas.schedule_finetune_check(
             canvas.producer(settings), job_id, found.checks, settings.finetune_poll_seconds

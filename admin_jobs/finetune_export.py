@@ -10,13 +10,14 @@ import click
 from rich.console import Console
 
 from admin_jobs.commands import as_json, echo_json, jobs
-from orchestration.config import Settings, load_settings
+from orchestration.config import CoreSettings, Settings, load_settings
+from orchestration.journal import open_journal
 from orchestration.knowledge.finetune_data import ExportReport, export_examples
 
 __all__ = ["default_path", "describe", "finetune_export"]
 
 
-def default_path(settings: Settings, agent: str) -> Path:
+def default_path(settings: CoreSettings, agent: str) -> Path:
     """``<data dir>/finetune/<agent>-<UTC time>.jsonl``."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return settings.data_dir / "finetune" / f"{agent}-{stamp}.jsonl"
@@ -24,7 +25,9 @@ def default_path(settings: Settings, agent: str) -> Path:
 
 def finetune_export(settings: Settings, agent: str, path: Path | None = None) -> ExportReport:
     """Write ``agent``'s good runs, redacted, as chat-format JSONL (see ``finetune_data``)."""
-    return export_examples(settings, agent, path or default_path(settings, agent))
+    journal = open_journal(settings.journal_url)
+    target = path or default_path(settings.core, agent)
+    return export_examples(settings.knowledge, settings.agent_dirs, journal, agent, target)
 
 
 def describe(report: ExportReport) -> str:

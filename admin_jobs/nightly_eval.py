@@ -19,7 +19,8 @@ import click
 
 from admin_jobs.commands import as_json, echo_json, jobs
 from orchestration.agents.registry import load_registry
-from orchestration.config import Settings, current_settings
+from orchestration.bootstrap import open_runtime
+from orchestration.config import CoreSettings, EvalSettings, Settings, current_settings
 from orchestration.evals import store
 from orchestration.evals.dataset import dataset_dir, dataset_hash
 from orchestration.evals.gate import check_gate, load_baseline
@@ -44,12 +45,13 @@ class NightlyOutcome:
     regression: str | None
 
 
-def nightly_agents(settings: Settings) -> list[str]:
-    """``CHORDLINE_NIGHTLY_EVAL_AGENTS``, or every agent that has a dataset."""
+def nightly_agents(settings: EvalSettings, core: CoreSettings) -> list[str]:
+    """``CHORDLINE_NIGHTLY_EVAL_AGENTS``, or every agent (of ``core``'s folders) that has a
+    dataset."""
     named = [a.strip() for a in settings.nightly_eval_agents.split(",") if a.strip()]
     if named:
         return named
-    registry = load_registry(settings.agent_dirs)
+    registry = load_registry(core.agent_dirs)
     return [n for n in registry.names() if dataset_hash(settings.evals_dir, n) is not None]
 
 
@@ -71,14 +73,14 @@ def nightly_eval(settings: Settings, agents: list[str] | None = None) -> list[Ni
         admin=True,
     )
     outcomes = []
-    for agent in agents if agents is not None else nightly_agents(settings):
-        record = run_eval(settings, agent, options)
+    for agent in agents if agents is not None else nightly_agents(settings.evals, settings.core):
+        record = run_eval(open_runtime(settings), agent, options)
         path = dataset_dir(settings.evals_dir, agent) / "baseline.json"
         baseline = load_baseline(path) if path.is_file() else None
-        breaches = check_gate(record, thresholds_of(settings), baseline)
+        breaches = check_gate(record, thresholds_of(settings.evals), baseline)
         regression = "; ".join(str(b) for b in breaches) or None
         record = dataclasses.replace(record, regression=regression)
-        store.save(journal, record, store.output_dir(settings))
+        store.save(journal, record, store.output_dir(settings.evals, settings.data_dir))
         if regression is not None:
             # One alert record and its one log line on chordline.alerts (see record_alert).
             first = breaches[0]

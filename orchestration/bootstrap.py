@@ -61,7 +61,9 @@ def standard_middleware(settings: Settings, journal: Journal) -> list[Middleware
         *observability_middleware(settings.observability, redactor_for(settings)),
         MemoryMiddleware(settings.memory, journal, settings.redis_url),
         TenantDayBudget(
-            settings.budgets, journal, open_ledger(settings.redis_url, settings.llm, settings.lease_seconds)
+            settings.budgets,
+            journal,
+            open_ledger(settings.redis_url, settings.llm, settings.lease_seconds),
         ),
         RunBudget(),
         WorkflowBudget(journal, functools.partial(workflow_store.totals, journal)),

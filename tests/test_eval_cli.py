@@ -145,7 +145,7 @@ def test_release_records_the_lock_hash_and_metrics_and_refuses_a_failing_gate(
     (path,) = (tmp_path / "releases").glob("*.json")
     record = json.loads(path.read_text())
     settings = load_settings(agents_dir=env["CHORDLINE_AGENTS_DIR"], evals_dir=ROOT / "evals")
-    lock = build_lock(load_registry(settings.agent_dirs), settings).content
+    lock = build_lock(load_registry(settings.agent_dirs), settings.evals, settings.llm).content
     expected = hashlib.sha256((json.dumps(lock, indent=2, sort_keys=True) + "\n").encode())
     assert record["lock_hash"] == expected.hexdigest()
     assert lock["agents"]["support-triage"]["eval_dataset"] is not None

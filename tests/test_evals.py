@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from beat_schedule import schedule
+from orchestration.bootstrap import open_runtime
 from orchestration.config import Settings, current_settings, load_settings
 from orchestration.errors import ConfigError, DatasetError
 from orchestration.evals import store
@@ -197,7 +198,10 @@ def test_an_eval_runs_k_trials_as_real_runs_and_is_stored(
     seen: list[str] = []
     options = EvalOptions(k=3, concurrency=3, mode="inprocess")
     record = run_eval(
-        eval_settings, "research-report", options, on_trial=lambda t: seen.append(t.run_id)
+        open_runtime(eval_settings),
+        "research-report",
+        options,
+        on_trial=lambda t: seen.append(t.run_id),
     )
     assert len(seen) == 6 and len(set(seen)) == 6
     assert record.overall.cases == 2 and record.overall.trials == 6
@@ -213,7 +217,9 @@ def test_an_eval_runs_k_trials_as_real_runs_and_is_stored(
     assert shown["tools.set"].expected == '["search_papers", "search_web"]'
     assert "search_notes" in shown["tools.set"].actual
     assert shown["output.not_contains"].expected == "not 'Nature'"
-    json_path, md_path = store.save(journal, record, store.output_dir(eval_settings))
+    json_path, md_path = store.save(
+        journal, record, store.output_dir(eval_settings.evals, eval_settings.data_dir)
+    )
     latest = store.latest(journal, "research-report")
     assert latest is not None and latest.id == record.id
     assert latest.overall == record.overall and latest.trials == record.trials
@@ -226,7 +232,9 @@ def test_an_eval_runs_k_trials_as_real_runs_and_is_stored(
 def test_the_gate_names_the_metric_and_the_delta(
     eval_settings: Settings, journal: Journal, tmp_path: Path
 ) -> None:
-    record = run_eval(eval_settings, "research-report", EvalOptions(k=1, mode="inprocess"))
+    record = run_eval(
+        open_runtime(eval_settings), "research-report", EvalOptions(k=1, mode="inprocess")
+    )
     path = tmp_path / "baseline.json"
     data = baseline_json(record)
     data["metrics"]["overall"]["pass_at_1"] = 0.9
@@ -250,7 +258,7 @@ def test_a_trial_past_its_timeout_is_cancelled_and_fails(
 ) -> None:
     settings = eval_settings.model_copy(update={"eval_run_timeout_seconds": 1e-6})
     options = EvalOptions(k=1, mode="inprocess", case_ids=("heat-pumps",))
-    (trial,) = run_eval(settings, "research-report", options).trials
+    (trial,) = run_eval(open_runtime(settings), "research-report", options).trials
     assert not trial.passed
     status = trial.checks[0]
     assert status.check == "status" and status.actual.startswith("cancelled (cancelled: the eval")
@@ -286,7 +294,7 @@ def test_a_pinned_judge_model_answers_through_the_official_sdk(fake_llm: FakeLLM
     settings = load_settings(**env, eval_judge_model="openai:gpt-5-mini-2025-08-07")
     verdicts = iter(['{"score": 0.8, "reason": "cites the article"}', "I think it is fine"])
     fake_llm.brain = lambda request: ModelReply(text=next(verdicts))
-    judge = make_judge(settings, ProviderPool(settings))
+    judge = make_judge(settings.evals, ProviderPool(settings.llm, settings.agent_dirs))
     assert judge("refund ORD-1042", "Refunded (KB-101).", "cites KB-101") == (
         0.8,
         "cites the article",
@@ -299,4 +307,4 @@ def test_a_pinned_judge_model_answers_through_the_official_sdk(fake_llm: FakeLLM
     assert "Rubric:\ncites KB-101" in first.body["messages"][1]["content"]
     with pytest.raises(ConfigError, match="openai:gpt-5-mini is an alias"):
         aliased = load_settings(**env, eval_judge_model="openai:gpt-5-mini")
-        make_judge(aliased, ProviderPool(aliased))
+        make_judge(aliased.evals, ProviderPool(aliased.llm, aliased.agent_dirs))

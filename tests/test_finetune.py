@@ -30,7 +30,9 @@ def test_the_export_holds_good_runs_redacted_with_a_data_report(
         lease_seconds=30,
     )
     ids = seed_runs(runtime_for(journal, settings))
-    report = export_examples(settings, "support-triage", tmp_path / "st.jsonl")
+    report = export_examples(
+        settings.knowledge, settings.agent_dirs, journal, "support-triage", tmp_path / "st.jsonl"
+    )
     assert report.examples == 1
     assert report.excluded == ((ids["refused"], "an approval was rejected"),)
     text = report.path.read_text()
@@ -107,4 +109,10 @@ def test_an_export_without_good_runs_says_so(journal: Journal, tmp_path: Path) -
     from orchestration.errors import KnowledgeError
 
     with pytest.raises(KnowledgeError, match="no successful run"):
-        export_examples(settings, "research-report", tmp_path / "x.jsonl")
+        export_examples(
+            settings.knowledge,
+            settings.agent_dirs,
+            journal,
+            "research-report",
+            tmp_path / "x.jsonl",
+        )

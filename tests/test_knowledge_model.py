@@ -100,7 +100,9 @@ def test_a_query_with_another_model_than_the_index_is_refused_naming_both(
     )
     (kb,) = declared_bases(openai_settings, "support-triage")
     store = open_store(f"sqlite-vec:///{tmp_path / 'v.sqlite3'}")
-    rebuild(kb, store, embedding_model(openai_settings.knowledge, openai_settings.llm), RebuildOptions())
+    rebuild(
+        kb, store, embedding_model(openai_settings.knowledge, openai_settings.llm), RebuildOptions()
+    )
     defaults = load_settings()
     local = embedding_model(defaults.knowledge, defaults.llm)
     with pytest.raises(IndexMismatch) as refused:

@@ -182,7 +182,13 @@ def test_a_run_left_mid_way_resumes_reading_its_recorded_turn(rt: Runtime) -> No
 
 
 def test_fine_tune_export_reads_old_runs(rt: Runtime, tmp_path: Path) -> None:
-    report = export_examples(rt.settings, "reader", tmp_path / "reader.jsonl", journal=rt.journal)
+    report = export_examples(
+        rt.settings.knowledge,
+        rt.settings.agent_dirs,
+        rt.journal,
+        "reader",
+        tmp_path / "reader.jsonl",
+    )
     assert report.examples == 1
     (line,) = report.path.read_text(encoding="utf-8").splitlines()
     messages = json.loads(line)["messages"]
@@ -191,7 +197,13 @@ def test_fine_tune_export_reads_old_runs(rt: Runtime, tmp_path: Path) -> None:
     assert sum(m["role"] == "tool" for m in messages) == 12
     # The toolbox's one finished run had a call rejected: nothing of it is exported.
     with pytest.raises(KnowledgeError, match=r"\(4 excluded\)"):
-        export_examples(rt.settings, "toolbox", tmp_path / "toolbox.jsonl", journal=rt.journal)
+        export_examples(
+            rt.settings.knowledge,
+            rt.settings.agent_dirs,
+            rt.journal,
+            "toolbox",
+            tmp_path / "toolbox.jsonl",
+        )
 
 
 def test_a_result_no_step_of_its_kind_records_is_refused_naming_its_keys() -> None:
@@ -209,6 +221,8 @@ def test_a_turn_asks_what_main_asked_so_its_answers_stay_found(rt: Runtime) -> N
     first = rt.journal.step(run.id, 1)
     agent = pinned_agent(rt, run)
     assert isinstance(agent, Agent)
-    prepared = prepare_turn(rt.settings, rt.providers, agent=agent, run=run, step=first, window=())
+    prepared = prepare_turn(
+        rt.settings.loop, rt.providers, agent=agent, run=run, step=first, window=()
+    )
     assert isinstance(prepared, PreparedTurn)
     assert prepared.request_hash == first.request_hash

@@ -108,10 +108,12 @@ def world(settings: Settings, journal: Journal) -> World:
         settings=settings,
         journal=journal,
         registry=load_registry(settings.agent_dirs),
-        providers=ProviderPool(settings),
-        breakers=BreakerBoard(settings),
+        providers=ProviderPool(settings.llm, settings.agent_dirs),
+        breakers=BreakerBoard(settings.llm, settings.redis_url),
         router=Router(settings, journal),
-        middleware=MiddlewareChain([MemoryMiddleware(settings, journal, clock=clock), seen]),
+        middleware=MiddlewareChain(
+            [MemoryMiddleware(settings.memory, journal, settings.redis_url, clock=clock), seen]
+        ),
     )
     return World(rt, clock, seen)
 
@@ -187,7 +189,7 @@ def test_deleting_a_session_removes_it_from_every_tier(
     world.run("What colour do I like?")
     kept = world.run("Remember that my cat is called Tom", session="s2")
     assert "teal" in _everything(journal)
-    working = open_working_memory(settings)
+    working = open_working_memory(settings.memory, settings.redis_url)
     facts = JournalFactStore(journal)
     before = export_session(journal, working, facts, tenant="acme", session="s1", now=utcnow())
     assert len(before.runs) == 2 and len(before.working) == 2 and len(before.facts) == 1
@@ -257,13 +259,16 @@ def test_a_session_workflow_is_one_turn_and_its_agents_see_the_memory(
     assert journal.get_run(parent_id).status == RunStatus.SUCCEEDED
     kids = by_stage(world.rt, parent_id)
     assert all(FACT in world.system(kid) for kid in kids.values())
-    turns = open_working_memory(settings).recent("acme", "s1", utcnow())
+    turns = open_working_memory(settings.memory, settings.redis_url).recent("acme", "s1", utcnow())
     assert [t.run_id for t in turns] == [first.id, parent_id]  # the workflow is one turn
     world.clock.offset = timedelta(days=1)
     later = world.run("Anything about me?")
     episodic = world.loaded(later)["episodic"]
     assert episodic == {"full": [first.id, parent_id], "summarised": [], "dropped": 0}
-    working, facts = open_working_memory(settings), JournalFactStore(journal)
+    working, facts = (
+        open_working_memory(settings.memory, settings.redis_url),
+        JournalFactStore(journal),
+    )
     gone = delete_session(journal, working, facts, tenant="acme", session="s1")
     assert gone.runs_scrubbed == 3 + len(kids)  # first, the workflow, its agents, the later run
     assert "March invoice" not in _everything(journal)

@@ -15,17 +15,27 @@ from orchestration.journal import Journal
 from orchestration.journal.tables import RunStatus, StepKind
 from orchestration.observability import root_span_id_for, trace_id_for, traceparent_for
 from orchestration.observability.exporters import chosen
-from orchestration.observability.metrics import meter_provider_for
-from orchestration.observability.metrics import shutdown as stop_metrics
+from orchestration.observability.metrics import meter_provider_for, shutdown
+from orchestration.observability.redaction import redactor_for
 from orchestration.observability.spans import sampled
 from orchestration.observability.tracing import provider_for
-from orchestration.observability.tracing import shutdown as stop_tracing
+from orchestration.observability.tracing import shutdown as tracing_shutdown
 from orchestration.reducer import loop
 from orchestration.reducer.heartbeat import HeartbeatMiddleware
 from tests.conftest import AGENT_DIRS
 from tests.llm_server import FakeLLM, Fault
 from tests.otlp_receiver import OtlpReceiver
 from tests.support import drain, run_cli
+
+
+def stop_tracing(settings: Settings) -> None:
+    """Export what the tracer provider of ``settings`` holds and stop it."""
+    tracing_shutdown(settings.observability, redactor_for(settings))
+
+
+def stop_metrics(settings: Settings) -> None:
+    """Export what the meter provider of ``settings`` holds and stop it."""
+    shutdown(settings.observability)
 
 
 @pytest.fixture
@@ -62,7 +72,7 @@ def test_a_run_waiting_for_approval_stays_one_trace(
     drain(later, run.id, plan)
     assert later.journal.get_run(run.id).status == RunStatus.SUCCEEDED
     for each in (settings, later.settings):
-        assert provider_for(each) is not None
+        assert provider_for(each.observability, redactor_for(each)) is not None
         stop_tracing(each)  # exports what is left
     spans = receiver.wait_for(lambda got: any(s.parent_id == "" for s in got), 10)
     assert {s.trace_id for s in spans} == {run.trace_id}
@@ -83,7 +93,7 @@ def test_metrics_reach_the_collector(
     rt = open_runtime(settings)
     run = rt.create_run("toolbox", 'CALL explode {}\nCALL sleep_read {"seconds": 0}')
     drain(rt, run.id)
-    assert meter_provider_for(settings) is not None
+    assert meter_provider_for(settings.observability) is not None
     stop_metrics(settings)  # exports what is left
     text = "\n".join(receiver.raw)
     for name in (

@@ -75,7 +75,7 @@ def test_primary_breaker_opens_in_redis_a_second_worker_skips_it_then_it_recover
     assert len(fake_llm.calls("anthropic")) == 3  # 2 attempts, then the third failure opened it
     # The state is in Redis, under the deployment's own namespace.
     assert store.get(f"chordline:breaker:{key}:pybreaker:state") == b"open"
-    state = BreakerBoard(settings).state(key)
+    state = BreakerBoard(settings.llm, settings.redis_url).state(key)
     assert (state.state, state.shared) == ("open", True) and state.failures >= 3
     assert re.search(rf"{re.escape(key)}\W+open\b", _check(env)), "check shows no open breaker"
     first_worker.terminate()
@@ -103,7 +103,7 @@ def test_primary_breaker_opens_in_redis_a_second_worker_skips_it_then_it_recover
     }
     assert answered == {PRIMARY.name}
     assert store.get(f"chordline:breaker:{key}:pybreaker:state") == b"closed"
-    assert BreakerBoard(settings).state(key).state == "closed"
+    assert BreakerBoard(settings.llm, settings.redis_url).state(key).state == "closed"
 
 
 def test_check_lists_breakers_in_embedded_mode(tmp_path: Path, fake_llm: FakeLLM) -> None:
@@ -121,7 +121,11 @@ def _boards(redis_url: str, tmp_path: Path) -> tuple[Settings, BreakerBoard, Bre
     settings = load_settings(
         broker_url=redis_url, data_dir=tmp_path, breaker_fail_max=2, breaker_reset_seconds=300
     )
-    return settings, BreakerBoard(settings), BreakerBoard(settings)
+    return (
+        settings,
+        BreakerBoard(settings.llm, settings.redis_url),
+        BreakerBoard(settings.llm, settings.redis_url),
+    )
 
 
 def _fail() -> None:

@@ -109,13 +109,13 @@ def test_trials_of_one_eval_stay_independent_and_a_repeated_eval_is_free(
     (evals / "cases.jsonl").write_text(json.dumps(case) + "\n")
     rt = _runtime(journal, tmp_path, fake_llm, evals_dir=tmp_path / "evals")
     options = EvalOptions(k=2, concurrency=2, mode="inprocess")
-    first = run_eval(rt.settings, "research-report", options)
+    first = run_eval(rt, "research-report", options)
     asked = len(fake_llm.calls("openai"))
     turns = [[s for s in journal.steps(t.run_id) if s.kind == StepKind.LLM] for t in first.trials]
     # Each trial asked the provider itself: two samples, not one answer twice.
     assert asked == sum(len(t) for t in turns) and all(turns)
     assert [journal.get_run(t.run_id).tenant for t in first.trials] == ["evals", "evals~2"]
     assert first.overall.pass_hat_k == 1.0 and first.overall.cost_per_case
-    again = run_eval(rt.settings, "research-report", options)
+    again = run_eval(rt, "research-report", options)
     assert len(fake_llm.calls("openai")) == asked  # the repeat paid nothing
     assert again.overall.pass_hat_k == 1.0 and again.overall.cost_per_case == 0.0

@@ -327,7 +327,7 @@ def test_an_eval_pass_rate_drop_rolls_back_a_variant_that_runs_fine(rt: Runtime)
 def test_variants_are_locked_so_their_changes_are_reviewed(rt: Runtime) -> None:
     from orchestration.evals.lock import build_lock
 
-    locked = build_lock(rt.registry, rt.settings).content["agents"]
+    locked = build_lock(rt.registry, rt.settings.evals, rt.settings.llm).content["agents"]
     canary = rt.registry.get("canary")
     assert set(locked) >= {"canary", "canary:healthy", "canary:flaky"}
     assert locked["canary:healthy"]["version"] == canary.get_variant("healthy").version

@@ -67,7 +67,7 @@ def test_a_turn_counts_what_other_workers_have_in_flight(
     journal.upgrade()
     rt = open_runtime(settings)
     # Another worker's ledger on the same Redis: what it holds, every worker's budget sees.
-    ledger = open_ledger(settings)
+    ledger = open_ledger(settings.redis_url, settings.llm, settings.lease_seconds)
     assert isinstance(ledger, SpendLedger)
     in_flight = ledger.reserve(
         "acme",

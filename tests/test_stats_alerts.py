@@ -21,6 +21,7 @@ from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal
 from orchestration.journal.tables import Run, RunStatus, Step, utcnow
 from orchestration.observability.alerts import check_alerts, record_alert
+from orchestration.observability.redaction import redactor_for
 from orchestration.observability.stats import agent_stats, parse_since, percentile
 from orchestration.observability.tables import Alert
 from tests.conftest import AGENT_DIRS
@@ -177,7 +178,7 @@ def test_alerts_fire_once_to_the_webhook_retrying_a_failure(
 ) -> None:
     _seed(journal, tmp_path)
     settings = _alert_settings(journal, tmp_path, webhook)
-    fired = check_alerts(settings, journal)
+    fired = check_alerts(settings.observability, journal, redactor_for(settings))
     assert {(a.rule, a.subject) for a in fired} == {
         ("error_rate", "agent:toolbox"),
         ("cost_per_run", "agent:toolbox"),
@@ -191,7 +192,7 @@ def test_alerts_fire_once_to_the_webhook_retrying_a_failure(
         rows = connection.execute(select(Alert.delivered_at, Alert.delivery_error)).all()
     assert len(rows) == 3 and all(d is not None and e is None for d, e in rows)
     # In its cooldown a rule does not fire again.
-    assert check_alerts(settings, journal) == []
+    assert check_alerts(settings.observability, journal, redactor_for(settings)) == []
     assert webhook.tries == 4
 
 
@@ -215,7 +216,8 @@ def test_an_unreachable_webhook_is_recorded_without_its_secret(
         threshold=0.8,
         message="score fell",
     )
-    assert deliver(settings, journal, alert, sleep=lambda _s: None) is False
+    redactor = redactor_for(settings)
+    assert deliver(settings.observability, journal, alert, redactor, sleep=lambda _s: None) is False
     with journal.engine.connect() as connection:
         query = select(Alert.delivery_error).where(Alert.id == alert.id)
         error = connection.execute(query).scalar_one()

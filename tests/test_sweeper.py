@@ -161,7 +161,7 @@ def test_a_keyed_effect_redriven_after_its_lease_lapsed_lands_once(rt: Runtime) 
             data_dir=rt.settings.data_dir,
             journal=rt.journal,
             knowledge=rt.settings.knowledge,
-        llm=rt.settings.llm,
+            llm=rt.settings.llm,
         )
         tool.invoke(tool.validate(step.arguments or "{}"), context, rt.tool_threads)
         _until(lambda: run.id in rt.journal.stale_runs(60))

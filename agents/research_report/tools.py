@@ -71,7 +71,13 @@ def corpus_documents() -> list[Document]:
 def _search(source: str, args: SearchQuery, ctx: ToolContext) -> dict[str, Any]:
     try:
         found = search(
-            ctx.knowledge, ctx.llm, KB_NAME, args.query, k=args.limit, group=source, data_dir=ctx.data_dir
+            ctx.knowledge,
+            ctx.llm,
+            KB_NAME,
+            args.query,
+            k=args.limit,
+            group=source,
+            data_dir=ctx.data_dir,
         )
     except IndexUnavailable as exc:
         return _keyword_search(source, args) | {"search": f"keyword fallback: {exc}"}

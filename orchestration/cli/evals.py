@@ -103,6 +103,7 @@ def eval_run(
     as_json: bool,
 ) -> None:
     """Run AGENT's dataset k times per case as real runs; store and print the result."""
+    from orchestration.bootstrap import open_runtime
     from orchestration.evals import store
     from orchestration.evals.runner import EvalOptions, Mode, run_eval
 
@@ -134,13 +135,15 @@ def eval_run(
             progress.update(task, advance=1, passed=counts["passed"], failed=counts["failed"])
 
         record = run_eval(
-            settings,
+            open_runtime(settings),
             agent,
             options,
             on_trial=on_trial,
             on_start=lambda total: progress.update(task, total=total),
         )
-    json_path, md_path = store.save(journal, record, store.output_dir(settings))
+    json_path, md_path = store.save(
+        journal, record, store.output_dir(settings.evals, settings.data_dir)
+    )
     if as_json:
         from orchestration.cli.output import echo_json
 
@@ -221,7 +224,7 @@ def eval_gate(
     record = store.latest(_journal(settings), current.name)
     if record is None:
         raise EvalError(f"no eval of {agent} is stored. Fix: `chordline eval run {agent}`.")
-    defaults = thresholds_of(settings)
+    defaults = thresholds_of(settings.evals)
     thresholds = replace(
         defaults,
         min_pass_rate=defaults.min_pass_rate if min_pass_rate is None else min_pass_rate,
@@ -333,7 +336,9 @@ def release(directory: Path | None, as_json: bool) -> None:
     settings = load_cli_settings()
     journal = _journal(settings)
     registry = load_registry(settings.agent_dirs)
-    record = releases.prepare_release(journal, registry, settings, root=Path.cwd())
+    record = releases.prepare_release(
+        journal, registry, settings.evals, settings.llm, root=Path.cwd()
+    )
     path = releases.write(journal, record, directory or settings.releases_dir)
     if as_json:
         from orchestration.cli.output import echo_json

@@ -181,7 +181,7 @@ def lock(check_only: bool, path: str) -> None:
             + "\n  ".join(f"{b.label}: {b.reason}" for b in registry.broken)
             + "\nFix: correct them (`chordline agents` lists them), then lock again."
         )
-    report = build_lock(registry, settings)
+    report = build_lock(registry, settings.evals, settings.llm)
     for line in report.unpriced:
         errors.print(f"[yellow]no price:[/] {line} (its cost will be recorded as unknown)")
     if report.refused:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from orchestration.config import Settings
+from orchestration.config import EvalSettings
 from orchestration.errors import ProviderError
 from orchestration.evals.checks import JudgeFn
 from orchestration.llm.deployments import check_pin, parse
@@ -76,14 +76,15 @@ def _parse_verdict(text: str) -> tuple[float, str]:
     return max(0.0, min(1.0, score)), str(verdict.get("reason", ""))[:300]
 
 
-def make_judge(settings: Settings, providers: ProviderPool) -> JudgeFn:
-    """The judge of ``settings.eval_judge_model``, served from the runtime's ``providers``.
+def make_judge(settings: EvalSettings, providers: ProviderPool) -> JudgeFn:
+    """The judge of ``settings.eval_judge_model``, served from the runtime's ``providers`` (whose
+    LLM settings say whether an alias is allowed).
 
     Raises:
         ConfigError: the judge's pin is not provider:model, or a floating alias.
     """
     deployment = parse(settings.eval_judge_model, default_model="judge-1")
-    check_pin(deployment, settings)
+    check_pin(deployment, providers.settings)
     if deployment.provider in ("scripted", "cache"):
         return lambda _input, answer, rubric: offline_score(answer, rubric)
     provider = providers.get(deployment.provider, deployment.model)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.agents.registry import AgentRegistry
-from orchestration.config import Settings
+from orchestration.config import EvalSettings, LlmSettings
 from orchestration.errors import ConfigError
 from orchestration.evals.dataset import dataset_hash
 from orchestration.llm import pricing
@@ -35,12 +35,13 @@ class LockReport:
     unpriced: tuple[str, ...]
 
 
-def build_lock(registry: AgentRegistry, settings: Settings) -> LockReport:
+def build_lock(registry: AgentRegistry, settings: EvalSettings, llm: LlmSettings) -> LockReport:
     """The lock for the agents as they are now.
 
     Args:
         registry: the agents.
-        settings: whether aliases are allowed.
+        settings: the evals directory (each dataset's hash).
+        llm: whether aliases are allowed.
 
     Returns:
         The lock content, with the pins it refuses and those it cannot price.
@@ -55,7 +56,7 @@ def build_lock(registry: AgentRegistry, settings: Settings) -> LockReport:
         chain = [parse(agent.model), *(parse(f) for f in agent.fallbacks)]
         for deployment in chain:
             problem = alias_problem(deployment)
-            if problem is not None and not settings.allow_model_aliases:
+            if problem is not None and not llm.allow_model_aliases:
                 refused.append(f"{name}: {problem}")
             if pricing.price_of(deployment.provider, deployment.model) is None:
                 unpriced.append(f"{name}: {deployment.name}")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.agents.registry import AgentRegistry
-from orchestration.config import Settings
+from orchestration.config import EvalSettings, LlmSettings
 from orchestration.errors import ReleaseRefused
 from orchestration.evals import store
 from orchestration.evals.dataset import dataset_dir, dataset_hash
@@ -70,13 +70,15 @@ def git_commit(cwd: Path | None = None) -> str:
     return head + ("-dirty" if status.strip() else "")
 
 
-def lock_hash(registry: AgentRegistry, settings: Settings, lock_file: Path) -> str:
+def lock_hash(
+    registry: AgentRegistry, settings: EvalSettings, llm: LlmSettings, lock_file: Path
+) -> str:
     """The sha256 of the lock as ``chordline lock`` writes it.
 
     Raises:
         ReleaseRefused: ``lock_file`` exists and no longer matches the agents.
     """
-    content = build_lock(registry, settings).content
+    content = build_lock(registry, settings, llm).content
     if lock_file.is_file():
         problems = compare_lock(content, lock_file)
         if problems:
@@ -88,7 +90,7 @@ def lock_hash(registry: AgentRegistry, settings: Settings, lock_file: Path) -> s
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def thresholds_of(settings: Settings) -> GateThresholds:
+def thresholds_of(settings: EvalSettings) -> GateThresholds:
     """The gate's limits from the settings."""
     return GateThresholds(
         min_pass_rate=settings.eval_min_pass_rate,
@@ -99,7 +101,7 @@ def thresholds_of(settings: Settings) -> GateThresholds:
 
 
 def _agent_entry(
-    journal: Journal, registry: AgentRegistry, settings: Settings, name: str
+    journal: Journal, registry: AgentRegistry, settings: EvalSettings, name: str
 ) -> tuple[dict[str, Any] | None, list[str]]:
     agent = registry.get(name)
     current_hash = dataset_hash(settings.evals_dir, name)
@@ -131,7 +133,12 @@ def _agent_entry(
 
 
 def prepare_release(
-    journal: Journal, registry: AgentRegistry, settings: Settings, *, root: Path
+    journal: Journal,
+    registry: AgentRegistry,
+    settings: EvalSettings,
+    llm: LlmSettings,
+    *,
+    root: Path,
 ) -> ReleaseRecord:
     """Build a release record for the agents as they are.
 
@@ -139,6 +146,7 @@ def prepare_release(
         journal: where evals are stored.
         registry: the agents.
         settings: thresholds and the evals directory.
+        llm: whether the lock allows model aliases.
         root: the checkout (its git commit and ``chordline.lock``).
 
     Raises:
@@ -147,7 +155,7 @@ def prepare_release(
     agents: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
     try:
-        digest = lock_hash(registry, settings, root / LOCK_FILE)
+        digest = lock_hash(registry, settings, llm, root / LOCK_FILE)
     except ReleaseRefused as exc:  # said together with every agent's own problems
         digest, problems = "", [str(exc)]
     for name in registry.names():

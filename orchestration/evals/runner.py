@@ -20,8 +20,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from orchestration.bootstrap import open_runtime
-from orchestration.config import Settings
 from orchestration.errors import DatasetError
 from orchestration.evals.checks import (
     JudgeFn,
@@ -99,15 +97,16 @@ def trial_tenant(tenant: str, trial: int) -> str:
     return tenant[: 64 - len(suffix)] + suffix
 
 
-def _driver(settings: Settings, rt: Runtime, mode: Mode) -> Driver:
-    use_workers = mode == "workers" or (mode == "auto" and not settings.embedded)
+def _driver(rt: Runtime, mode: Mode) -> Driver:
+    timeout = rt.settings.eval_run_timeout_seconds
+    use_workers = mode == "workers" or (mode == "auto" and not rt.settings.embedded)
     if use_workers:
         from orchestration.client import Client
 
-        client = Client(settings)
+        client = Client(rt.settings)
         client.ping_broker()
-        return WorkerDriver(client, settings.eval_run_timeout_seconds)
-    return InProcessDriver(rt, settings.eval_run_timeout_seconds)
+        return WorkerDriver(client, timeout)
+    return InProcessDriver(rt, timeout)
 
 
 def _trial(
@@ -146,7 +145,7 @@ def _trial(
 
 
 def run_eval(
-    settings: Settings,
+    rt: Runtime,
     agent_name: str,
     options: EvalOptions,
     *,
@@ -156,7 +155,8 @@ def run_eval(
     """Run every case of ``agent_name``'s dataset ``options.k`` times.
 
     Args:
-        settings: the settings (journal, broker, evals directory, judge, tenants).
+        rt: the runtime the trials run on (its settings: broker, evals directory, judge,
+            tenants), opened by the caller.
         agent_name: the agent.
         options: trials, concurrency, mode, admin.
         on_trial: called with each finished trial (a progress bar).
@@ -170,7 +170,7 @@ def run_eval(
         DatasetError: its dataset is missing or invalid.
         BackendUnreachable: workers mode and the broker does not answer.
     """
-    rt = open_runtime(settings)
+    settings = rt.settings.evals
     # As the client does: a developer's SQLite file is brought up to date, a shared database
     # is migrated by `chordline db upgrade`.
     rt.journal.ensure_schema(upgrade=rt.journal.is_sqlite)
@@ -184,7 +184,7 @@ def run_eval(
         )
     cases = [c for c in dataset.cases if not options.case_ids or c.id in options.case_ids]
     judge = make_judge(settings, rt.providers) if any(c.judge for c in cases) else None
-    driver = _driver(settings, rt, options.mode)
+    driver = _driver(rt, options.mode)
     tenant = settings.admin_tenant if options.admin else settings.eval_tenant
     jobs = [(case, trial) for case in cases for trial in range(1, options.k + 1)]
     if on_start is not None:
@@ -202,7 +202,7 @@ def run_eval(
                 on_trial(outcome)
     outcomes.sort(key=lambda t: ([c.id for c in cases].index(t.case_id), t.trial))
     overall, by_category = summarise(outcomes, options.k)
-    chain = resolve_chain(agent, settings)
+    chain = resolve_chain(agent, rt.settings.llm)
     return EvalRecord(
         id=str(uuid.uuid4()),
         agent=agent.name,

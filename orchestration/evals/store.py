@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, desc, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from orchestration.config import Settings
+from orchestration.config import EvalSettings
 from orchestration.errors import EvalError
 from orchestration.evals.report import markdown
 from orchestration.evals.results import EvalRecord, Metrics, TrialOutcome
@@ -37,9 +37,9 @@ class StateQueryFailed(EvalError):
     """A case's final-state query did not run; the message is the database's first line."""
 
 
-def output_dir(settings: Settings) -> Path:
-    """Where result files go: ``CHORDLINE_EVAL_OUTPUT_DIR``, else ``<data dir>/evals``."""
-    return settings.eval_output_dir or settings.data_dir / "evals"
+def output_dir(settings: EvalSettings, data_dir: Path) -> Path:
+    """Where result files go: ``CHORDLINE_EVAL_OUTPUT_DIR``, else ``<data_dir>/evals``."""
+    return settings.eval_output_dir or data_dir / "evals"
 
 
 def _write(journal: Journal) -> Any:

@@ -9,7 +9,7 @@ agent's tool schemas, every string redacted of e-mail addresses, phone and card 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -17,9 +17,9 @@ from typing import Any
 
 from orchestration.agents.definition import Agent
 from orchestration.agents.registry import load_registry
-from orchestration.config import Settings
+from orchestration.config import KnowledgeSettings
 from orchestration.errors import KnowledgeError
-from orchestration.journal import Journal, open_journal
+from orchestration.journal import Journal
 from orchestration.journal.payloads import ApprovalDecision, ToolPayload, TurnPayload
 from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
@@ -125,16 +125,20 @@ def _runs(journal: Journal, agent: str) -> Iterator[tuple[RunRecord, list[StepRe
 
 
 def export_examples(
-    settings: Settings, agent_name: str, path: Path, *, journal: Journal | None = None
+    settings: KnowledgeSettings,
+    agent_dirs: Iterable[Path],
+    journal: Journal,
+    agent_name: str,
+    path: Path,
 ) -> ExportReport:
-    """Write ``agent_name``'s good runs to ``path`` as chat-format JSONL.
+    """Write ``agent_name``'s good runs in ``journal`` to ``path`` as chat-format JSONL, the
+    agent loaded from ``agent_dirs`` and the tokens counted for ``settings``' base model.
 
     Raises:
         AgentNotFound: no such agent.
         KnowledgeError: no run qualifies (an empty file cannot be trained on).
     """
-    agent = load_registry(settings.agent_dirs).get(agent_name)
-    journal = journal or open_journal(settings.journal_url)
+    agent = load_registry(agent_dirs).get(agent_name)
     tools = [{"type": "function", "function": t.schema()} for t in agent.tools]
     count, _ = openai_counter(settings.finetune_base_model)
     examples: list[str] = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestration.config import Settings
+from orchestration.config import KnowledgeSettings, LlmSettings
 from orchestration.errors import KnowledgeError
 from orchestration.journal import Journal
 from orchestration.journal.tables import utcnow
@@ -51,7 +51,7 @@ class JobCheck:
     stale: bool = False
 
 
-def _client(settings: Settings) -> OpenAI:
+def _client(settings: LlmSettings) -> OpenAI:
     from openai import OpenAI
 
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
@@ -71,16 +71,23 @@ def _failed(action: str, exc: Exception) -> KnowledgeError:
 
 
 def submit_job(
-    settings: Settings, journal: Journal, agent: str, path: Path, examples: int
+    settings: KnowledgeSettings,
+    llm: LlmSettings,
+    journal: Journal,
+    agent: str,
+    *,
+    path: Path,
+    examples: int,
 ) -> JobCheck:
-    """Upload ``path`` and create a fine-tuning job on it; record the job.
+    """Upload ``path`` with ``llm``'s key and create a fine-tuning job of ``settings``' base
+    model on it; record the job.
 
     Raises:
         KnowledgeError: the upload or the job creation was refused (with the provider's reason).
     """
     import openai
 
-    client = _client(settings)
+    client = _client(llm)
     try:
         with path.open("rb") as handle:
             uploaded = client.files.create(file=handle, purpose="fine-tune")
@@ -102,7 +109,9 @@ def submit_job(
     return JobCheck(job.id, agent, str(job.status), 0, None, again=job.status not in _DONE)
 
 
-def check_job(settings: Settings, journal: Journal, job_id: str, expected_checks: int) -> JobCheck:
+def check_job(
+    settings: LlmSettings, journal: Journal, job_id: str, expected_checks: int
+) -> JobCheck:
     """Look at a job once; record a finished job's model as a candidate.
 
     Args:

@@ -12,7 +12,9 @@ from orchestration.runtime import Middleware
 __all__ = ["observability_middleware"]
 
 
-def observability_middleware(settings: ObservabilitySettings, redactor: Redactor) -> list[Middleware]:
+def observability_middleware(
+    settings: ObservabilitySettings, redactor: Redactor
+) -> list[Middleware]:
     """The observability middleware ``settings`` ask for, outermost first (often none); spans
     leave through ``redactor``.
 

@@ -146,7 +146,9 @@ def tracing_enabled(settings: ObservabilitySettings) -> bool:
     return chosen(settings.trace_exporter, "traces") != "none"
 
 
-def provider_key(settings: ObservabilitySettings, redactor: Redactor | None = None) -> tuple[int, str]:
+def provider_key(
+    settings: ObservabilitySettings, redactor: Redactor | None = None
+) -> tuple[int, str]:
     """This process, these settings (their JSON: settings hold maps, which do not hash) and the
     redactor's secrets: providers are per process, since an export thread does not survive a
     fork."""

@@ -70,7 +70,7 @@ def _turn(at: StepInput) -> Progress:
     if isinstance(agent, Unservable):
         return hold_or_fail(at, agent)
     prepared = prepare_turn(
-        rt.settings, rt.providers, agent=agent, run=run, step=step, window=at.window
+        rt.settings.loop, rt.providers, agent=agent, run=run, step=step, window=at.window
     )
     if isinstance(prepared, Stop):
         return end_run(rt, step, owner, prepared)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from orchestration.agents import Agent
-from orchestration.config import Settings
+from orchestration.config import LoopSettings
 from orchestration.errors import ConfigError
 from orchestration.journal.records import ContextEntry, RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
@@ -78,7 +78,7 @@ def error_streak(run: RunRecord, previous: Sequence[ContextEntry]) -> tuple[int,
 
 
 def prepare_turn(
-    settings: Settings,
+    settings: LoopSettings,
     providers: ProviderPool,
     *,
     agent: Agent,
@@ -89,13 +89,15 @@ def prepare_turn(
     """Build the model request, or say why the run must stop instead.
 
     Args:
-        settings: the settings.
-        providers: the runtime's providers (their windows and tokenizers size the prompt).
+        settings: the loop's settings (error streak, look-back, tool output size).
+        providers: the runtime's providers (their windows and tokenizers size the prompt; their
+            LLM settings resolve the chain and cap the output).
         agent: the run's agent.
         run: the run as the claim read it.
         step: the claimed LLM step.
         window: the run's steps before this one, newest first (from the claim).
     """
+    llm = providers.settings
     previous = [e for e in window if e.seq > step.turn]
     streak, last_error = error_streak(run, previous)
     limit = agent.max_tool_errors or settings.max_tool_errors
@@ -105,7 +107,7 @@ def prepare_turn(
             f"{streak} consecutive turns whose tool calls all failed; last: {last_error}",
         )
     try:
-        chain = resolve_chain(agent, settings)
+        chain = resolve_chain(agent, llm)
         sizing = _sizing_provider(chain, providers)
     except ConfigError as exc:
         return Stop(RunStatus.FAILED, str(exc))
@@ -120,7 +122,7 @@ def prepare_turn(
         budget_tokens=window_tokens - fixed_tokens,
         count_tokens=sizing.count_tokens,
         max_tool_chars=settings.tool_output_max_chars,
-        reserve_tokens=min(settings.llm_max_output_tokens, window_tokens // 4),
+        reserve_tokens=min(llm.llm_max_output_tokens, window_tokens // 4),
     )
     prompt_tokens = fixed_tokens + conversation.tokens
     request = ModelRequest(
@@ -136,7 +138,7 @@ def prepare_turn(
         conversation=conversation,
         request_hash=request_hash(request),
         prompt_tokens=prompt_tokens,
-        estimated_usd=_estimate_usd(chain, prompt_tokens, settings.llm_max_output_tokens),
+        estimated_usd=_estimate_usd(chain, prompt_tokens, llm.llm_max_output_tokens),
         tool_error_streak=streak,
     )
 

@@ -197,5 +197,7 @@ def _end(rt: Runtime, parent_id: str, finish: Finish) -> Advanced:
         # A session's workflow is one turn of its conversation.
         parent = rt.journal.get_run(parent_id)
         if parent.session is not None:
-            record_run(open_working_memory(rt.settings.memory, rt.settings.redis_url), parent, utcnow())
+            record_run(
+                open_working_memory(rt.settings.memory, rt.settings.redis_url), parent, utcnow()
+            )
     return Advanced(parent_id, finished=finish.status if ended else None)
