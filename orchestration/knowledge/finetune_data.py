@@ -9,7 +9,7 @@ agent's tool schemas, every string redacted of e-mail addresses, phone and card 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -126,7 +126,7 @@ def _runs(journal: Journal, agent: str) -> Iterator[tuple[RunRecord, list[StepRe
 
 def export_examples(
     settings: KnowledgeSettings,
-    agent_dirs: Iterable[Path],
+    agent_dirs: tuple[Path, ...],
     journal: Journal,
     agent_name: str,
     path: Path,
