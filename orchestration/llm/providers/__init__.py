@@ -88,7 +88,7 @@ class ProviderPool:
         agent_dirs: the agent folders whose hint files the scripted model reads.
     """
 
-    def __init__(self, settings: LlmSettings, agent_dirs: Iterable[Path] = ()) -> None:
+    def __init__(self, settings: LlmSettings, agent_dirs: Iterable[Path]) -> None:
         self.settings = settings
         self.agent_dirs = tuple(agent_dirs)
         self._instances: dict[tuple[str, str], LLMProvider] = {}
