@@ -60,7 +60,7 @@ def rebuild_embeddings(
     try:
         return [
             rebuild(kb, store, model, options, progress_for(kb.name) if progress_for else None)
-            for kb in declared_bases(settings, agent)
+            for kb in declared_bases(settings.core, agent)
         ]
     finally:
         store.close()
