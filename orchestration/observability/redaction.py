@@ -93,10 +93,10 @@ class Redactor:
         return _PHONE.sub(_phone, value)
 
 
-def _settings_secrets(settings: SettingsGroup) -> list[str]:
+def _settings_secrets(group: SettingsGroup) -> list[str]:
     found: list[str] = []
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
+    for name in type(group).model_fields:
+        value = getattr(group, name)
         if hasattr(value, "get_secret_value"):
             secret = value.get_secret_value()
             found.append(secret)
@@ -109,7 +109,7 @@ def _settings_secrets(settings: SettingsGroup) -> list[str]:
     return found
 
 
-def redactor_for(settings: SettingsGroup) -> Redactor:
-    """The redactor for ``settings``: the patterns plus every secret they hold (built once by
-    the composition root from the whole settings, so every group's secrets are hidden)."""
-    return Redactor(_settings_secrets(settings))
+def redactor_for(group: SettingsGroup) -> Redactor:
+    """The redactor for ``group``: the patterns plus every secret it holds. The composition root
+    and the entry points pass the whole settings (every group), so every secret is hidden."""
+    return Redactor(_settings_secrets(group))
