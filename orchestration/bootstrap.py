@@ -10,6 +10,7 @@ Runtime` below holds handles only. Adding a middleware to every worker is one li
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from orchestration.agents import load_registry
@@ -21,10 +22,10 @@ from orchestration.memory import MemoryMiddleware
 from orchestration.observability import observability_middleware, redactor_for
 from orchestration.reducer import HeartbeatMiddleware, LeaseKeeper, ResponseCacheMiddleware
 from orchestration.rollouts import Router
-from orchestration.runtime import Middleware, MiddlewareChain, Runtime
+from orchestration.runtime import Middleware, MiddlewareChain, Runtime, RuntimeSettings
 from orchestration.workflows import store as workflow_store
 
-__all__ = ["open_runtime", "standard_middleware"]
+__all__ = ["open_runtime", "runtime_settings", "standard_middleware"]
 
 
 def open_runtime(settings: Settings, *extra: Middleware) -> Runtime:
@@ -38,13 +39,20 @@ def open_runtime(settings: Settings, *extra: Middleware) -> Runtime:
     """
     journal = open_journal(settings.journal_url)
     return Runtime(
-        settings=settings,
+        settings=runtime_settings(settings),
         journal=journal,
         registry=load_registry(settings.agent_dirs),
         providers=ProviderPool(settings.llm, settings.agent_dirs),
         breakers=BreakerBoard(settings.llm, settings.redis_url),
         router=Router(settings.rollouts, journal),
         middleware=MiddlewareChain((*standard_middleware(settings, journal), *extra)),
+    )
+
+
+def runtime_settings(settings: Settings) -> RuntimeSettings:
+    """The groups of ``settings`` that a step reads, as the runtime holds them."""
+    return RuntimeSettings(
+        **{f.name: getattr(settings, f.name) for f in dataclasses.fields(RuntimeSettings)}
     )
 
 

@@ -1,9 +1,10 @@
 """The per-step context: the handles a step runs with, and the middleware contract around it.
 
-One :class:`Runtime` holds the settings, the journal, the agents, the providers (each built once),
-the circuit breakers, the router of new runs and the step middleware: handles only, built by the
-composition root (:func:`orchestration.bootstrap.open_runtime`). Nothing of it lives in a
-module-level cache, so two runtimes with different settings never share a provider or a breaker.
+One :class:`Runtime` holds the settings groups a step reads, the journal, the agents, the
+providers (each built once), the circuit breakers, the router of new runs and the step
+middleware: handles only, built by the composition root
+(:func:`orchestration.bootstrap.open_runtime`). Nothing of it lives in a module-level cache, so
+two runtimes with different settings never share a provider or a breaker.
 
 Whatever wraps a step without being the agent's logic is a :class:`Middleware`. It intercepts
 three points of a step, each by calling ``call_next`` (or not), and hears when its worker
@@ -32,6 +33,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestration.agents.store import VersionStore
 from orchestration.agents.tool_threads import ToolThreads
+from orchestration.config import (
+    ApiSettings,
+    BrokerSettings,
+    CoreSettings,
+    EvalSettings,
+    JournalSettings,
+    KnowledgeSettings,
+    LlmSettings,
+    LoopSettings,
+    MemorySettings,
+    RolloutSettings,
+    WorkflowSettings,
+)
 from orchestration.errors import ConfigError
 from orchestration.journal.records import ContextEntry, NewRun, RunRecord, StepRecord
 from orchestration.llm.deployments import resolve_chain
@@ -40,7 +54,6 @@ from orchestration.trace_context import trace_id_for
 
 if TYPE_CHECKING:
     from orchestration.agents import Agent, AgentRegistry
-    from orchestration.config import Settings
     from orchestration.journal import Journal, StepOutcome
     from orchestration.llm.breakers import BreakerBoard
     from orchestration.llm.deployments import Deployment
@@ -57,6 +70,7 @@ __all__ = [
     "Routed",
     "RunRouter",
     "Runtime",
+    "RuntimeSettings",
     "StepInput",
     "StepNext",
     "ToolInvocation",
@@ -222,11 +236,33 @@ def _bind(hook: Callable[[Any, Any], Any], call_next: Callable[[Any], Any]) -> C
 
 
 @dataclass(frozen=True)
+class RuntimeSettings:
+    """The settings groups a step reads, each a typed view of one group of the settings.
+
+    A step reads the group it needs (``rt.settings.journal.lease_seconds``) or hands it on; the
+    whole :class:`~orchestration.config.Settings` stays with the composition root and the
+    entry points, which build this from it.
+    """
+
+    core: CoreSettings
+    broker: BrokerSettings
+    journal: JournalSettings
+    loop: LoopSettings
+    llm: LlmSettings
+    api: ApiSettings
+    knowledge: KnowledgeSettings
+    memory: MemorySettings
+    workflows: WorkflowSettings
+    rollouts: RolloutSettings
+    evals: EvalSettings
+
+
+@dataclass(frozen=True)
 class Runtime:
     """Everything a step needs besides its ids.
 
     Attributes:
-        settings: the settings.
+        settings: the settings groups a step reads.
         journal: the run journal.
         registry: the agents.
         providers: the LLM providers, each ``provider:model`` built once.
@@ -236,7 +272,7 @@ class Runtime:
         tool_threads: the threads tool calls run in (reused; see ``agents.tool_threads``).
     """
 
-    settings: Settings
+    settings: RuntimeSettings
     journal: Journal
     registry: AgentRegistry
     providers: ProviderPool
@@ -253,19 +289,19 @@ class Runtime:
     @functools.cached_property
     def look_back(self) -> int:
         """How many earlier steps a turn's claim reads: the most any agent's chain can use."""
-        widest = 8
+        widest, most = 8, self.settings.loop.context_max_steps
         loaded = [self.registry.get(name) for name in self.registry.names()]
         for agent in [a for stable in loaded for a in (stable, *stable.variants)]:
             try:
-                chain = resolve_chain(agent, self.settings)
+                chain = resolve_chain(agent, self.settings.llm)
             except ConfigError:
                 continue  # its turns stop with the reason; they read nothing
             for deployment in chain:
                 if deployment.provider == "cache":
                     continue
                 provider = self.providers.get(deployment.provider, deployment.model)
-                widest = max(widest, provider.max_context_steps or self.settings.context_max_steps)
-        return min(widest, self.settings.context_max_steps)
+                widest = max(widest, provider.max_context_steps or most)
+        return min(widest, most)
 
     def create_run(
         self,
@@ -316,12 +352,12 @@ class Runtime:
             "metadata": metadata,
             "session": session,
         }
-        parse_run_request({k: v for k, v in fields.items() if v is not None}, self.settings)
+        parse_run_request({k: v for k, v in fields.items() if v is not None}, self.settings.api)
         run_id = run_id or str(uuid.uuid4())
-        tenant = tenant or self.settings.default_tenant
+        tenant = tenant or self.settings.core.default_tenant
         stable = self.registry.get(agent_name)
         agent = self.router.route(stable, run_id=run_id, tenant=tenant, session=session).agent
-        resolve_chain(agent, self.settings)
+        resolve_chain(agent, self.settings.llm)
         self.versions.save(agent)
         return self.journal.create_run(
             NewRun(

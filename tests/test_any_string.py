@@ -241,7 +241,7 @@ def test_any_text_is_refused_naming_its_field_or_stored_and_read_back_equal(
     else:
         stored = rt.journal.get_run(run.id)
         assert (stored.agent, stored.input) == (agent, text_in)
-        assert stored.tenant == fields.get("tenant", rt.settings.default_tenant)
+        assert stored.tenant == fields.get("tenant", rt.settings.core.default_tenant)
         assert stored.session == fields.get("session")
         assert rt.journal.run_extras(run.id).metadata == fields.get("metadata")
 

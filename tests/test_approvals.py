@@ -58,8 +58,8 @@ def test_two_approvals_of_one_turn_wait_together_and_are_decided_in_any_order(
     drain(rt, run.id, resumed)
 
     assert rt.journal.get_run(run.id).status == RunStatus.SUCCEEDED
-    assert count_effects(rt.settings.journal_url, run.id, "first") == 1
-    assert count_effects(rt.settings.journal_url, run.id, "second") == 0
+    assert count_effects(rt.journal.url, run.id, "first") == 1
+    assert count_effects(rt.journal.url, run.id, "second") == 0
     rejected = rt.journal.step(run.id, second.seq + 1)
     assert rejected.result == ToolPayload.rejection("not this one")
     record = ApprovalDecision.of(rt.journal.step(run.id, first.seq).result)
@@ -87,7 +87,7 @@ def test_deciding_on_a_cancelled_run_says_it_ended(rt: Runtime) -> None:
     assert list_approvals(rt.journal, tenant=None, run_id=run.id) == []
     with pytest.raises(ApprovalConflict, match="its run is cancelled"):
         loop.decide_approval(rt, waiting.id, ApprovalDecision(approved=True, reviewer="ann"))
-    assert count_effects(rt.settings.journal_url, run.id) == 0
+    assert count_effects(rt.journal.url, run.id) == 0
 
 
 def test_another_tenants_approval_is_not_found(rt: Runtime) -> None:
@@ -124,8 +124,8 @@ def test_edited_arguments_are_checked_against_the_tool(rt: Runtime) -> None:
     )
     _, plan = loop.decide_approval(rt, strict.id, ApprovalDecision(approved=True, reviewer="a"))
     drain(rt, run.id, plan)
-    assert count_effects(rt.settings.journal_url, run.id, "ed") == 1
-    assert count_effects(rt.settings.journal_url, run.id, "asked") == 0
+    assert count_effects(rt.journal.url, run.id, "ed") == 1
+    assert count_effects(rt.journal.url, run.id, "asked") == 0
 
 
 def _sweep_until(
@@ -150,7 +150,7 @@ def test_an_approval_past_its_timeout_is_rejected_by_the_sweeper(rt: Runtime) ->
     assert rt.journal.get_run(run.id).status == RunStatus.SUCCEEDED
     decision = ApprovalDecision.of(rt.journal.step(run.id, waiting.seq).result)
     assert decision.reviewer == "timeout" and not decision.approved
-    assert count_effects(rt.settings.journal_url, run.id) == 0
+    assert count_effects(rt.journal.url, run.id) == 0
 
 
 def test_an_approval_past_a_fail_timeout_fails_the_run(rt: Runtime) -> None:

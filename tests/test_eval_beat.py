@@ -12,7 +12,7 @@ import redis
 from sqlalchemy import text
 
 from beat_schedule import REDBEAT_PREFIX
-from orchestration.bootstrap import open_runtime
+from orchestration.client import Client
 from orchestration.config import Settings
 from orchestration.evals.runner import EvalOptions, run_eval
 from orchestration.journal import Journal, open_journal
@@ -80,7 +80,8 @@ def test_an_eval_runs_its_trials_on_the_workers_when_a_broker_is_configured(
     settings = service_settings.model_copy(update={"evals_dir": ROOT / "evals"})
     cases = ("refund-cracked-laptop", "must-fail-refund-over-total", "order-in-transit")
     options = EvalOptions(k=2, concurrency=3, case_ids=cases)
-    record = run_eval(open_runtime(settings), "support-triage", options)
+    client = Client(settings)
+    record = run_eval(client.runtime, "support-triage", options, client=client)
     assert record.overall.trials == 6 and record.overall.pass_hat_k == 1.0
     journal = open_journal(settings.journal_url)
     turns = sum(s.kind == StepKind.LLM for t in record.trials for s in journal.steps(t.run_id))

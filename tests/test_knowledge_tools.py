@@ -9,7 +9,7 @@ import pytest
 
 from admin_jobs.rebuild_embeddings import rebuild_embeddings
 from orchestration.bootstrap import open_runtime
-from orchestration.config import load_settings
+from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal
 from orchestration.journal.payloads import ToolPayload
 from orchestration.journal.tables import RunStatus
@@ -21,13 +21,17 @@ REFUND = "I am jane.doe@example.com; order ORD-1042 arrived cracked, refund plea
 
 
 @pytest.fixture
-def rt(tmp_path: Path) -> Runtime:
+def kb_settings(tmp_path: Path) -> Settings:
     journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite3'}")
     journal.upgrade()
-    settings = load_settings(
+    return load_settings(
         database_url=journal.url, agents_dir=AGENT_DIRS, data_dir=tmp_path, lease_seconds=30
     )
-    return open_runtime(settings)
+
+
+@pytest.fixture
+def rt(kb_settings: Settings) -> Runtime:
+    return open_runtime(kb_settings)
 
 
 def _outputs(rt: Runtime, run_id: str, tool: str) -> list[dict[str, Any]]:
@@ -44,8 +48,10 @@ def test_search_kb_falls_back_to_keywords_and_says_why_without_an_index(rt: Runt
     assert output["results"][0]["source"] == "KB-101"
 
 
-def test_search_kb_returns_chunks_with_source_and_score_from_the_index(rt: Runtime) -> None:
-    (report,) = rebuild_embeddings(rt.settings, agent="support-triage")
+def test_search_kb_returns_chunks_with_source_and_score_from_the_index(
+    rt: Runtime, kb_settings: Settings
+) -> None:
+    (report,) = rebuild_embeddings(kb_settings, agent="support-triage")
     # Each short article is one chunk.
     articles = list((ROOT / "agents" / "support_triage" / "knowledge").glob("*.md"))
     assert report.embedded == report.chunks == len(articles) >= 7
@@ -59,8 +65,10 @@ def test_search_kb_returns_chunks_with_source_and_score_from_the_index(rt: Runti
     assert 0 < best["score"] <= 1 and best["score"] >= output["results"][-1]["score"]
 
 
-def test_research_searches_use_the_corpus_index_filtered_by_kind(rt: Runtime) -> None:
-    rebuild_embeddings(rt.settings, agent="research-report")
+def test_research_searches_use_the_corpus_index_filtered_by_kind(
+    rt: Runtime, kb_settings: Settings
+) -> None:
+    rebuild_embeddings(kb_settings, agent="research-report")
     run = rt.create_run("research-report", "research: do heat pumps cope in very cold winters?")
     drain(rt, run.id)
     assert rt.journal.get_run(run.id).status == RunStatus.SUCCEEDED

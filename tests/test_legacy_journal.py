@@ -130,9 +130,9 @@ def test_old_results_read_as_typed_payloads(rt: Runtime) -> None:
 def _status(rt: Runtime, *args: str) -> str:
     """``chordline status ARGS`` in this process, on ``rt``'s journal."""
     env = {
-        "CHORDLINE_DATABASE_URL": rt.settings.journal_url,
+        "CHORDLINE_DATABASE_URL": rt.journal.url,
         "COLUMNS": "200",
-        "CHORDLINE_DATA_DIR": str(rt.settings.data_dir),
+        "CHORDLINE_DATA_DIR": str(rt.settings.core.data_dir),
     }
     current_settings.cache_clear()  # the CLI reads the process's settings once: read them anew
     try:
@@ -184,7 +184,7 @@ def test_a_run_left_mid_way_resumes_reading_its_recorded_turn(rt: Runtime) -> No
 def test_fine_tune_export_reads_old_runs(rt: Runtime, tmp_path: Path) -> None:
     report = export_examples(
         rt.settings.knowledge,
-        rt.settings.agent_dirs,
+        rt.settings.core.agent_dirs,
         rt.journal,
         "reader",
         tmp_path / "reader.jsonl",
@@ -199,7 +199,7 @@ def test_fine_tune_export_reads_old_runs(rt: Runtime, tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError, match=r"\(4 excluded\)"):
         export_examples(
             rt.settings.knowledge,
-            rt.settings.agent_dirs,
+            rt.settings.core.agent_dirs,
             rt.journal,
             "toolbox",
             tmp_path / "toolbox.jsonl",

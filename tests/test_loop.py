@@ -58,7 +58,7 @@ def test_approval_resumes_and_the_refund_lands_once(rt: Runtime) -> None:
     assert plan.next_turn is not None
     loop.run_turn(rt, run.id, plan.next_turn, "t")
     assert rt.journal.get_run(run.id).status == RunStatus.SUCCEEDED
-    assert count_effects(rt.settings.journal_url, run.id, "refund") == 1
+    assert count_effects(rt.journal.url, run.id, "refund") == 1
 
 
 def test_rejection_goes_back_to_the_model_and_nothing_happens(rt: Runtime) -> None:
@@ -71,7 +71,7 @@ def test_rejection_goes_back_to_the_model_and_nothing_happens(rt: Runtime) -> No
     step = rt.journal.step(run.id, waiting.seq + 1)
     assert step.status == StepStatus.SKIPPED
     assert step.result == ToolPayload.rejection("too big")
-    assert count_effects(rt.settings.journal_url, run.id) == 0
+    assert count_effects(rt.journal.url, run.id) == 0
 
 
 def test_bad_tool_calls_go_back_to_the_model_then_fail_the_run(rt: Runtime) -> None:

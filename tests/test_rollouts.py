@@ -127,7 +127,8 @@ def test_a_variant_that_fails_too_often_rolls_back_by_itself_and_says_why(
     _fill_stage(rt, [0])
 
     with caplog.at_level(logging.WARNING, logger="chordline.alerts"):
-        result = check_rollout(rt.settings, journal, "canary", now=t0 + timedelta(seconds=5))
+        at = t0 + timedelta(seconds=5)
+        result = check_rollout(rt.settings.rollouts, journal, "canary", now=at)
 
     assert result.decision.kind == "rollback"
     assert result.rollout.status == RolloutStatus.ROLLED_BACK and result.rollout.percent == 0
@@ -160,16 +161,16 @@ def test_a_healthy_variant_advances_after_each_dwell_to_100_percent(rt: Runtime)
     counter = [0]
     _fill_stage(rt, counter)
 
-    early = check_rollout(rt.settings, journal, "canary", now=t0 + timedelta(seconds=60))
+    early = check_rollout(rt.settings.rollouts, journal, "canary", now=t0 + timedelta(seconds=60))
     assert early.decision.kind == "hold" and "60s of the 600s dwell" in early.decision.reason
-    second = check_rollout(rt.settings, journal, "canary", now=t0 + timedelta(seconds=601))
+    second = check_rollout(rt.settings.rollouts, journal, "canary", now=t0 + timedelta(seconds=601))
     assert second.decision.kind == "advance" and second.rollout.percent == 50
     assert second.rollout.stage == 1
 
     _fill_stage(rt, counter)
-    held = check_rollout(rt.settings, journal, "canary", now=t0 + timedelta(seconds=900))
+    held = check_rollout(rt.settings.rollouts, journal, "canary", now=t0 + timedelta(seconds=900))
     assert held.decision.kind == "hold"
-    done = check_rollout(rt.settings, journal, "canary", now=t0 + timedelta(seconds=1202))
+    done = check_rollout(rt.settings.rollouts, journal, "canary", now=t0 + timedelta(seconds=1202))
     assert done.decision.kind == "complete"
     assert done.rollout.status == RolloutStatus.COMPLETED and done.rollout.percent == 100
     kinds = [e.kind for e in reversed(store.events(journal, started.id))]
@@ -216,7 +217,7 @@ def test_the_kill_switch_sends_no_new_run_to_a_variant(
     stable_version = rt.registry.get("canary").version
     runs = [rt.create_run("canary", "hi", session=f"s{i}") for i in range(10)]
     assert {r.agent_version for r in runs} == {stable_version}
-    result = check_rollout(rt.settings, journal, "canary")
+    result = check_rollout(rt.settings.rollouts, journal, "canary")
     assert result.decision.kind == "hold"
     assert "CHORDLINE_DISABLED_VARIANTS" in result.decision.reason
     stopped = stop(journal, "canary", "switched off")
@@ -318,7 +319,7 @@ def test_an_eval_pass_rate_drop_rolls_back_a_variant_that_runs_fine(rt: Runtime)
     t0 = utcnow()
     start(journal, canary, _plan("healthy"), now=t0)
     _fill_stage(rt, [0])
-    result = check_rollout(rt.settings, journal, "canary", now=t0 + timedelta(hours=1))
+    result = check_rollout(rt.settings.rollouts, journal, "canary", now=t0 + timedelta(hours=1))
     assert result.metrics.variant.success_rate == result.metrics.stable.success_rate == 1.0
     assert result.decision.kind == "rollback"
     assert result.decision.reason.startswith("eval pass rate 60.0% against stable 90.0%")

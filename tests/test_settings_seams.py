@@ -22,8 +22,6 @@ _ALLOWED = {
     # The composition root: builds the runtime and its middleware from every group.
     "orchestration/bootstrap.py": "the composition root",
     "workers/runtime.py": "the worker's composition root",
-    # The per-step context the root builds; it still carries the settings (see its docstring).
-    "orchestration/runtime.py": "Runtime, built by the composition root",
     # Entry points: they read the settings once and hand each component its group.
     "orchestration/cli/": "the CLI's commands",
     "orchestration/api/app.py": "the API's app factory",

@@ -88,8 +88,8 @@ def test_a_lost_message_is_redriven_but_a_step_waiting_on_a_live_lease_is_not(
     assert kind == StepKind.TOOL
     rt.journal.claim(busy.id, seq, "alive", lease_s=60)
     # ``busy`` has a pending next turn behind a step whose lease is live: it is moving.
-    _until(lambda: lost.id in rt.journal.stale_runs(rt.settings.stale_after_seconds))
-    assert rt.journal.stale_runs(rt.settings.stale_after_seconds) == [lost.id]
+    _until(lambda: lost.id in rt.journal.stale_runs(rt.settings.journal.stale_after_seconds))
+    assert rt.journal.stale_runs(rt.settings.journal.stale_after_seconds) == [lost.id]
     (plan,) = sweep(rt)
     assert (plan.run_id, plan.next_turn) == (lost.id, 1)
     # Just re-driven counts as activity: no second re-drive before stale_after passes again.
@@ -122,8 +122,8 @@ def test_a_refund_whose_worker_died_after_the_effect_is_not_issued_twice(rt: Run
         seq=refund_seq,
         tenant=run.tenant,
         attempt=step.attempt,
-        database_url=rt.settings.journal_url,
-        data_dir=rt.settings.data_dir,
+        database_url=rt.journal.url,
+        data_dir=rt.settings.core.data_dir,
         journal=rt.journal,
         knowledge=rt.settings.knowledge,
         llm=rt.settings.llm,
@@ -138,7 +138,7 @@ def test_a_refund_whose_worker_died_after_the_effect_is_not_issued_twice(rt: Run
     refund = rt.journal.step(run.id, refund_seq)
     assert refund.attempt == 2
     assert refund.result is not None and refund.result.output["status"] == "already issued"
-    assert _refund_rows(rt.settings.journal_url, run.id) == 1
+    assert _refund_rows(rt.journal.url, run.id) == 1
 
 
 def test_a_keyed_effect_redriven_after_its_lease_lapsed_lands_once(rt: Runtime) -> None:
@@ -157,8 +157,8 @@ def test_a_keyed_effect_redriven_after_its_lease_lapsed_lands_once(rt: Runtime) 
             seq=seq,
             tenant=run.tenant,
             attempt=step.attempt,
-            database_url=rt.settings.journal_url,
-            data_dir=rt.settings.data_dir,
+            database_url=rt.journal.url,
+            data_dir=rt.settings.core.data_dir,
             journal=rt.journal,
             knowledge=rt.settings.knowledge,
             llm=rt.settings.llm,
@@ -169,4 +169,4 @@ def test_a_keyed_effect_redriven_after_its_lease_lapsed_lands_once(rt: Runtime) 
     drain(rt, run.id, loop.redrive_plan(rt, run.id))
     assert rt.journal.get_run(run.id).status == RunStatus.SUCCEEDED
     assert rt.journal.step(run.id, seq).attempt == 3
-    assert count_effects(rt.settings.journal_url, run.id, "k") == 1
+    assert count_effects(rt.journal.url, run.id, "k") == 1

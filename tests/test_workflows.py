@@ -10,7 +10,7 @@ import pytest
 
 from orchestration.bootstrap import open_runtime
 from orchestration.client import Client
-from orchestration.config import load_settings
+from orchestration.config import Settings, load_settings
 from orchestration.errors import AgentNotFound, WorkflowError
 from orchestration.journal import Journal
 from orchestration.journal.records import RunRecord
@@ -39,15 +39,19 @@ SLEEP = 'CALL sleep_read {"seconds": 0}'
 
 
 @pytest.fixture
-def rt(journal: Journal, tmp_path: Path) -> Runtime:
-    settings = load_settings(
+def wf_settings(journal: Journal, tmp_path: Path) -> Settings:
+    return load_settings(
         database_url=journal.url,
         agents_dir=AGENT_DIRS,
         workflows_dir=WORKFLOW_DIRS,
         data_dir=tmp_path,
         lease_seconds=30,
     )
-    return open_runtime(settings)
+
+
+@pytest.fixture
+def rt(wf_settings: Settings) -> Runtime:
+    return open_runtime(wf_settings)
 
 
 @pytest.fixture
@@ -244,9 +248,9 @@ def test_the_token_budget_stops_parallel_branches_before_they_spend_it(
 
 
 def test_cancel_cancels_the_children_and_nothing_starts_after(
-    rt: Runtime, flows: WorkflowRegistry, tmp_path: Path
+    rt: Runtime, wf_settings: Settings, flows: WorkflowRegistry, tmp_path: Path
 ) -> None:
-    client = Client(rt.settings)
+    client = Client(wf_settings)
     parent_id = start_workflow(rt, flows.get("effects-fanout"), SLEEP)
     started = advance(rt, flows, parent_id).started
     assert client.cancel(parent_id, reason="changed my mind")
@@ -296,13 +300,15 @@ def test_a_stage_whose_agent_is_gone_fails_the_workflow_with_the_reason(rt: Runt
     assert "stage 1 (no-such-agent) cannot start" in error and "unknown agent" in error
 
 
-def test_a_workflow_named_like_an_agent_is_refused_at_submit(rt: Runtime, tmp_path: Path) -> None:
+def test_a_workflow_named_like_an_agent_is_refused_at_submit(
+    rt: Runtime, wf_settings: Settings, tmp_path: Path
+) -> None:
     folder = tmp_path / "clashing"
     folder.mkdir()
     (folder / "toolbox.py").write_text(
         "from orchestration.workflows import Workflow, agent, sequence\n"
         "workflow = Workflow(name='toolbox', root=sequence(agent('counter')))\n"
     )
-    client = Client(rt.settings.model_copy(update={"workflows_dir": str(folder)}))
+    client = Client(wf_settings.model_copy(update={"workflows_dir": str(folder)}))
     with pytest.raises(WorkflowError, match="names both an agent and a workflow"):
         client.submit("toolbox", "x")

@@ -112,7 +112,7 @@ def run_agent(
     worker log it as one line, without a traceback).
     """
     rt = runtime()
-    request = parse_run_request({"agent": agent, "input": input, **fields}, rt.settings)
+    request = parse_run_request({"agent": agent, "input": input, **fields}, rt.settings.api)
     limits = Limits(request.max_steps, request.max_tokens, request.max_usd)
     run = rt.create_run(
         request.agent,

@@ -23,7 +23,8 @@ def advance_workflow(self: Task[Any, Any], parent_id: str, child_id: str = "") -
     """Start a workflow's next children, or end it (idempotent: any number of deliveries)."""
     rt = runtime()
     try:
-        moved = advance(rt, load_workflows(workflow_dirs(rt.settings.workflows_dir)), parent_id)
+        flows = load_workflows(workflow_dirs(rt.settings.workflows.workflows_dir))
+        moved = advance(rt, flows, parent_id)
     except JOURNAL_DOWN as exc:
         log.warning("journal unreachable advancing workflow %s; retrying: %s", parent_id, exc)
         raise self.retry(countdown=1.0, max_retries=1000, exc=exc) from exc

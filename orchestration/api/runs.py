@@ -43,7 +43,7 @@ async def _within_size(request: Request, principal: Caller) -> None:
     except (ValueError, UnicodeDecodeError):
         return  # not JSON: the schema check answers 422
     if isinstance(body, dict):
-        check_sizes(body, context_of(request).client.runtime.settings)
+        check_sizes(body, context_of(request).client.settings.api)
 
 
 @router.post(
@@ -145,8 +145,7 @@ def _admit(
 
 
 def _check_daily_cap(context: ApiContext, tenant: str) -> None:
-    settings = context.client.runtime.settings
-    cap = settings.tenant_daily_cap(tenant)
+    cap = context.client.settings.budgets.tenant_daily_cap(tenant)
     if cap is None:
         return
     now = utcnow()

@@ -104,6 +104,7 @@ def eval_run(
 ) -> None:
     """Run AGENT's dataset k times per case as real runs; store and print the result."""
     from orchestration.bootstrap import open_runtime
+    from orchestration.client import Client
     from orchestration.evals import store
     from orchestration.evals.runner import EvalOptions, Mode, run_eval
 
@@ -118,6 +119,10 @@ def eval_run(
         mode=chosen,
         case_ids=case_ids,
     )
+    # Trials go through the workers unless asked to run here (auto: unless the broker is the
+    # embedded one, which the runner decides).
+    client = Client(settings) if chosen != "inprocess" else None
+    rt = client.runtime if client is not None else open_runtime(settings)
     columns = (
         TextColumn("[bold]eval {task.description}"),
         BarColumn(),
@@ -135,11 +140,12 @@ def eval_run(
             progress.update(task, advance=1, passed=counts["passed"], failed=counts["failed"])
 
         record = run_eval(
-            open_runtime(settings),
+            rt,
             agent,
             options,
             on_trial=on_trial,
             on_start=lambda total: progress.update(task, total=total),
+            client=client,
         )
     json_path, md_path = store.save(
         journal, record, store.output_dir(settings.evals, settings.data_dir)

@@ -18,9 +18,9 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from orchestration.errors import DatasetError
+from orchestration.errors import ConfigError, DatasetError
 from orchestration.evals.checks import (
     JudgeFn,
     ToolUse,
@@ -39,6 +39,9 @@ from orchestration.journal.tables import StepKind, utcnow
 from orchestration.llm.deployments import resolve_chain
 from orchestration.runtime import Runtime
 
+if TYPE_CHECKING:
+    from orchestration.client import Client
+
 __all__ = ["EvalOptions", "Mode", "read_facts", "run_eval", "trial_tenant"]
 
 Mode = Literal["auto", "workers", "inprocess"]
@@ -52,7 +55,7 @@ class EvalOptions:
         k: trials per case.
         concurrency: trials running at once.
         mode: ``workers`` (through the broker), ``inprocess`` (no broker), or ``auto``:
-            workers unless the broker is the embedded one.
+            workers when the caller passes a client and the broker is not the embedded one.
         admin: an admin eval (the nightly one): its runs carry the admin tenant.
         case_ids: only these cases (all when empty).
     """
@@ -97,16 +100,17 @@ def trial_tenant(tenant: str, trial: int) -> str:
     return tenant[: 64 - len(suffix)] + suffix
 
 
-def _driver(rt: Runtime, mode: Mode) -> Driver:
-    timeout = rt.settings.eval_run_timeout_seconds
-    use_workers = mode == "workers" or (mode == "auto" and not rt.settings.embedded)
-    if use_workers:
-        from orchestration.client import Client
-
-        client = Client(rt.settings)
-        client.ping_broker()
-        return WorkerDriver(client, timeout)
-    return InProcessDriver(rt, timeout)
+def _driver(rt: Runtime, mode: Mode, client: Client | None) -> Driver:
+    timeout = rt.settings.evals.eval_run_timeout_seconds
+    if mode == "inprocess" or (mode == "auto" and (client is None or rt.settings.broker.embedded)):
+        return InProcessDriver(rt, timeout)
+    if client is None:
+        raise ConfigError(
+            "an eval in workers mode submits its trials through a client. Fix: pass "
+            "client=Client(settings), or run it with mode inprocess."
+        )
+    client.ping_broker()
+    return WorkerDriver(client, timeout)
 
 
 def _trial(
@@ -128,7 +132,7 @@ def _trial(
     )
     latency = time.monotonic() - started
     facts = read_facts(rt.journal, run)
-    checks = evaluate_case(case, facts, database_url=rt.settings.journal_url, judge=judge)
+    checks = evaluate_case(case, facts, database_url=rt.journal.url, judge=judge)
     return TrialOutcome(
         case_id=case.id,
         category=case.category,
@@ -151,6 +155,7 @@ def run_eval(
     *,
     on_trial: Callable[[TrialOutcome], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    client: Client | None = None,
 ) -> EvalRecord:
     """Run every case of ``agent_name``'s dataset ``options.k`` times.
 
@@ -161,6 +166,8 @@ def run_eval(
         options: trials, concurrency, mode, admin.
         on_trial: called with each finished trial (a progress bar).
         on_start: called once with the number of trials.
+        client: submits the trials to the workers (workers mode, and auto on a broker that is
+            not the embedded one); without one they run in this process.
 
     Returns:
         The eval (not yet stored).
@@ -184,7 +191,7 @@ def run_eval(
         )
     cases = [c for c in dataset.cases if not options.case_ids or c.id in options.case_ids]
     judge = make_judge(settings, rt.providers) if any(c.judge for c in cases) else None
-    driver = _driver(rt, options.mode)
+    driver = _driver(rt, options.mode, client)
     tenant = settings.admin_tenant if options.admin else settings.eval_tenant
     jobs = [(case, trial) for case in cases for trial in range(1, options.k + 1)]
     if on_start is not None:

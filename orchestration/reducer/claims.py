@@ -17,7 +17,7 @@ __all__ = ["end_run", "run_claimed"]
 
 
 def _claim(rt: Runtime, run_id: str, seq: int, owner: str, window: int) -> StepInput | Progress:
-    outcome = rt.journal.claim(run_id, seq, owner, rt.settings.lease_seconds, window)
+    outcome = rt.journal.claim(run_id, seq, owner, rt.settings.journal.lease_seconds, window)
     if isinstance(outcome, Done):
         return Progress(run_id, seq, "already_done", result=outcome.step.result)
     if isinstance(outcome, Busy):

@@ -70,7 +70,7 @@ class StartupChecks(Middleware):
         """Name broken agents; compare the longest tool timeout with the visibility timeout."""
         for broken in rt.registry.broken:
             log.warning("agent %s is broken and cannot run: %s", broken.label, broken.reason)
-        settings = rt.settings
+        settings = rt.settings.broker
         if settings.embedded:
             return
         tools = [t for name in rt.registry.names() for t in rt.registry.get(name).tools]

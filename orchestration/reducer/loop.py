@@ -146,7 +146,7 @@ def _record_turn(
     try:
         rt.journal.complete_turn(run.id, step.seq, at.owner, turn)
     except LeaseLost:
-        return Progress(run.id, step.seq, "busy", retry_in_s=rt.settings.lease_seconds)
+        return Progress(run.id, step.seq, "busy", retry_in_s=rt.settings.journal.lease_seconds)
     if final is not None:
         return Progress(run.id, step.seq, "ran", result=record)
     # Planned from the steps just written: nothing is read back.
@@ -164,7 +164,7 @@ def _fail_turn(rt: Runtime, step: StepRecord, owner: str, outcome: ChainOutcome)
             StepOutcome(StepStatus.FAILED, outcome.payload(), reason),
         )
     except LeaseLost:
-        return Progress(step.run_id, step.seq, "busy", retry_in_s=rt.settings.lease_seconds)
+        return Progress(step.run_id, step.seq, "busy", retry_in_s=rt.settings.journal.lease_seconds)
     rt.journal.finish_run(step.run_id, RunStatus.FAILED, error=reason)
     return Progress(step.run_id, step.seq, "ran")
 

@@ -84,7 +84,7 @@ def hold_or_fail(at: StepInput, why: Unservable) -> Progress:
     waited ``CHORDLINE_VERSION_WAIT_SECONDS``."""
     rt, step = at.rt, at.step
     waited = (utcnow() - step.created_at).total_seconds()
-    limit = rt.settings.version_wait_seconds
+    limit = rt.settings.rollouts.version_wait_seconds
     if waited < limit:
         rt.journal.release(step.run_id, step.seq, at.owner)
         _still_waiting(rt, step.run_id)

@@ -21,7 +21,7 @@ __all__ = ["sweep"]
 def sweep(rt: Runtime, limit: int = 100) -> list[Dispatch]:
     """Claim the re-drive of each stuck run and return what to enqueue for it."""
     plans: list[Dispatch] = []
-    settings = rt.settings
+    settings = rt.settings.journal
     # The window only has to outlast a race between sweepers: after a re-drive nothing of the
     # run looks lapsed, and an idle run counts the re-drive as activity.
     window = min(settings.stale_after_seconds, settings.sweep_interval_seconds)

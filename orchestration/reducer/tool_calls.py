@@ -38,7 +38,7 @@ def _tool(at: StepInput) -> Progress:
     try:
         rt.journal.complete_step(step.run_id, step.seq, at.owner, outcome)
     except LeaseLost:
-        return Progress(step.run_id, step.seq, "busy", retry_in_s=rt.settings.lease_seconds)
+        return Progress(step.run_id, step.seq, "busy", retry_in_s=rt.settings.journal.lease_seconds)
     return Progress(step.run_id, step.seq, "ran", result=outcome.result)
 
 
@@ -52,7 +52,7 @@ def _decision(at: StepInput) -> ApprovalDecision:
 def _call_tool(at: StepInput, agent: Agent) -> StepOutcome:
     rt, step, run = at.rt, at.step, at.run
     tool = agent.tool(step.name)
-    limit = rt.settings.tool_error_max_chars
+    limit = rt.settings.loop.tool_error_max_chars
     if tool is None:
         known = ", ".join(t.name for t in agent.tools)
         message = f"unknown tool {step.name!r}; available tools: {known}"
@@ -69,8 +69,8 @@ def _call_tool(at: StepInput, agent: Agent) -> StepOutcome:
         seq=step.seq,
         tenant=run.tenant,
         attempt=step.attempt,
-        database_url=rt.settings.journal_url,
-        data_dir=rt.settings.data_dir,
+        database_url=rt.journal.url,
+        data_dir=rt.settings.core.data_dir,
         journal=rt.journal,
         knowledge=rt.settings.knowledge,
         llm=rt.settings.llm,

@@ -79,11 +79,11 @@ def start_workflow(
         "max_tokens": limits.max_tokens,
         "max_usd": limits.max_usd,
     }
-    parse_run_request({k: v for k, v in fields.items() if v is not None}, rt.settings)
+    parse_run_request({k: v for k, v in fields.items() if v is not None}, rt.settings.api)
     run = store.create_workflow_run(
         rt.journal,
         run_id=run_id or str(uuid.uuid4()),
-        tenant=tenant or rt.settings.default_tenant,
+        tenant=tenant or rt.settings.core.default_tenant,
         workflow=workflow,
         text=text,
         session=session,
@@ -197,7 +197,6 @@ def _end(rt: Runtime, parent_id: str, finish: Finish) -> Advanced:
         # A session's workflow is one turn of its conversation.
         parent = rt.journal.get_run(parent_id)
         if parent.session is not None:
-            record_run(
-                open_working_memory(rt.settings.memory, rt.settings.redis_url), parent, utcnow()
-            )
+            memory = open_working_memory(rt.settings.memory, rt.settings.broker.redis_url)
+            record_run(memory, parent, utcnow())
     return Advanced(parent_id, finished=finish.status if ended else None)

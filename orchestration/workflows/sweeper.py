@@ -15,7 +15,7 @@ def stuck_workflows(rt: Runtime, limit: int = 100) -> list[str]:
     ``CHORDLINE_STALE_AFTER_SECONDS``: the wake-up of its last child was lost. Sweepers racing
     on one workflow take its re-drive once (the same conditional update as agent runs).
     """
-    settings = rt.settings
+    settings = rt.settings.journal
     window = min(settings.stale_after_seconds, settings.sweep_interval_seconds)
     found = store.stale_workflows(rt.journal, settings.stale_after_seconds, limit)
     retake = settings.sweep_interval_seconds
