@@ -26,7 +26,7 @@ from sqlalchemy import text
 
 from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal, open_journal
-from orchestration.llm.providers.scripted import load_hints
+from orchestration.llm.providers._scripted import load_hints
 from tests.llm_server import FakeLLM
 from tests.support import ROOT, WorkerPool
 

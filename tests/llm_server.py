@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
+from orchestration.llm.providers._scripted import ScriptedModel
 from orchestration.llm.providers.base import Message, ModelReply, ModelRequest, ToolCall, ToolSpec
-from orchestration.llm.providers.scripted import ScriptedModel
 from tests.llm_openai_extras import OpenAIExtras, with_extras
 
 Api = Literal["openai", "anthropic"]

@@ -20,7 +20,8 @@ from alembic.config import Config
 from orchestration.cli import main
 from orchestration.cli.commands import COMMANDS
 from orchestration.errors import JournalError
-from orchestration.journal import open_journal, schema
+from orchestration.journal import _schema as schema
+from orchestration.journal import open_journal
 from tests.support import ROOT
 
 # Heavy packages a listing of commands has no use for.

@@ -14,11 +14,11 @@ from orchestration.bootstrap import open_runtime
 from orchestration.config import Settings, current_settings, load_settings
 from orchestration.errors import ConfigError, DatasetError
 from orchestration.evals import store
-from orchestration.evals.checks import ToolUse, TrialFacts, evaluate_case
+from orchestration.evals._checks import ToolUse, TrialFacts, evaluate_case
+from orchestration.evals._judge import JUDGE_SYSTEM, make_judge, offline_score
+from orchestration.evals._metrics import pass_hat_k, percentile
 from orchestration.evals.dataset import Case, load_dataset
 from orchestration.evals.gate import GateThresholds, baseline_json, check_gate, load_baseline
-from orchestration.evals.judge import JUDGE_SYSTEM, make_judge, offline_score
-from orchestration.evals.metrics import pass_hat_k, percentile
 from orchestration.evals.runner import EvalOptions, run_eval
 from orchestration.journal import Journal
 from orchestration.llm.providers import ModelReply, ProviderPool

@@ -9,7 +9,7 @@ import pytest
 from orchestration.config import load_settings
 from orchestration.errors import ConfigError, KnowledgeError
 from orchestration.knowledge import KnowledgeBase, declared_bases, open_store
-from orchestration.knowledge.redaction import redact
+from orchestration.knowledge._redaction import redact
 from tests.conftest import AGENT_DIRS
 
 

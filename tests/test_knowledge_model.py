@@ -18,8 +18,8 @@ from orchestration.knowledge import (
     rebuild,
     search_index,
 )
-from orchestration.knowledge.chunking import chunk_text
-from orchestration.knowledge.minilm import MiniLM
+from orchestration.knowledge._chunking import chunk_text
+from orchestration.knowledge._minilm import MiniLM
 from tests.conftest import AGENT_DIRS
 from tests.llm_server import FakeLLM
 

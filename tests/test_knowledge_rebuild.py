@@ -26,7 +26,7 @@ from orchestration.knowledge import (
     rebuild,
     search_index,
 )
-from orchestration.knowledge.vectors import Hit
+from orchestration.knowledge._vectors import Hit
 from tests.chroma_server import chroma_url
 from tests.llm_server import VALID_KEY, FakeLLM
 

@@ -35,8 +35,8 @@ from orchestration.journal.payloads import (
 from orchestration.journal.tables import RunStatus, Step, StepKind, StepStatus
 from orchestration.knowledge.finetune_data import export_examples
 from orchestration.reducer import loop
-from orchestration.reducer.pinning import pinned_agent
-from orchestration.reducer.turns import PreparedTurn, prepare_turn
+from orchestration.reducer._pinning import pinned_agent
+from orchestration.reducer._turns import PreparedTurn, prepare_turn
 from orchestration.runtime import Runtime
 from tests.conftest import AGENT_DIRS
 from tests.support import drain

@@ -12,7 +12,7 @@ from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal, StepOutcome
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
 from orchestration.llm.fallbacks import ChainOutcome
-from orchestration.reducer.heartbeat import LeaseKeeper
+from orchestration.reducer._heartbeat import LeaseKeeper
 from orchestration.reducer.planning import Progress
 from orchestration.runtime import (
     Middleware,

@@ -14,14 +14,14 @@ from orchestration.errors import ConfigError
 from orchestration.journal import Journal
 from orchestration.journal.tables import RunStatus, StepKind
 from orchestration.observability import root_span_id_for, trace_id_for, traceparent_for
-from orchestration.observability.exporters import chosen
-from orchestration.observability.metrics import meter_provider_for, shutdown
-from orchestration.observability.redaction import redactor_for
-from orchestration.observability.spans import sampled
-from orchestration.observability.tracing import provider_for
-from orchestration.observability.tracing import shutdown as tracing_shutdown
+from orchestration.observability._exporters import chosen
+from orchestration.observability._metrics import meter_provider_for, shutdown
+from orchestration.observability._redaction import redactor_for
+from orchestration.observability._spans import sampled
+from orchestration.observability._tracing import provider_for
+from orchestration.observability._tracing import shutdown as tracing_shutdown
 from orchestration.reducer import loop
-from orchestration.reducer.heartbeat import HeartbeatMiddleware
+from orchestration.reducer._heartbeat import HeartbeatMiddleware
 from tests.conftest import AGENT_DIRS
 from tests.llm_server import FakeLLM, Fault
 from tests.otlp_receiver import OtlpReceiver
@@ -66,12 +66,13 @@ def test_a_run_waiting_for_approval_stays_one_trace(
     assert waiting.status == RunStatus.WAITING_FOR_APPROVAL
     (gate,) = [s for s in rt.journal.steps(run.id) if s.kind == StepKind.APPROVAL]
     # A person decides later, in another process: a fresh runtime, the same trace.
-    later = open_runtime(_settings(journal, tmp_path, trace_exporter="otlp_http"))
+    later_settings = _settings(journal, tmp_path, trace_exporter="otlp_http")
+    later = open_runtime(later_settings)
     plan = loop.decide(later, run.id, gate.seq, approved=True, reviewer="ops")
     assert plan is not None
     drain(later, run.id, plan)
     assert later.journal.get_run(run.id).status == RunStatus.SUCCEEDED
-    for each in (settings, later.settings):
+    for each in (settings, later_settings):
         assert provider_for(each.observability, redactor_for(each)) is not None
         stop_tracing(each)  # exports what is left
     spans = receiver.wait_for(lambda got: any(s.parent_id == "" for s in got), 10)

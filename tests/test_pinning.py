@@ -25,7 +25,7 @@ from orchestration.journal import Journal
 from orchestration.journal.payloads import ToolPayload
 from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.llm.fallbacks import ChainOutcome
-from orchestration.llm.providers.scripted import HINTS_FILE
+from orchestration.llm.providers._scripted import HINTS_FILE
 from orchestration.reducer import loop
 from orchestration.runtime import Middleware, ModelCall, ModelNext, Runtime
 from tests.support import WorkerPool, drain

@@ -122,3 +122,28 @@ def test_workers_and_example_agents_import_only_public_names() -> None:
                 if problem is not None:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {problem}")
     assert found == []
+
+
+def test_internal_modules_are_imported_only_by_their_own_package() -> None:
+    # A module named ``_x`` belongs to its package: nothing outside it (tests aside) imports it.
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT)
+        if relative.parts[0] in {".venv", "tests", "build"} or "egg-info" in str(relative):
+            continue
+        importer = ".".join(relative.with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                parts = name.split(".")
+                private = next((i for i, p in enumerate(parts) if p.startswith("_")), None)
+                if private is None or parts[private].startswith("__"):
+                    continue
+                owner = ".".join(parts[:private])
+                if not (importer == owner or importer.startswith(owner + ".")):
+                    offenders.append(f"{relative}:{node.lineno} imports {name}")
+    assert not offenders, offenders

@@ -9,8 +9,8 @@ import pytest
 from pydantic import SecretStr
 
 from orchestration.config import load_settings
-from orchestration.observability.logs import JsonFormatter, RedactingFilter
-from orchestration.observability.redaction import Redactor, luhn_valid, redactor_for
+from orchestration.observability._logs import JsonFormatter, RedactingFilter
+from orchestration.observability._redaction import Redactor, luhn_valid, redactor_for
 
 CARD = "4111 1111 1111 1111"  # a Visa test number: passes Luhn
 NOT_A_CARD = "4111 1111 1111 1112"  # one digit off: fails Luhn
@@ -83,7 +83,7 @@ def test_spans_leave_redacted_attributes_events_and_status() -> None:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     from opentelemetry.trace import Status, StatusCode
 
-    from orchestration.observability.tracing import RedactingExporter
+    from orchestration.observability._tracing import RedactingExporter
 
     memory = InMemorySpanExporter()
     provider = TracerProvider()

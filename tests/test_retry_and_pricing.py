@@ -12,9 +12,9 @@ import pytest
 from orchestration.config import load_settings
 from orchestration.errors import ConfigError, ProviderRejected, ProviderUnavailable
 from orchestration.llm import pricing
+from orchestration.llm._retry import Attempt, RetryPolicy, call_with_retries
+from orchestration.llm.providers._status import classify, retry_after
 from orchestration.llm.providers.base import Usage
-from orchestration.llm.providers.status import classify, retry_after
-from orchestration.llm.retry import Attempt, RetryPolicy, call_with_retries
 
 
 def test_backoff_doubles_caps_and_jitters() -> None:

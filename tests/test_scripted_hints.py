@@ -11,7 +11,7 @@ from orchestration.agents.registry import load_registry
 from orchestration.agents.versions import StoredTool, snapshot
 from orchestration.errors import ConfigError
 from orchestration.llm.providers import Message, ModelRequest, ToolSpec
-from orchestration.llm.providers.scripted import HINTS_FILE, ScriptedModel, load_hints
+from orchestration.llm.providers._scripted import HINTS_FILE, ScriptedModel, load_hints
 from tests.support import ROOT
 
 AGENTS = ROOT / "agents"

@@ -20,8 +20,8 @@ from orchestration.bootstrap import open_runtime
 from orchestration.config import Settings, load_settings
 from orchestration.journal import Journal
 from orchestration.journal.tables import Run, RunStatus, Step, utcnow
+from orchestration.observability._redaction import redactor_for
 from orchestration.observability.alerts import check_alerts, record_alert
-from orchestration.observability.redaction import redactor_for
 from orchestration.observability.stats import agent_stats, parse_since, percentile
 from orchestration.observability.tables import Alert
 from tests.conftest import AGENT_DIRS

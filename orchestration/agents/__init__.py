@@ -1,8 +1,8 @@
 """Agent definitions: agents as code and their typed tools (``chordline.lock``, which pins them
 with their eval datasets, is :mod:`orchestration.evals.lock`)."""
 
+from orchestration.agents._problems import BrokenAgent
 from orchestration.agents.definition import Agent
-from orchestration.agents.problems import BrokenAgent
 from orchestration.agents.registry import AgentRegistry, load_registry
 from orchestration.agents.tools import Tool, ToolContext, tool
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
+from orchestration.agents._problems import BrokenAgent, describe_load_error
 from orchestration.agents.definition import LOADING, Agent
-from orchestration.agents.problems import BrokenAgent, describe_load_error
 from orchestration.errors import AgentError, AgentNotFound
 
 __all__ = ["AgentRegistry", "import_agent_module", "load_registry"]

@@ -1,9 +1,9 @@
 """Budgets, enforced before anything is spent: the run's steps, tokens and dollars, the
 workflow's (all its children together) and the tenant's UTC day.
 
-Pure checks (:mod:`~orchestration.budgets.checks`) decide from the figures; the spend ledger
-(:mod:`~orchestration.budgets.spend`) reserves what calls in flight may cost across workers; the
-middlewares (:mod:`~orchestration.budgets.middleware`) put both around each LLM call. Names are
+Pure checks (:mod:`~orchestration.budgets._checks`) decide from the figures; the spend ledger
+(:mod:`~orchestration.budgets._spend`) reserves what calls in flight may cost across workers; the
+middlewares (:mod:`~orchestration.budgets._middleware`) put both around each LLM call. Names are
 imported on first use, so reading a workflow's totals loads neither Redis nor the runtime.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from orchestration._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from orchestration.budgets.checks import (
+    from orchestration.budgets._checks import (
         BudgetCheck,
         Totals,
         WorkflowCheck,
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
         check_tenant_day,
         check_workflow,
     )
-    from orchestration.budgets.middleware import RunBudget, TenantDayBudget, WorkflowBudget
-    from orchestration.budgets.spend import (
+    from orchestration.budgets._middleware import RunBudget, TenantDayBudget, WorkflowBudget
+    from orchestration.budgets._spend import (
         Ledger,
         NullLedger,
         Reservation,
@@ -58,14 +58,14 @@ _HOME = {
             "check_tenant_day",
             "check_workflow",
         ),
-        "orchestration.budgets.checks",
+        "orchestration.budgets._checks",
     ),
     **dict.fromkeys(
-        ("RunBudget", "TenantDayBudget", "WorkflowBudget"), "orchestration.budgets.middleware"
+        ("RunBudget", "TenantDayBudget", "WorkflowBudget"), "orchestration.budgets._middleware"
     ),
     **dict.fromkeys(
         ("Ledger", "NullLedger", "Reservation", "SpendLedger", "open_ledger"),
-        "orchestration.budgets.spend",
+        "orchestration.budgets._spend",
     ),
 }
 

@@ -1,9 +1,9 @@
 """The eval harness: datasets, checks, trials as real runs, metrics, gates, baselines, releases.
 
 One concept a module: :mod:`~orchestration.evals.dataset` (JSONL cases),
-:mod:`~orchestration.evals.checks`, :mod:`~orchestration.evals.judge`,
-:mod:`~orchestration.evals.driver` and :mod:`~orchestration.evals.runner` (trials as runs),
-:mod:`~orchestration.evals.metrics`, :mod:`~orchestration.evals.results`,
+:mod:`~orchestration.evals._checks`, :mod:`~orchestration.evals._judge`,
+:mod:`~orchestration.evals._driver` and :mod:`~orchestration.evals.runner` (trials as runs),
+:mod:`~orchestration.evals._metrics`, :mod:`~orchestration.evals.results`,
 :mod:`~orchestration.evals.store` and :mod:`~orchestration.evals.report`,
 :mod:`~orchestration.evals.gate` and :mod:`~orchestration.evals.release`, and
 :mod:`~orchestration.evals.lock` (``chordline.lock``). Names are imported on first use, so that

@@ -2,7 +2,7 @@
 
 Each trial is a journaled run (tenant ``CHORDLINE_EVAL_TENANT``, or the admin tenant for admin
 evals), driven on the workers when a broker is configured and in this process otherwise (see
-:mod:`orchestration.evals.driver`). Its checks are read from the journal once it has ended.
+:mod:`orchestration.evals._driver`). Its checks are read from the journal once it has ended.
 
 Trial i > 1 of a case runs under the tenant ``<tenant>~<i>``. The LLM response cache is keyed
 by tenant, so each trial keeps a sample of its own: the k trials of one eval stay independent
@@ -21,17 +21,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from orchestration.errors import ConfigError, DatasetError
-from orchestration.evals.checks import (
+from orchestration.evals._checks import (
     JudgeFn,
     ToolUse,
     TrialFacts,
     evaluate_case,
     tool_scores,
 )
+from orchestration.evals._driver import Driver, InProcessDriver, WorkerDriver
+from orchestration.evals._judge import make_judge
+from orchestration.evals._metrics import summarise
 from orchestration.evals.dataset import Case, Dataset, load_dataset
-from orchestration.evals.driver import Driver, InProcessDriver, WorkerDriver
-from orchestration.evals.judge import make_judge
-from orchestration.evals.metrics import summarise
 from orchestration.evals.results import EvalRecord, TrialOutcome
 from orchestration.journal import Journal
 from orchestration.journal.records import RunRecord

@@ -24,7 +24,9 @@ import functools
 from datetime import datetime
 from decimal import Decimal
 
-from orchestration.journal import approvals, history, listing, recovery, runs, schema
+from orchestration.journal import _history, _recovery, _schema, approvals, listing, runs
+from orchestration.journal._leases import LeaseLost, PortableLeases
+from orchestration.journal._leases_pg import PostgresLeases
 from orchestration.journal.approvals import ApprovalDecision
 from orchestration.journal.engine import (
     JOURNAL_DOWN,
@@ -33,8 +35,6 @@ from orchestration.journal.engine import (
     connect_engine,
     is_postgres,
 )
-from orchestration.journal.leases import LeaseLost, PortableLeases
-from orchestration.journal.leases_pg import PostgresLeases
 from orchestration.journal.listing import RunFilter, RunPage
 from orchestration.journal.payloads import ModelReply
 from orchestration.journal.records import (
@@ -94,15 +94,15 @@ class Journal:
 
     def upgrade(self) -> None:
         """Bring the schema to the latest migration (idempotent)."""
-        schema.upgrade(self.engine)
+        _schema.upgrade(self.engine)
 
     def ensure_schema(self, *, upgrade: bool) -> None:
         """Check the schema is current, upgrading it when ``upgrade`` (else JournalError)."""
-        schema.ensure_schema(self.engine, self.url, migrate=upgrade)
+        _schema.ensure_schema(self.engine, self.url, migrate=upgrade)
 
     def ping(self) -> None:
         """Check the database answers (else BackendUnreachable naming it and the fix)."""
-        schema.ping(self.engine, self.url)
+        _schema.ping(self.engine, self.url)
 
     def attach(self) -> None:
         """Check the database answers and its schema is current, as every process does first.
@@ -248,17 +248,17 @@ class Journal:
 
     def tenant_spend_since(self, tenant: str, since: datetime) -> Decimal:
         """Dollars the tenant's LLM steps cost since ``since``."""
-        return history.tenant_spend_since(self.engine, tenant, since)
+        return _history.tenant_spend_since(self.engine, tenant, since)
 
     def cached_answer(self, tenant: str, request_hash: str) -> ModelReply | None:
         """The newest recorded answer of the tenant's to a request with this hash."""
-        return history.cached_answer(self.engine, tenant, request_hash)
+        return _history.cached_answer(self.engine, tenant, request_hash)
 
     # -- recovery -------------------------------------------------------------------------
 
     def stale_runs(self, stale_after_s: float, limit: int = 100) -> list[str]:
         """Live runs that stopped moving, oldest first."""
-        return recovery.stale_runs(self.engine, stale_after_s, limit)
+        return _recovery.stale_runs(self.engine, stale_after_s, limit)
 
     def mark_redriven(
         self, run_id: str, not_within_s: float, retake_s: float, max_retake_s: float
@@ -266,11 +266,11 @@ class Journal:
         """Take the re-drive of a run unless one happened within ``not_within_s``; the steps
         handed back must be claimed within ``retake_s`` or the run is re-driven again, with
         the gap doubling up to ``max_retake_s``."""
-        return recovery.mark_redriven(self.engine, run_id, not_within_s, retake_s, max_retake_s)
+        return _recovery.mark_redriven(self.engine, run_id, not_within_s, retake_s, max_retake_s)
 
     def unfinished_runs(self, limit: int = 100) -> list[RunRecord]:
         """Runs that have not ended, oldest first."""
-        return recovery.unfinished_runs(self.engine, limit)
+        return _recovery.unfinished_runs(self.engine, limit)
 
 
 @functools.cache

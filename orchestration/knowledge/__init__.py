@@ -4,13 +4,13 @@ Heavy packages (NumPy, tokenizers, safetensors, sqlite-vec, chromadb) are import
 model or store is opened, so the quick start without the ``knowledge`` extra stays fast.
 """
 
+from orchestration.knowledge._chunking import Chunk, Document, chunk_documents, chunk_text
+from orchestration.knowledge._vectors import Hit, IndexInfo, VectorStore
 from orchestration.knowledge.backends import open_store, store_url
 from orchestration.knowledge.bases import KnowledgeBase, declared_bases, read_markdown
-from orchestration.knowledge.chunking import Chunk, Document, chunk_documents, chunk_text
 from orchestration.knowledge.embeddings import EmbeddingModel, OpenAIEmbeddings, embedding_model
 from orchestration.knowledge.rebuild import RebuildOptions, RebuildReport, rebuild
 from orchestration.knowledge.search import IndexUnavailable, SearchResult, search, search_index
-from orchestration.knowledge.vectors import Hit, IndexInfo, VectorStore
 
 __all__ = [
     "Chunk",

@@ -1,7 +1,7 @@
 """Opening the vector store ``CHORDLINE_VECTOR_STORE_URL`` names: the factory over the backends.
 
 It sits beside its callers (search, rebuilds), not beside the
-:class:`~orchestration.knowledge.vectors.VectorStore` Protocol, so that the Protocol's module
+:class:`~orchestration.knowledge._vectors.VectorStore` Protocol, so that the Protocol's module
 imports no backend while every backend imports it. A backend's packages (sqlite-vec, chromadb)
 load only when a store of its kind is opened.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from orchestration.config import KnowledgeSettings
 from orchestration.errors import KnowledgeError
-from orchestration.knowledge.vectors import VectorStore
+from orchestration.knowledge._vectors import VectorStore
 
 __all__ = ["open_store", "store_url"]
 
@@ -34,11 +34,11 @@ def open_store(url: str) -> VectorStore:
         BackendUnreachable: a Chroma server does not answer.
     """
     if url.startswith("sqlite-vec:///"):
-        from orchestration.knowledge.sqlite_store import SqliteVecStore
+        from orchestration.knowledge._sqlite_store import SqliteVecStore
 
         return SqliteVecStore(Path(url.removeprefix("sqlite-vec://")))
     if url.startswith("chroma://"):
-        from orchestration.knowledge.chroma_store import ChromaStore
+        from orchestration.knowledge._chroma_store import ChromaStore
 
         host, _, port = url.removeprefix("chroma://").rstrip("/").rpartition(":")
         return ChromaStore(host, int(port))

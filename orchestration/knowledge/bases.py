@@ -2,7 +2,7 @@
 
 An agent's ``agent.py`` sets ``knowledge = KnowledgeBase.from_directory(...)`` (Markdown files,
 e.g. ``agents/<agent>/knowledge/*.md``) or ``KnowledgeBase.from_rows(...)`` (a function that
-returns rows of a table as :class:`~orchestration.knowledge.chunking.Document`). A directory
+returns rows of a table as :class:`~orchestration.knowledge._chunking.Document`). A directory
 ``knowledge/`` beside an agent without a declaration is its knowledge base too.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 from orchestration.agents.registry import import_agent_module, load_registry
 from orchestration.config import CoreSettings
 from orchestration.errors import KnowledgeError
-from orchestration.knowledge.chunking import Document
-from orchestration.knowledge.vectors import check_kb_name
+from orchestration.knowledge._chunking import Document
+from orchestration.knowledge._vectors import check_kb_name
 
 __all__ = ["KnowledgeBase", "declared_bases", "read_markdown"]
 

@@ -1,6 +1,6 @@
 """Embedding models behind one Protocol, chosen by ``CHORDLINE_EMBEDDING_MODEL``.
 
-``local:all-MiniLM-L6-v2`` runs offline in NumPy (:mod:`orchestration.knowledge.minilm`);
+``local:all-MiniLM-L6-v2`` runs offline in NumPy (:mod:`orchestration.knowledge._minilm`);
 ``openai:MODEL`` calls the embeddings endpoint through the official SDK.
 """
 
@@ -118,6 +118,6 @@ def embedding_model(settings: KnowledgeSettings, llm: LlmSettings) -> EmbeddingM
 
 @functools.cache
 def _local(directory: Path | None) -> EmbeddingModel:
-    from orchestration.knowledge.minilm import MiniLM
+    from orchestration.knowledge._minilm import MiniLM
 
     return MiniLM(directory)

@@ -23,7 +23,7 @@ from orchestration.journal import Journal
 from orchestration.journal.payloads import ApprovalDecision, ToolPayload, TurnPayload
 from orchestration.journal.records import RunRecord, StepRecord
 from orchestration.journal.tables import RunStatus, StepKind, StepStatus
-from orchestration.knowledge.redaction import redact
+from orchestration.knowledge._redaction import redact
 from orchestration.llm.providers.tokens import openai_counter
 
 __all__ = ["TRAINING_USD_PER_MILLION", "ExportReport", "export_examples"]

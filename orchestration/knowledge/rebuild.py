@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from orchestration.knowledge._chunking import Chunk, chunk_documents
+from orchestration.knowledge._vectors import IndexInfo, StoredChunk, VectorStore
 from orchestration.knowledge.bases import KnowledgeBase
-from orchestration.knowledge.chunking import Chunk, chunk_documents
 from orchestration.knowledge.embeddings import EmbeddingModel
-from orchestration.knowledge.vectors import IndexInfo, StoredChunk, VectorStore
 
 __all__ = ["Progress", "RebuildOptions", "RebuildReport", "rebuild"]
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from orchestration.config import KnowledgeSettings, LlmSettings
 from orchestration.errors import BackendUnreachable, IndexMismatch, KnowledgeError
+from orchestration.knowledge._vectors import Hit, IndexInfo, VectorStore
 from orchestration.knowledge.backends import open_store, store_url
 from orchestration.knowledge.embeddings import EmbeddingModel, embedding_model
-from orchestration.knowledge.vectors import Hit, IndexInfo, VectorStore
 
 __all__ = ["IndexUnavailable", "SearchResult", "check_model", "search", "search_index"]
 

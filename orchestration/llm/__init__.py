@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from orchestration._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from orchestration.llm._retry import Attempt, RetryPolicy, call_with_retries
     from orchestration.llm.breakers import BreakerBoard, CircuitOpenError, breaker_key
     from orchestration.llm.deployments import (
         Deployment,
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
         Usage,
         register_provider,
     )
-    from orchestration.llm.retry import Attempt, RetryPolicy, call_with_retries
 
 __all__ = [
     "Attempt",
@@ -82,7 +82,7 @@ _HOME = {
         ),
         "orchestration.llm.providers",
     ),
-    **dict.fromkeys(("Attempt", "RetryPolicy", "call_with_retries"), "orchestration.llm.retry"),
+    **dict.fromkeys(("Attempt", "RetryPolicy", "call_with_retries"), "orchestration.llm._retry"),
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _HOME, globals(), __all__)

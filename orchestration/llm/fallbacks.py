@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from orchestration.errors import FallbacksExhausted, ProviderError
 from orchestration.journal.payloads import Skip, TurnPayload
+from orchestration.llm._retry import Attempt, RetryPolicy, call_with_retries
 from orchestration.llm.breakers import BreakerBoard, CircuitOpenError, breaker_key
 from orchestration.llm.deployments import Deployment
 from orchestration.llm.providers import ModelReply, ModelRequest, ProviderPool
-from orchestration.llm.retry import Attempt, RetryPolicy, call_with_retries
 
 __all__ = ["ChainOutcome", "Skip", "ask_chain", "request_hash"]
 

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 from orchestration._lazy import lazy_exports
 
 # Eager because the module has the function's name: once anything imported the submodule
-# `orchestration.memory.remember`, a lazy lookup would find the module, not the tool.
-from orchestration.memory.remember import remember
+# `orchestration.memory._remember`, a lazy lookup would find the module, not the tool.
+from orchestration.memory._remember import remember
 
 if TYPE_CHECKING:
+    from orchestration.memory._episodic import Episode, EpisodicContext, fit_episodes
+    from orchestration.memory._facts import Fact, FactStore
+    from orchestration.memory._middleware import MemoryMiddleware
     from orchestration.memory.context import MemoryContext, load_context
-    from orchestration.memory.episodic import Episode, EpisodicContext, fit_episodes
-    from orchestration.memory.facts import Fact, FactStore
-    from orchestration.memory.middleware import MemoryMiddleware
     from orchestration.memory.sessions import Deleted, SessionExport, delete_session, export_session
     from orchestration.memory.store import JournalFactStore, episodes
     from orchestration.memory.working import (
@@ -58,11 +58,11 @@ __all__ = [
 _HOME = {
     **dict.fromkeys(("MemoryContext", "load_context"), "orchestration.memory.context"),
     **dict.fromkeys(
-        ("Episode", "EpisodicContext", "fit_episodes"), "orchestration.memory.episodic"
+        ("Episode", "EpisodicContext", "fit_episodes"), "orchestration.memory._episodic"
     ),
-    **dict.fromkeys(("Fact", "FactStore"), "orchestration.memory.facts"),
+    **dict.fromkeys(("Fact", "FactStore"), "orchestration.memory._facts"),
     **dict.fromkeys(("JournalFactStore", "episodes"), "orchestration.memory.store"),
-    "MemoryMiddleware": "orchestration.memory.middleware",
+    "MemoryMiddleware": "orchestration.memory._middleware",
     **dict.fromkeys(
         ("Deleted", "SessionExport", "delete_session", "export_session"),
         "orchestration.memory.sessions",

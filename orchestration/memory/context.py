@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from orchestration.journal.records import RunRecord
 from orchestration.memory import store
-from orchestration.memory.episodic import fit_episodes
+from orchestration.memory._episodic import fit_episodes
 
 if TYPE_CHECKING:
     # Annotations only: `chordline status` reads a recorded context without loading Redis.
     from orchestration.config import MemorySettings
     from orchestration.journal import Journal
-    from orchestration.memory.facts import FactStore
+    from orchestration.memory._facts import FactStore
     from orchestration.memory.working import WorkingMemory
 
 __all__ = ["MemoryContext", "load_context", "read_recorded", "record_once"]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestration.errors import MemoryStoreError
 from orchestration.memory import store
-from orchestration.memory.facts import FactStore
+from orchestration.memory._facts import FactStore
 from orchestration.memory.working import WorkingMemory
 
 if TYPE_CHECKING:

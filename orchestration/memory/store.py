@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from orchestration.journal.engine import write
 from orchestration.journal.payloads import decode
 from orchestration.journal.tables import Run, RunStatus, Step, StepKind, StepStatus, utcnow
-from orchestration.memory.episodic import Episode, tool_outcome
-from orchestration.memory.facts import Fact, words
+from orchestration.memory._episodic import Episode, tool_outcome
+from orchestration.memory._facts import Fact, words
 from orchestration.memory.tables import MemoryFact
 
 if TYPE_CHECKING:

@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING
 from orchestration._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from orchestration.observability._exporters import chosen
+    from orchestration.observability._logs import configure_logging
+    from orchestration.observability._middleware import observability_middleware
+    from orchestration.observability._redaction import Redactor, redactor_for
+    from orchestration.observability._tracing import flush_traces, provider_for
     from orchestration.observability.alerts import (
         AlertRecord,
         Breach,
@@ -20,17 +25,12 @@ if TYPE_CHECKING:
         find_breaches,
         record_alert,
     )
-    from orchestration.observability.exporters import chosen
-    from orchestration.observability.logs import configure_logging
-    from orchestration.observability.middleware import observability_middleware
-    from orchestration.observability.redaction import Redactor, redactor_for
     from orchestration.observability.stats import (
         AgentStats,
         agent_stats,
         parse_since,
         tenant_spend,
     )
-    from orchestration.observability.tracing import flush_traces, provider_for
     from orchestration.trace_context import root_span_id_for, trace_id_for, traceparent_for
 
 __all__ = [
@@ -61,15 +61,15 @@ _HOME = {
         ("AlertRecord", "Breach", "check_alerts", "deliver", "find_breaches", "record_alert"),
         "orchestration.observability.alerts",
     ),
-    "chosen": "orchestration.observability.exporters",
-    "configure_logging": "orchestration.observability.logs",
-    "observability_middleware": "orchestration.observability.middleware",
-    **dict.fromkeys(("Redactor", "redactor_for"), "orchestration.observability.redaction"),
+    "chosen": "orchestration.observability._exporters",
+    "configure_logging": "orchestration.observability._logs",
+    "observability_middleware": "orchestration.observability._middleware",
+    **dict.fromkeys(("Redactor", "redactor_for"), "orchestration.observability._redaction"),
     **dict.fromkeys(
         ("AgentStats", "agent_stats", "parse_since", "tenant_spend"),
         "orchestration.observability.stats",
     ),
-    **dict.fromkeys(("flush_traces", "provider_for"), "orchestration.observability.tracing"),
+    **dict.fromkeys(("flush_traces", "provider_for"), "orchestration.observability._tracing"),
     **dict.fromkeys(
         ("root_span_id_for", "trace_id_for", "traceparent_for"), "orchestration.trace_context"
     ),

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from orchestration.config import ObservabilitySettings
 from orchestration.journal.tables import utcnow
 from orchestration.observability import store
-from orchestration.observability.redaction import Redactor
+from orchestration.observability._redaction import Redactor
 from orchestration.observability.stats import AgentStats, agent_stats, tenant_spend
 
 if TYPE_CHECKING:

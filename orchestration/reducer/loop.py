@@ -5,7 +5,7 @@ the step needs), passes it through the step middleware, does the work, records t
 one transaction and returns a :class:`Progress` telling the task layer what to enqueue next.
 An LLM answer is journaled before anything acts on it, so a replay after a crash reads the
 recorded answer and never asks the model again. Tool and approval steps live in
-:mod:`~orchestration.reducer.tool_calls` and :mod:`~orchestration.reducer.approvals`; this
+:mod:`~orchestration.reducer._tool_calls` and :mod:`~orchestration.reducer._approvals`; this
 module runs LLM turns and gathers the entry points.
 """
 
@@ -21,13 +21,13 @@ from orchestration.journal.records import StepRecord, ToolCallRequest
 from orchestration.journal.tables import RunStatus, StepStatus
 from orchestration.llm import pricing
 from orchestration.llm.fallbacks import ChainOutcome, ask_chain
-from orchestration.reducer.approvals import decide, decide_approval, run_approval
-from orchestration.reducer.claims import end_run, run_claimed
-from orchestration.reducer.pinning import Unservable, hold_or_fail, pinned_agent
+from orchestration.reducer._approvals import decide, decide_approval, run_approval
+from orchestration.reducer._claims import end_run, run_claimed
+from orchestration.reducer._pinning import Unservable, hold_or_fail, pinned_agent
+from orchestration.reducer._recovery import redrive_plan
+from orchestration.reducer._tool_calls import run_tool
+from orchestration.reducer._turns import PreparedTurn, Stop, prepare_turn
 from orchestration.reducer.planning import Dispatch, Progress, plan_dispatch, steps_for_calls
-from orchestration.reducer.recovery import redrive_plan
-from orchestration.reducer.tool_calls import run_tool
-from orchestration.reducer.turns import PreparedTurn, Stop, prepare_turn
 from orchestration.runtime import ModelCall, Runtime, StepInput
 
 __all__ = [

@@ -11,8 +11,8 @@ process, and so does every worker (at start and every sweep interval).
 
 from __future__ import annotations
 
+from orchestration.reducer._recovery import redrive_plan
 from orchestration.reducer.planning import Dispatch
-from orchestration.reducer.recovery import redrive_plan
 from orchestration.runtime import Runtime
 
 __all__ = ["sweep"]
@@ -41,6 +41,6 @@ def sweep(rt: Runtime, limit: int = 100) -> list[Dispatch]:
         if plan is not None and not plan.empty:
             plans.append(plan)
     # Approvals left waiting past their tool's approval_timeout follow its policy.
-    from orchestration.reducer.approval_timeouts import expire_approvals
+    from orchestration.reducer._approval_timeouts import expire_approvals
 
     return plans + expire_approvals(rt)

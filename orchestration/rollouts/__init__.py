@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from orchestration._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from orchestration.rollouts._routing import RoutedRun, Router, bucket
     from orchestration.rollouts.check import (
         CheckResult,
         check_all,
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
         parse_duration,
         parse_steps,
     )
-    from orchestration.rollouts.routing import RoutedRun, Router, bucket
 
 __all__ = [
     "CheckResult",
@@ -69,7 +69,7 @@ _HOME = {
         ),
         "orchestration.rollouts.plan",
     ),
-    **dict.fromkeys(("RoutedRun", "Router", "bucket"), "orchestration.rollouts.routing"),
+    **dict.fromkeys(("RoutedRun", "Router", "bucket"), "orchestration.rollouts._routing"),
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _HOME, globals(), __all__)

@@ -20,8 +20,8 @@ from orchestration.errors import RolloutError
 from orchestration.journal.tables import utcnow
 from orchestration.observability.alerts import record_alert
 from orchestration.rollouts import store
+from orchestration.rollouts._evals import EvalResults, EvalScores
 from orchestration.rollouts.decision import Decision, decide
-from orchestration.rollouts.evals import EvalResults, EvalScores
 from orchestration.rollouts.metrics import ArmMetrics, StageMetrics, stage_metrics
 from orchestration.rollouts.plan import RolloutPlan, RolloutRecord, RolloutStatus
 

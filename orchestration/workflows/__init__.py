@@ -1,13 +1,12 @@
 """Durable workflows of agents: sequences and parallels with a synthesis, as code.
 
 Define one in ``workflows/<name>.py`` with :func:`agent`, :func:`sequence` and :func:`parallel`
-(see :mod:`orchestration.workflows.dsl`); submit it like an agent. A workflow run is a parent run
+(see :mod:`orchestration.workflows._dsl`); submit it like an agent. A workflow run is a parent run
 in the journal whose children are ordinary agent runs; :func:`advance` moves it when a child
 ends, holding no worker while the children run.
 """
 
-from orchestration.workflows.advance import Advanced, advance, child_run_id, start_workflow
-from orchestration.workflows.dsl import (
+from orchestration.workflows._dsl import (
     AgentStage,
     FailurePolicy,
     Parallel,
@@ -17,10 +16,11 @@ from orchestration.workflows.dsl import (
     parallel,
     sequence,
 )
-from orchestration.workflows.middleware import WakeParent
-from orchestration.workflows.plan import ChildState, Finish, Plan, StartChild, plan
-from orchestration.workflows.registry import WorkflowRegistry, load_workflows, workflow_dirs
-from orchestration.workflows.sweeper import stuck_workflows
+from orchestration.workflows._middleware import WakeParent
+from orchestration.workflows._plan import ChildState, Finish, Plan, StartChild, plan
+from orchestration.workflows._registry import WorkflowRegistry, load_workflows, workflow_dirs
+from orchestration.workflows._sweeper import stuck_workflows
+from orchestration.workflows.advance import Advanced, advance, child_run_id, start_workflow
 
 __all__ = [
     "Advanced",

@@ -21,9 +21,9 @@ from orchestration.memory.working import open_working_memory, record_run
 from orchestration.run_request import parse_run_request
 from orchestration.runtime import Limits, Runtime
 from orchestration.workflows import store
-from orchestration.workflows.dsl import Workflow
-from orchestration.workflows.plan import Finish, plan
-from orchestration.workflows.registry import WorkflowRegistry
+from orchestration.workflows._dsl import Workflow
+from orchestration.workflows._plan import Finish, plan
+from orchestration.workflows._registry import WorkflowRegistry
 
 __all__ = ["Advanced", "advance", "child_run_id", "remaining_limits", "start_workflow"]
 

@@ -20,8 +20,8 @@ from orchestration.journal.engine import write
 from orchestration.journal.records import RunRecord
 from orchestration.journal.runs import TERMINAL
 from orchestration.journal.tables import Run, RunKind, RunStatus, utcnow
-from orchestration.workflows.dsl import Workflow
-from orchestration.workflows.plan import ChildState, Finish
+from orchestration.workflows._dsl import Workflow
+from orchestration.workflows._plan import ChildState, Finish
 
 if TYPE_CHECKING:
     from orchestration.journal import Journal

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from orchestration.config import LlmSettings
 from orchestration.errors import ConfigError
+from orchestration.llm.providers._scripted import ScriptedModel, load_hints
 from orchestration.llm.providers.base import (
     LLMProvider,
     Message,
@@ -17,7 +18,6 @@ from orchestration.llm.providers.base import (
     ToolSpec,
     Usage,
 )
-from orchestration.llm.providers.scripted import ScriptedModel, load_hints
 
 __all__ = [
     "LLMProvider",
@@ -51,7 +51,7 @@ def _sdk_missing(provider: str, exc: ImportError) -> ConfigError:
 
 def _openai(settings: LlmSettings, model: str) -> LLMProvider:
     try:
-        from orchestration.llm.providers.openai import OpenAIProvider
+        from orchestration.llm.providers._openai import OpenAIProvider
     except ImportError as exc:
         raise _sdk_missing("openai", exc) from None
     return OpenAIProvider(settings, model)
@@ -59,7 +59,7 @@ def _openai(settings: LlmSettings, model: str) -> LLMProvider:
 
 def _anthropic(settings: LlmSettings, model: str) -> LLMProvider:
     try:
-        from orchestration.llm.providers.anthropic import AnthropicProvider
+        from orchestration.llm.providers._anthropic import AnthropicProvider
     except ImportError as exc:
         raise _sdk_missing("anthropic", exc) from None
     return AnthropicProvider(settings, model)

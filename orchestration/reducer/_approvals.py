@@ -18,10 +18,10 @@ from orchestration.journal.approvals import (
     record_decision,
 )
 from orchestration.journal.tables import utcnow
-from orchestration.reducer.claims import run_claimed
-from orchestration.reducer.pinning import dispatch_agent
+from orchestration.reducer._claims import run_claimed
+from orchestration.reducer._pinning import dispatch_agent
+from orchestration.reducer._recovery import redrive_plan
 from orchestration.reducer.planning import Dispatch, Progress
-from orchestration.reducer.recovery import redrive_plan
 from orchestration.runtime import Runtime, StepInput
 from orchestration.storable_text import FIX, find_unstorable
 

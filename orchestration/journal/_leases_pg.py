@@ -3,7 +3,7 @@
 Data-modifying CTEs let one statement take a lease and read what the step needs (its run and the
 steps before it), or record an outcome together with the steps a turn asks for and the run's new
 counters. PostgreSQL runs every part of a statement on one snapshot and commits it atomically,
-so these keep the same guarantees as :class:`orchestration.journal.leases.PortableLeases`.
+so these keep the same guarantees as :class:`orchestration.journal._leases.PortableLeases`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, RowMapping, text
 
 from orchestration.errors import JournalError
-from orchestration.journal.leases import LeaseLost, PortableLeases, not_claimed
+from orchestration.journal._leases import LeaseLost, PortableLeases, not_claimed
 from orchestration.journal.payloads import encode
 from orchestration.journal.records import (
     Claimed,

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from orchestration.errors import WorkflowError, WorkflowNotFound
-from orchestration.workflows.dsl import Workflow
+from orchestration.workflows._dsl import Workflow
 
 __all__ = ["WorkflowRegistry", "load_workflows", "workflow_dirs"]
 

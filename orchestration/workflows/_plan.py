@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from orchestration.journal.tables import RunStatus
-from orchestration.workflows.dsl import AgentStage, Node, Parallel, Sequence, Workflow
+from orchestration.workflows._dsl import AgentStage, Node, Parallel, Sequence, Workflow
 
 __all__ = ["ChildState", "Finish", "Plan", "StartChild", "plan", "synthesis_input"]
 

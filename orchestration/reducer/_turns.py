@@ -4,7 +4,7 @@
 to the smallest window in the chain from the steps its claim read, estimates what the call may
 cost and counts the run's streak of failed turns; it returns the request to send, or why the run
 must stop instead. It reads nothing and writes nothing: budgets are checked by the budget
-middleware (:mod:`orchestration.budgets.middleware`) around the call itself.
+middleware (:mod:`orchestration.budgets._middleware`) around the call itself.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def _estimate_usd(
     chain: tuple[Deployment, ...], prompt_tokens: int, output_tokens: int
 ) -> Decimal | None:
     """The dearest priced deployment's price for the call (see
-    :mod:`orchestration.budgets.checks`); None when no deployment that calls a model has a
+    :mod:`orchestration.budgets._checks`); None when no deployment that calls a model has a
     price."""
     estimates = [
         pricing.estimate(d.provider, d.model, prompt_tokens, output_tokens)

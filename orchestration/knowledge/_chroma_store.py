@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestration.errors import BackendUnreachable, KnowledgeError
-from orchestration.knowledge.vectors import Hit, IndexInfo, StoredChunk
+from orchestration.knowledge._vectors import Hit, IndexInfo, StoredChunk
 
 __all__ = ["ChromaStore"]
 
@@ -23,7 +23,7 @@ _BATCH = 500
 
 
 class ChromaStore:
-    """A :class:`~orchestration.knowledge.vectors.VectorStore` on a Chroma server.
+    """A :class:`~orchestration.knowledge._vectors.VectorStore` on a Chroma server.
 
     Args:
         host: the server's host.

@@ -14,8 +14,8 @@ from orchestration.config import MemorySettings
 from orchestration.journal import Journal
 from orchestration.journal.tables import utcnow
 from orchestration.llm.fallbacks import ChainOutcome
+from orchestration.memory._facts import FactStore
 from orchestration.memory.context import MemoryContext, load_context, read_recorded, record_once
-from orchestration.memory.facts import FactStore
 from orchestration.memory.store import JournalFactStore
 from orchestration.memory.working import (
     Clock,

@@ -18,9 +18,9 @@ from orchestration.agents.versions import PinnedTool, rebuild
 from orchestration.errors import AgentError
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunStatus, utcnow
-from orchestration.reducer.claims import end_run
+from orchestration.reducer._claims import end_run
+from orchestration.reducer._turns import Stop
 from orchestration.reducer.planning import Progress
-from orchestration.reducer.turns import Stop
 from orchestration.runtime import Runtime, StepInput
 
 __all__ = ["Unservable", "dispatch_agent", "hold_or_fail", "pinned_agent", "unservable_tool"]

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from orchestration.agents.tools import ToolContext, tool
 from orchestration.journal import open_journal
 from orchestration.journal.tables import utcnow
-from orchestration.memory.facts import Fact
+from orchestration.memory._facts import Fact
 from orchestration.memory.store import JournalFactStore
 
 __all__ = ["Remember", "remember"]

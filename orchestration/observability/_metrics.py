@@ -29,9 +29,9 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from orchestration.config import ObservabilitySettings
 from orchestration.journal.tables import StepStatus
 from orchestration.llm import pricing
-from orchestration.observability.exporters import chosen, metric_exporter
-from orchestration.observability.spans import run_finished
-from orchestration.observability.tracing import SCOPE, provider_key, service_resource
+from orchestration.observability._exporters import chosen, metric_exporter
+from orchestration.observability._spans import run_finished
+from orchestration.observability._tracing import SCOPE, provider_key, service_resource
 from orchestration.runtime import (
     Middleware,
     ModelCall,

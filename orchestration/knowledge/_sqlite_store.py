@@ -15,7 +15,7 @@ from typing import Any
 
 from orchestration.errors import KnowledgeError
 from orchestration.journal.engine import SQLITE_BUSY_S, switch_to_wal
-from orchestration.knowledge.vectors import Hit, IndexInfo, StoredChunk
+from orchestration.knowledge._vectors import Hit, IndexInfo, StoredChunk
 
 __all__ = ["SqliteVecStore"]
 
@@ -57,7 +57,7 @@ def _table(index: IndexInfo) -> str:
 
 
 class SqliteVecStore:
-    """A :class:`~orchestration.knowledge.vectors.VectorStore` in one SQLite file.
+    """A :class:`~orchestration.knowledge._vectors.VectorStore` in one SQLite file.
 
     Args:
         path: the database file (created with its directory).

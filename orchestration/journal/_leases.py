@@ -1,7 +1,7 @@
 """Leases and outcomes: the hot path of every step, in portable SQLAlchemy Core.
 
 A step is claimed with a lease, and only the lease holder records its outcome. Each operation is
-one transaction; :mod:`orchestration.journal.leases_pg` does the same on PostgreSQL in one
+one transaction; :mod:`orchestration.journal._leases_pg` does the same on PostgreSQL in one
 statement each. This implementation serves SQLite (and any other database).
 """
 

@@ -15,8 +15,8 @@ import anthropic
 
 from orchestration.config import LlmSettings
 from orchestration.errors import ProviderRejected
+from orchestration.llm.providers._sdk import api_key, sdk_failures
 from orchestration.llm.providers.base import Message, ModelReply, ModelRequest, ToolCall, Usage
-from orchestration.llm.providers.sdk import api_key, sdk_failures
 from orchestration.llm.providers.tokens import estimate_tokens
 
 __all__ = ["AnthropicProvider"]

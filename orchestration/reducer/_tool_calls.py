@@ -12,8 +12,8 @@ from orchestration.errors import ToolError
 from orchestration.journal import LeaseLost, StepOutcome
 from orchestration.journal.payloads import ApprovalDecision, ToolPayload
 from orchestration.journal.tables import StepKind, StepStatus
-from orchestration.reducer.claims import run_claimed
-from orchestration.reducer.pinning import Unservable, hold_or_fail, pinned_agent, unservable_tool
+from orchestration.reducer._claims import run_claimed
+from orchestration.reducer._pinning import Unservable, hold_or_fail, pinned_agent, unservable_tool
 from orchestration.reducer.planning import Progress
 from orchestration.runtime import Runtime, StepInput, ToolInvocation
 

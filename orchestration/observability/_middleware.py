@@ -5,8 +5,8 @@ imported only when an exporter is on."""
 from __future__ import annotations
 
 from orchestration.config import ObservabilitySettings
-from orchestration.observability.exporters import chosen
-from orchestration.observability.redaction import Redactor
+from orchestration.observability._exporters import chosen
+from orchestration.observability._redaction import Redactor
 from orchestration.runtime import Middleware
 
 __all__ = ["observability_middleware"]
@@ -23,18 +23,18 @@ def observability_middleware(
     """
     found: list[Middleware] = []
     if settings.log_format == "json":
-        from orchestration.observability.logs import LogContextMiddleware
+        from orchestration.observability._logs import LogContextMiddleware
 
         found.append(LogContextMiddleware())
     if chosen(settings.trace_exporter, "traces") != "none":
-        from orchestration.observability.spans import TracingMiddleware
-        from orchestration.observability.tracing import provider_for
+        from orchestration.observability._spans import TracingMiddleware
+        from orchestration.observability._tracing import provider_for
 
         provider = provider_for(settings, redactor)
         if provider is not None:
             found.append(TracingMiddleware(provider, settings))
     if chosen(settings.metrics_exporter, "metrics") != "none":
-        from orchestration.observability.metrics import MetricsMiddleware, meter_provider_for
+        from orchestration.observability._metrics import MetricsMiddleware, meter_provider_for
 
         meters = meter_provider_for(settings)
         if meters is not None:

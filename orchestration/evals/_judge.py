@@ -14,7 +14,7 @@ import re
 
 from orchestration.config import EvalSettings
 from orchestration.errors import ProviderError
-from orchestration.evals.checks import JudgeFn
+from orchestration.evals._checks import JudgeFn
 from orchestration.llm.deployments import check_pin, parse
 from orchestration.llm.providers import Message, ModelRequest, ProviderPool
 

@@ -9,8 +9,8 @@ from orchestration.journal import StepOutcome
 from orchestration.journal.payloads import StopPayload
 from orchestration.journal.records import Busy, Done, StepRecord
 from orchestration.journal.tables import RunStatus, StepStatus
+from orchestration.reducer._turns import Stop
 from orchestration.reducer.planning import Progress
-from orchestration.reducer.turns import Stop
 from orchestration.runtime import Runtime, StepInput
 
 __all__ = ["end_run", "run_claimed"]

@@ -13,8 +13,8 @@ import openai
 
 from orchestration.config import LlmSettings
 from orchestration.errors import ProviderError, ProviderRejected
+from orchestration.llm.providers._sdk import api_key, sdk_failures
 from orchestration.llm.providers.base import Message, ModelReply, ModelRequest, ToolCall, Usage
-from orchestration.llm.providers.sdk import api_key, sdk_failures
 from orchestration.llm.providers.tokens import openai_counter
 
 __all__ = ["OpenAIProvider", "context_window_of"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from orchestration.agents import Agent
 from orchestration.errors import AgentError
 from orchestration.journal.tables import RunStatus, StepKind
-from orchestration.reducer.pinning import dispatch_agent
+from orchestration.reducer._pinning import dispatch_agent
 from orchestration.reducer.planning import Dispatch, plan_dispatch
 from orchestration.runtime import Runtime
 

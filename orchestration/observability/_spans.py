@@ -13,7 +13,7 @@ written when the run ends and spanning its whole life, come:
 Steps run inside Celery's own task span when its message carried the run's context (see
 :func:`orchestration.canvas.dispatch`), else directly under the root. Prompt and completion text
 is recorded only when ``CHORDLINE_TRACE_CONTENT`` is true, for ``CHORDLINE_TRACE_CONTENT_SAMPLE``
-of the runs; everything leaves redacted (:mod:`orchestration.observability.tracing`).
+of the runs; everything leaves redacted (:mod:`orchestration.observability._tracing`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from orchestration.journal.payloads import encode
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import StepKind, StepStatus
 from orchestration.llm import pricing
-from orchestration.observability.tracing import SCOPE, emit_root, run_parent
+from orchestration.observability._tracing import SCOPE, emit_root, run_parent
 from orchestration.runtime import (
     Middleware,
     ModelCall,

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from orchestration.errors import ProviderUnavailable
-from orchestration.llm.providers.status import classify
+from orchestration.llm.providers._status import classify
 
 __all__ = ["api_key", "error_detail", "sdk_failures"]
 

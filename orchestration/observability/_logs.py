@@ -4,7 +4,7 @@
 ``logger``, ``message`` and, inside a step, ``run_id``, ``step``, ``agent``, ``tenant``,
 ``trace_id`` and ``span_id`` (the run's trace, also when no exporter is on, so logs and traces
 join). ``text`` (the default) stays readable for a terminal. Every record, in both formats,
-goes through the :class:`~orchestration.observability.redaction.Redactor` first.
+goes through the :class:`~orchestration.observability._redaction.Redactor` first.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from orchestration.config import ObservabilitySettings
-from orchestration.observability.redaction import Redactor
+from orchestration.observability._redaction import Redactor
 from orchestration.runtime import Middleware, StepInput, StepNext
 from orchestration.trace_context import trace_id_for
 

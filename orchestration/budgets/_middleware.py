@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from orchestration.budgets.checks import (
+from orchestration.budgets._checks import (
     Totals,
     check_before_call,
     check_tenant_day,
     check_workflow,
 )
-from orchestration.budgets.spend import Ledger, Reservation
+from orchestration.budgets._spend import Ledger, Reservation
 from orchestration.config import BudgetSettings
 from orchestration.errors import BudgetExceeded
 from orchestration.journal import Journal

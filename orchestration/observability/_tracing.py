@@ -1,14 +1,14 @@
 """The tracer provider: set up once per process from the settings and the ``OTEL_*`` variables.
 
 Every span leaves through :class:`RedactingExporter`, which runs the one
-:class:`~orchestration.observability.redaction.Redactor` over names, attributes, events and
+:class:`~orchestration.observability._redaction.Redactor` over names, attributes, events and
 status messages, so nothing the runtime or an instrumentation library records can carry
 personal data or a secret out of the process. :func:`run_parent` gives the context a step's
 spans hang under: the run's root span, rebuilt from the journaled trace id; the root span itself
 is written once, when the run ends, with the id every earlier span already named as parent
 (:func:`emit_root`).
 
-Importing this module needs the ``otel`` extra; :func:`~orchestration.observability.middleware.
+Importing this module needs the ``otel`` extra; :func:`~orchestration.observability._middleware.
 observability_middleware` imports it only when an exporter is configured.
 """
 
@@ -36,8 +36,8 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, TraceFlag
 from opentelemetry.util.types import AttributeValue
 
 from orchestration.config import ObservabilitySettings
-from orchestration.observability.exporters import chosen, span_exporter
-from orchestration.observability.redaction import Redactor
+from orchestration.observability._exporters import chosen, span_exporter
+from orchestration.observability._redaction import Redactor
 from orchestration.trace_context import root_span_id_for, trace_id_for
 
 __all__ = [
