@@ -32,6 +32,7 @@ from orchestration.journal.engine import (
     VALUE_REFUSED,
     connect_engine,
     is_postgres,
+    load_driver,
 )
 from orchestration.journal.leases import LeaseLost, PortableLeases
 from orchestration.journal.leases_pg import PostgresLeases
@@ -60,6 +61,7 @@ __all__ = [
     "RunPage",
     "StepOutcome",
     "TurnResult",
+    "load_driver",
     "open_journal",
 ]
 
