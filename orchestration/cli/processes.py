@@ -67,7 +67,7 @@ def _run_celery(argv: list[str]) -> None:
 
     Exec'ing a fresh interpreter (see :func:`_exec_celery`) would start Python again and import
     again what this process already holds: the settings, Celery, the producer's canvas and the
-    broker's client, about a fifth of a worker's start, and a replacement worker's start is part
+    broker's client (a few tenths of a second here), and a replacement worker's start is part
     of every crash's recovery. The worker keeps this pid, and ``sys.argv`` is Celery's, so a
     SIGHUP restart re-executes ``python -m celery ...`` as it did.
     """
