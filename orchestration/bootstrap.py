@@ -16,7 +16,7 @@ import functools
 from orchestration.agents import load_registry
 from orchestration.budgets import RunBudget, TenantDayBudget, WorkflowBudget, open_ledger
 from orchestration.config import Settings
-from orchestration.journal import Journal, open_journal
+from orchestration.journal import Journal, load_driver, open_journal
 from orchestration.llm import BreakerBoard, ProviderPool
 from orchestration.memory import MemoryMiddleware
 from orchestration.observability import observability_middleware, redactor_for
@@ -25,7 +25,7 @@ from orchestration.rollouts import Router
 from orchestration.runtime import Middleware, MiddlewareChain, Runtime, RuntimeSettings
 from orchestration.workflows import store as workflow_store
 
-__all__ = ["open_runtime", "runtime_settings", "standard_middleware"]
+__all__ = ["open_runtime", "preload_runtime", "runtime_settings", "standard_middleware"]
 
 
 def open_runtime(settings: Settings, *extra: Middleware) -> Runtime:
@@ -54,6 +54,17 @@ def runtime_settings(settings: Settings) -> RuntimeSettings:
     return RuntimeSettings(
         **{f.name: getattr(settings, f.name) for f in dataclasses.fields(RuntimeSettings)}
     )
+
+
+def preload_runtime(settings: Settings) -> None:
+    """Load the code :func:`open_runtime` will need, opening no connection: the agents and the
+    journal's database driver.
+
+    A worker calls it before it forks its pool: the children share what the parent loaded
+    instead of each loading it again, and no socket crosses the fork.
+    """
+    load_registry(settings.agent_dirs)
+    load_driver(settings.journal_url)
 
 
 def standard_middleware(settings: Settings, journal: Journal) -> list[Middleware]:

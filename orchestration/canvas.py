@@ -5,13 +5,16 @@ Read-only calls of a turn become a chord whose callback carries on with the stat
 calls, in order, then the next turn. Every signature is immutable and carries only ids.
 
 Task names, queues and routes live here so that the client and the CLI can enqueue without
-importing ``workers`` (which registers the task bodies and the worker's own settings).
+importing ``workers`` (which registers the task bodies and the worker's own settings). Importing
+it loads Celery and the settings, not the journal (SQLAlchemy) or the loop: ``chordline worker``
+only names queues and pings the broker before it becomes the worker, and a replacement worker's
+start is part of every crash's recovery.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery, chain, chord, group
 from celery.app.amqp import AMQP
@@ -20,11 +23,12 @@ from kombu import Exchange, Queue
 
 from orchestration.config import Settings, mask_url
 from orchestration.errors import BackendUnreachable
-from orchestration.journal.tables import StepKind
-from orchestration.reducer.loop import Dispatch
-from orchestration.reducer.sweeper import sweep
-from orchestration.runtime import Runtime
 from orchestration.trace_context import traceparent_for
+
+if TYPE_CHECKING:
+    from orchestration.journal.tables import StepKind
+    from orchestration.reducer.loop import Dispatch
+    from orchestration.runtime import Runtime
 
 __all__ = [
     "CELERY_DEFAULT_QUEUE",
@@ -99,7 +103,8 @@ ROUTES = {
 EMBEDDED_TRANSPORT = "workers.embedded_transport:Transport"
 EMBEDDED_BACKEND = "workers.embedded_backend:SQLiteResultBackend"
 
-_BY_KIND = {StepKind.TOOL: TASK_TOOL, StepKind.APPROVAL: TASK_APPROVAL, StepKind.LLM: TASK_TURN}
+# By StepKind's values (it is a StrEnum of the journal, loaded when a step is first enqueued).
+_BY_KIND = {"tool": TASK_TOOL, "approval": TASK_APPROVAL, "llm": TASK_TURN}
 
 
 def _transport_options(settings: Settings) -> dict[str, Any]:
@@ -220,6 +225,8 @@ def dispatch(app: Celery, plan: Dispatch, *, recovery: bool = False) -> None:
         recovery: True for a re-drive (sweeper, resume): the steps, and the chain they carry,
             go ahead of routine work.
     """
+    from orchestration.journal.tables import StepKind
+
     priority = PRIORITY_RECOVERY if recovery else PRIORITY_ROUTINE
     tools = dict(plan.tools)
 
@@ -252,6 +259,8 @@ def dispatch(app: Celery, plan: Dispatch, *, recovery: bool = False) -> None:
 
 def start_run(app: Celery, run_id: str, agent: str = "") -> None:
     """Enqueue a new run's first turn (``agent`` labels it in Flower)."""
+    from orchestration.journal.tables import StepKind
+
     _step(app, StepKind.LLM, run_id, 1, agent=agent).apply_async()
 
 
@@ -290,6 +299,8 @@ def redrive_stuck(app: Celery, rt: Runtime) -> list[str]:
     Returns:
         The ids of the runs re-driven.
     """
+    from orchestration.reducer.sweeper import sweep
+
     plans = sweep(rt)
     for plan in plans:
         dispatch(app, plan, recovery=True)

@@ -18,7 +18,7 @@ from orchestration.runtime import Middleware, Runtime
 from orchestration.workflows import WakeParent, stuck_workflows
 from workers.app import app
 
-__all__ = ["redrive_stuck", "redrive_workflows", "runtime", "worker_middleware"]
+__all__ = ["after_fork", "redrive_stuck", "redrive_workflows", "runtime", "worker_middleware"]
 
 
 @functools.cache
@@ -27,6 +27,18 @@ def runtime() -> Runtime:
     middleware (see :func:`worker_middleware`)."""
     settings = current_settings()
     return open_runtime(settings, *worker_middleware(settings))
+
+
+def after_fork() -> None:
+    """In a forked pool child: leave the parent's database connections to the parent.
+
+    A child forked after the parent opened its runtime (one that replaces a dead child) inherits
+    that runtime: its journal gets a pool of its own, the parent's sockets untouched (the Redis
+    clients reconnect by themselves in a new process). A child forked before has nothing to
+    drop; it opens its own runtime on its first task.
+    """
+    if runtime.cache_info().currsize:
+        runtime().journal.dispose(close=False)
 
 
 def worker_middleware(settings: Settings) -> list[Middleware]:

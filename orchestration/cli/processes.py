@@ -45,8 +45,9 @@ def worker(
         names.append(CELERY_DEFAULT_QUEUE)
     queues = ",".join(names)
     # Fail fast on a broker that does not answer (Celery itself would retry forever). A bare
-    # producer is enough: building the runtime here (agents, journal) would only be done again
-    # by the worker, and a replacement worker's start is part of every crash's recovery.
+    # producer is enough: the runtime (agents, journal) is the worker's to open, its connections
+    # after its pool has forked, and a replacement worker's start is part of every crash's
+    # recovery.
     canvas.ping_broker(canvas.producer(settings), settings.broker_url)
     # Mingle (syncing revoked ids with every other worker) costs a second at each start and
     # Chordline revokes nothing: the journal decides what runs. A replacement worker of a
@@ -58,7 +59,22 @@ def worker(
         argv += ["--concurrency", str(concurrency)]
     if hostname:
         argv += ["--hostname", hostname]
-    _exec_celery([*argv, *celery_args])
+    _run_celery([*argv, *celery_args])
+
+
+def _run_celery(argv: list[str]) -> None:
+    """Run ``celery -A workers.app ARGV`` in this process, as ``python -m celery`` would.
+
+    Exec'ing a fresh interpreter (see :func:`_exec_celery`) would start Python again and import
+    again what this process already holds: the settings, Celery, the producer's canvas and the
+    broker's client (a few tenths of a second here), and a replacement worker's start is part
+    of every crash's recovery. The worker keeps this pid, and ``sys.argv`` is Celery's, so a
+    SIGHUP restart re-executes ``python -m celery ...`` as it did.
+    """
+    import celery.__main__
+
+    sys.argv = [celery.__main__.__file__, "-A", "workers.app", *argv]
+    celery.__main__.main()
 
 
 def _exec_celery(argv: list[str]) -> None:

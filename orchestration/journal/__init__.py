@@ -34,6 +34,7 @@ from orchestration.journal.engine import (
     VALUE_REFUSED,
     connect_engine,
     is_postgres,
+    load_driver,
 )
 from orchestration.journal.listing import RunFilter, RunPage
 from orchestration.journal.payloads import ModelReply
@@ -60,6 +61,7 @@ __all__ = [
     "RunPage",
     "StepOutcome",
     "TurnResult",
+    "load_driver",
     "open_journal",
 ]
 

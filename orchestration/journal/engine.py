@@ -22,6 +22,7 @@ __all__ = [
     "VALUE_REFUSED",
     "connect_engine",
     "is_postgres",
+    "load_driver",
     "shown_url",
     "switch_to_wal",
     "write",
@@ -52,6 +53,15 @@ def connect_engine(url: str) -> Engine:
     # died with its server fails its statement, SQLAlchemy drops the pool's older connections,
     # and the step is retried (see workers.tasks) on a fresh one.
     return create_engine(url, pool_size=5, max_overflow=5, json_serializer=journal_json)
+
+
+def load_driver(url: str) -> None:
+    """Import the SQLAlchemy dialect and the database driver of ``url``, connecting nothing.
+
+    They are most of an engine's cost on first use (psycopg and the PostgreSQL dialect take a
+    few tenths of a second); a process about to fork loads them once for all its children.
+    """
+    make_url(url).get_dialect().import_dbapi()
 
 
 def is_postgres(engine: Engine) -> bool:
