@@ -13,7 +13,11 @@ start is part of every crash's recovery.
 
 from __future__ import annotations
 
+import json
+import logging
+import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery, chain, chord, group
@@ -28,6 +32,7 @@ from orchestration.trace_context import traceparent_for
 if TYPE_CHECKING:
     from orchestration.journal.tables import StepKind
     from orchestration.reducer.loop import Dispatch
+    from orchestration.reducer.planning import QueueHorizon
     from orchestration.runtime import Runtime
 
 __all__ = [
@@ -38,6 +43,7 @@ __all__ = [
     "PRIORITY_ROUTINE",
     "QUEUES",
     "ROUTES",
+    "SENT_AT_HEADER",
     "TASK_APPROVAL",
     "TASK_CLEANUP",
     "TASK_FINETUNE",
@@ -55,6 +61,7 @@ __all__ = [
     "dispatch",
     "ping_broker",
     "producer",
+    "queue_horizon",
     "redrive_stuck",
     "run_task_repr",
     "schedule_finetune_check",
@@ -105,6 +112,13 @@ EMBEDDED_BACKEND = "workers.embedded_backend:SQLiteResultBackend"
 
 # By StepKind's values (it is a StrEnum of the journal, loaded when a step is first enqueued).
 _BY_KIND = {"tool": TASK_TOOL, "approval": TASK_APPROVAL, "llm": TASK_TURN}
+
+# The header that dates each message this app sends (seconds since the epoch).
+SENT_AT_HEADER = "chordline_sent_at"
+# The queues whose messages move runs (admin jobs are not steps).
+_STEP_QUEUES = ("agents", "tools", CELERY_DEFAULT_QUEUE)
+
+log = logging.getLogger("chordline.sweeper")
 
 
 def _transport_options(settings: Settings) -> dict[str, Any]:
@@ -172,7 +186,11 @@ class _Amqp(AMQP):
             kwargs["argsrepr"], kwargs["kwargsrepr"] = run_task_repr(
                 task_id, tuple(task_args or ()), dict(task_kwargs or {})
             )
-        return super().as_task_v2(task_id, name, *args, **kwargs)
+        message = super().as_task_v2(task_id, name, *args, **kwargs)
+        # When it was sent: a sweeper reading the queues tells a message still waiting behind a
+        # backlog from one lost with a dead worker (see queue_horizon).
+        message.headers[SENT_AT_HEADER] = time.time()
+        return message
 
 
 def producer(settings: Settings, *, main: str = "chordline") -> Celery:
@@ -293,6 +311,59 @@ def ping_broker(app: Celery, url: str) -> None:
         ) from None
 
 
+def queue_horizon(app: Celery) -> QueueHorizon | None:
+    """How far the step queues have moved, read from a Redis broker; None when unknown.
+
+    Redis keeps each queue's priority lanes as lists a worker pops oldest first, so the oldest
+    message waiting in a lane dates it: everything sent before it has been taken. RabbitMQ and
+    the embedded broker cannot be peeked that way, and a waiting message that is not dated (a
+    bare Celery producer sent it) leaves the reading unknown too; the sweeper then counts from
+    the clock alone.
+    """
+    from orchestration.reducer.planning import QueueHorizon
+
+    if not str(app.conf.broker_url).startswith(("redis://", "rediss://")):
+        return None
+    read_at = time.time()
+    try:
+        with app.connection_or_acquire() as connection:
+            channel = connection.default_channel
+            lanes = [
+                (pri, channel._q_for_pri(queue, pri))
+                for pri in channel.priority_steps
+                for queue in _STEP_QUEUES
+            ]
+            with channel.client.pipeline(transaction=False) as pipe:
+                for _, key in lanes:
+                    pipe.lindex(key, -1)
+                oldest = pipe.execute()
+    except Exception as exc:  # any broker trouble: the sweeper falls back to the clock
+        log.debug("could not read the queues: %s", exc)
+        return None
+    every = recovery = read_at
+    for (pri, _), raw in zip(lanes, oldest, strict=True):
+        if raw is None:
+            continue
+        sent = _sent_at(raw)
+        if sent is None:
+            return None
+        every = min(every, sent)
+        if pri == PRIORITY_RECOVERY:
+            recovery = min(recovery, sent)
+    return QueueHorizon(
+        every=datetime.fromtimestamp(every, UTC), recovery=datetime.fromtimestamp(recovery, UTC)
+    )
+
+
+def _sent_at(raw: bytes) -> float | None:
+    """The send time a waiting message carries, if it is one of ours."""
+    try:
+        value = json.loads(raw)["headers"][SENT_AT_HEADER]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
+
+
 def redrive_stuck(app: Celery, rt: Runtime) -> list[str]:
     """Sweep for runs that stopped moving and enqueue each one's next steps as a recovery.
 
@@ -301,7 +372,7 @@ def redrive_stuck(app: Celery, rt: Runtime) -> list[str]:
     """
     from orchestration.reducer.sweeper import sweep
 
-    plans = sweep(rt)
+    plans = sweep(rt, horizon=queue_horizon(app))
     for plan in plans:
         dispatch(app, plan, recovery=True)
     return [plan.run_id for plan in plans]

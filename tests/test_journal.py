@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -26,6 +26,7 @@ from orchestration.journal.records import (
 from orchestration.journal.tables import Run, RunStatus, StepKind, StepStatus
 from orchestration.reducer.planning import steps_for_calls
 from orchestration.tables import metadata
+from tests.support import idle_since
 
 
 def _new(run_id: str = "run-1", tenant: str = "acme") -> NewRun:
@@ -308,6 +309,36 @@ def test_a_redrive_claimed_before_its_deadline_is_not_sent_again(journal: Journa
     assert isinstance(claimed, Claimed) and claimed.step.attempt == 2
     time.sleep(0.1)  # past the hand-back's deadline: the claim replaced it with a live lease
     assert journal.stale_runs(stale_after_s=60) == []
+
+
+def test_an_idle_run_whose_message_may_still_wait_in_the_queue_is_not_taken_for_lost(
+    journal: Journal,
+) -> None:
+    journal.create_run(_new())
+    then = idle_since(journal, "run-1", 60)
+    assert journal.stale_runs(stale_after_s=10) == ["run-1"], "by the clock alone: lost"
+    # The oldest message still waiting was sent 5 s after the run last moved: its own message
+    # may be that one, or behind it.
+    waiting = then + timedelta(seconds=5)
+    assert journal.stale_runs(stale_after_s=10, moved_past=waiting) == []
+    # Once the queue has moved more than the stale limit past the run, its message is gone.
+    moved = then + timedelta(seconds=11)
+    assert journal.stale_runs(stale_after_s=10, moved_past=moved) == ["run-1"]
+
+
+def test_a_redrive_still_waiting_in_its_lane_is_not_sent_again(journal: Journal) -> None:
+    journal.create_run(_new())
+    journal.claim("run-1", 1, "dead", lease_s=0.01)
+    _wait_until(lambda: journal.stale_runs(stale_after_s=60) == ["run-1"])
+    assert journal.mark_redriven("run-1", not_within_s=0, retake_s=0.01, max_retake_s=60)
+    redriven_at = _redriven_at(journal, "run-1")
+    # Past its deadline and unclaimed: by the clock alone it was lost with a dying worker.
+    _wait_until(lambda: journal.stale_runs(stale_after_s=60) == ["run-1"])
+    # But the re-drive lane's oldest message is the re-drive itself (or one sent after it).
+    assert journal.stale_runs(stale_after_s=60, redrives_moved_past=redriven_at) == []
+    # The lane has moved well past it: it was taken, and the taker died before claiming.
+    moved = redriven_at + timedelta(seconds=5)
+    assert journal.stale_runs(stale_after_s=60, redrives_moved_past=moved) == ["run-1"]
 
 
 def _wait_until(done: Callable[[], bool], timeout_s: float = 30) -> None:

@@ -13,16 +13,27 @@ from __future__ import annotations
 import base64
 import json
 import re
+from datetime import timedelta
 
 import pytest
 import redis
+from celery import Celery
 
-from orchestration.canvas import TASK_TURN, producer, redrive_stuck
+from orchestration.canvas import (
+    SENT_AT_HEADER,
+    TASK_RUN,
+    TASK_TURN,
+    dispatch,
+    producer,
+    queue_horizon,
+    redrive_stuck,
+)
 from orchestration.client import Client
 from orchestration.config import Settings
 from orchestration.journal.records import Claimed
-from orchestration.journal.tables import RunStatus
-from tests.support import WorkerPool
+from orchestration.journal.tables import RunStatus, utcnow
+from orchestration.reducer.planning import Dispatch
+from tests.support import WorkerPool, idle_since
 
 pytestmark = pytest.mark.slow
 
@@ -67,3 +78,53 @@ def test_a_redriven_step_is_consumed_before_a_backlog_of_routine_steps(
     ]
     assert received[0] == stuck.id, f"received in this order: {received}"
     assert sorted(received) == sorted([stuck.id, *backlog])
+
+
+def _step_lists(store: redis.Redis) -> list[bytes]:
+    return sorted(k for k in store.keys("*") if store.type(k) == b"list")
+
+
+def test_a_message_waiting_behind_a_backlog_is_left_to_it_and_redriven_once_taken(
+    service_settings: Settings,
+) -> None:
+    client = Client(service_settings)
+    app = producer(service_settings)
+    store = redis.Redis.from_url(service_settings.broker_url)
+    waiting = client.submit("toolbox", "hello")  # its first turn waits: no worker runs
+    lost = client.runtime.create_run("toolbox", "lost")  # journaled; its message never sent
+    # A minute passes with nothing taken: the runs' activity, and the date the waiting message
+    # carries, go back sixty seconds.
+    for run in (waiting, lost):
+        idle_since(client.runtime.journal, run.id, 60)
+    (key,) = _step_lists(store)
+    message = json.loads(store.lindex(key, -1))
+    message["headers"][SENT_AT_HEADER] -= 60
+    store.lset(key, -1, json.dumps(message))
+    horizon = queue_horizon(app)
+    assert horizon is not None
+    assert horizon.every < utcnow() - timedelta(seconds=59) < horizon.recovery
+    # By the clock both look lost; but either one's message may still be in the queue.
+    by_clock = client.runtime.journal.stale_runs(service_settings.stale_after_seconds)
+    assert sorted(by_clock) == sorted([waiting.id, lost.id])
+    assert redrive_stuck(app, client.runtime) == []
+    store.rpop(key)  # a worker takes the waiting message and dies before claiming the turn
+    assert sorted(redrive_stuck(app, client.runtime)) == sorted([waiting.id, lost.id])
+
+
+def test_the_horizon_dates_each_lane_by_its_oldest_message_or_is_unknown(
+    service_settings: Settings,
+) -> None:
+    app = producer(service_settings)
+    before = utcnow()
+    empty = queue_horizon(app)
+    assert empty is not None and before <= empty.every == empty.recovery <= utcnow()
+    dispatch(app, Dispatch("run-a", next_turn=2), recovery=True)
+    sent = utcnow()
+    dispatch(app, Dispatch("run-b", next_turn=2))
+    horizon = queue_horizon(app)
+    assert horizon is not None
+    assert before <= horizon.recovery <= sent and horizon.every == horizon.recovery
+    # A run started by a bare Celery producer carries no date: the reading is unknown, and
+    # the sweeper counts from the clock.
+    Celery(broker=service_settings.broker_url).send_task(TASK_RUN, args=("toolbox", "hi"))
+    assert queue_horizon(app) is None

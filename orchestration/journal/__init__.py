@@ -258,9 +258,23 @@ class Journal:
 
     # -- recovery -------------------------------------------------------------------------
 
-    def stale_runs(self, stale_after_s: float, limit: int = 100) -> list[str]:
-        """Live runs that stopped moving, oldest first."""
-        return _recovery.stale_runs(self.engine, stale_after_s, limit)
+    def stale_runs(
+        self,
+        stale_after_s: float,
+        limit: int = 100,
+        *,
+        moved_past: datetime | None = None,
+        redrives_moved_past: datetime | None = None,
+    ) -> list[str]:
+        """Live runs that stopped moving, oldest first; ``moved_past`` and
+        ``redrives_moved_past`` say how far the broker's queues have moved, when known."""
+        return _recovery.stale_runs(
+            self.engine,
+            stale_after_s,
+            limit,
+            moved_past=moved_past,
+            redrives_moved_past=redrives_moved_past,
+        )
 
     def mark_redriven(
         self, run_id: str, not_within_s: float, retake_s: float, max_retake_s: float

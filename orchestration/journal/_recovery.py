@@ -16,7 +16,19 @@ __all__ = ["mark_redriven", "stale_runs", "unfinished_runs"]
 _LIVE_RUN = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 
 
-def stale_runs(engine: Engine, stale_after_s: float, limit: int = 100) -> list[str]:
+# A re-drive's message is sent just after the run is marked (the sweeper marks, plans, then
+# sends); a reading of the queue this much later than the mark tells whether it has left.
+_SEND_MARGIN = timedelta(seconds=1)
+
+
+def stale_runs(
+    engine: Engine,
+    stale_after_s: float,
+    limit: int = 100,
+    *,
+    moved_past: datetime | None = None,
+    redrives_moved_past: datetime | None = None,
+) -> list[str]:
     """Live runs that stopped moving, oldest first.
 
     A run stopped moving when a step's lease lapsed (its worker died: found at once), when a
@@ -25,9 +37,17 @@ def stale_runs(engine: Engine, stale_after_s: float, limit: int = 100) -> list[s
     the broker was flushed, or a dead worker held it unstarted). Activity
     counts step creation, claims, outcomes and re-drives, so a step that waits for its
     predecessors, or a run just re-driven, is not taken for lost.
+
+    When the caller read how far the broker's queues have moved (``moved_past``: every message
+    sent before it has been taken; ``redrives_moved_past``: the same for the re-drive lane), a
+    message that may still be waiting is not taken for lost: the idle rule counts from the
+    oldest waiting message rather than from now, and a re-drive is sent again only once its
+    lane has moved past it. Without a reading (a broker that cannot be read that way) the
+    rules count from now.
     """
     now = utcnow()
-    cutoff = now - timedelta(seconds=stale_after_s)
+    reference = now if moved_past is None else min(now, moved_past)
+    cutoff = reference - timedelta(seconds=stale_after_s)
     lapsed = and_(Step.status == StepStatus.RUNNING, Step.lease_expires_at < now)
     other = aliased(Step)
     moving = (
@@ -50,6 +70,8 @@ def stale_runs(engine: Engine, stale_after_s: float, limit: int = 100) -> list[s
         Step.lease_expires_at.is_not(None),
         Step.lease_expires_at < now,
     )
+    if redrives_moved_past is not None:
+        lost_redrive = and_(lost_redrive, Run.redriven_at < redrives_moved_past - _SEND_MARGIN)
     idle = and_(
         Step.status == StepStatus.PENDING,
         Run.updated_at < cutoff,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from orchestration.agents import Agent
@@ -11,9 +12,31 @@ from orchestration.journal.payloads import StepPayload, encode
 from orchestration.journal.records import NewStep, ToolCallRequest
 from orchestration.journal.tables import StepKind, StepStatus
 
-__all__ = ["Dispatch", "Progress", "ProgressStatus", "plan_dispatch", "steps_for_calls"]
+__all__ = [
+    "Dispatch",
+    "Progress",
+    "ProgressStatus",
+    "QueueHorizon",
+    "plan_dispatch",
+    "steps_for_calls",
+]
 
 ProgressStatus = Literal["ran", "already_done", "busy", "not_ready", "skipped", "waiting"]
+
+
+@dataclass(frozen=True)
+class QueueHorizon:
+    """How far the broker's step queues have moved, as the sweeper read them.
+
+    Every step message sent before ``every`` has left the queues (taken by a worker), and every
+    re-drive sent before ``recovery`` has left the re-drive lane; with nothing waiting, both are
+    the time of the reading. A run whose last message may still be waiting behind a backlog is
+    not lost, so the sweeper sends nothing for it: re-sending would only queue a duplicate
+    ahead of the backlog, and under load those duplicates crowd out the re-drives that matter.
+    """
+
+    every: datetime
+    recovery: datetime
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,18 @@ process, and so does every worker (at start and every sweep interval).
 from __future__ import annotations
 
 from orchestration.reducer._recovery import redrive_plan
-from orchestration.reducer.planning import Dispatch
+from orchestration.reducer.planning import Dispatch, QueueHorizon
 from orchestration.runtime import Runtime
 
 __all__ = ["sweep"]
 
 
-def sweep(rt: Runtime, limit: int = 100) -> list[Dispatch]:
-    """Claim the re-drive of each stuck run and return what to enqueue for it."""
+def sweep(rt: Runtime, limit: int = 100, horizon: QueueHorizon | None = None) -> list[Dispatch]:
+    """Claim the re-drive of each stuck run and return what to enqueue for it.
+
+    ``horizon`` is how far the broker's queues have moved (None: unknown); a run whose message
+    may still wait in them is left to it.
+    """
     plans: list[Dispatch] = []
     settings = rt.settings.journal
     # The window only has to outlast a race between sweepers: after a re-drive nothing of the
@@ -29,7 +33,13 @@ def sweep(rt: Runtime, limit: int = 100) -> list[Dispatch]:
     # a sweep interval later went to a worker that died, and is sent again (the gap doubling
     # up to the stale limit, past which the idle rule takes over).
     retake = settings.sweep_interval_seconds
-    for run_id in rt.journal.stale_runs(settings.stale_after_seconds, limit=limit):
+    stale = rt.journal.stale_runs(
+        settings.stale_after_seconds,
+        limit=limit,
+        moved_past=horizon.every if horizon else None,
+        redrives_moved_past=horizon.recovery if horizon else None,
+    )
+    for run_id in stale:
         if not rt.journal.mark_redriven(
             run_id,
             not_within_s=window,
