@@ -220,7 +220,8 @@ def run(session: Session) -> Table:
             f"{name} {figures.median(name, cpu=True):.2f}"
             for name in ("--help", "--version", "status", "runs", "import workers.app")
         ),
-        "`chordline worker` pings the broker with a bare producer, then execs `celery worker`, "
-        "which imports the worker's modules and, once ready, loads the agents and sweeps",
+        "`chordline worker` pings the broker with a bare producer, then runs `celery worker` in "
+        "its own process: the agents and the database driver load before the pool forks, and "
+        "once ready the worker opens its runtime and sweeps",
     ]
     return table
