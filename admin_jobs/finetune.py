@@ -71,7 +71,8 @@ def finetune_command(agent: str, as_json: bool) -> None:
     console.print(
         f"job {started.job.job_id}: {started.job.status}; an admin worker checks it every "
         f"{settings.finetune_poll_seconds:g}s and records its model as a candidate for {agent}. "
-        f"Then: chordline eval run {agent} --model CANDIDATE (the pin stays as it is).",
+        f"Then: CHORDLINE_LLM_PROVIDER=openai:CANDIDATE chordline eval run {agent} (the pin "
+        "stays as it is).",
         highlight=False,
     )
 

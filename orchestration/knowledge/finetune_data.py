@@ -1,9 +1,10 @@
 """Fine-tuning data: an agent's good runs as chat-format JSONL, redacted, with a data report.
 
-A run is exported when it succeeded, no approval of it was rejected and it passed its eval where
-one was recorded. Each example is the conversation the model saw and answered, rebuilt from the
-journal: system prompt, input, each answer (tool calls included) and each tool result, with the
-agent's tool schemas, every string redacted of e-mail addresses, phone and card numbers.
+A run is exported when it succeeded and no approval of it was rejected (an eval trial's run
+counts like any other: the export does not read eval results). Each example is the
+conversation the model saw and answered, rebuilt from the journal: system prompt, input, each
+answer (tool calls included) and each tool result, with the agent's tool schemas, every string
+redacted of e-mail addresses, phone and card numbers.
 """
 
 from __future__ import annotations
