@@ -9,10 +9,17 @@ moves it to the system temp directory, which may be another filesystem), so each
 message is read by exactly one consumer. A file that still cannot be decoded (left by a writer
 of kombu's own transport killed mid-write) is dropped with a warning instead of stopping the
 worker: its run is re-driven from the journal by the sweeper, like any lost message.
+
+The stock transport also keeps each exchange's bindings in a control file that a binder creates
+by truncating it before it holds the file's lock, so a process declaring a queue at the same
+moment as another can read an empty table and fail (``JSONDecodeError``): a worker and a client
+starting together, or two producers. Here a binder takes a lock file of its own and replaces the
+table by rename, so a reader sees the old table or the new one, whole.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import uuid
@@ -21,7 +28,9 @@ from queue import Empty
 from time import monotonic
 from typing import Any
 
+from kombu.exceptions import ChannelError
 from kombu.transport import TRANSPORT_ALIASES, filesystem
+from kombu.transport.filesystem import exchange_queue_t
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 
@@ -69,6 +78,36 @@ class Channel(filesystem.Channel):
             finally:
                 mine.unlink(missing_ok=True)
         raise Empty()
+
+    # The stubs type this as list[exchange_queue_t] on filesystem.Channel and as a list of plain
+    # 3-tuples on its virtual base (lists are invariant); kombu's own stubs ignore it the same way.
+    def get_table(self, exchange: str) -> list[exchange_queue_t]:  # type: ignore[override]
+        """The queues bound to ``exchange`` (the file is only ever replaced whole)."""
+        try:
+            raw = self._table_file(exchange).read_bytes()
+        except FileNotFoundError:
+            return []
+        return [exchange_queue_t(*q) for q in loads(bytes_to_str(raw))] if raw else []
+
+    def _queue_bind(self, exchange: str, routing_key: str, pattern: str | None, queue: str) -> None:
+        table = self._table_file(exchange)
+        self.control_folder.mkdir(parents=True, exist_ok=True)
+        binding = exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        with (self.control_folder / f"{exchange}.lock").open("ab") as guard:
+            fcntl.flock(guard.fileno(), fcntl.LOCK_EX)  # released when the file closes
+            queues = self.get_table(exchange)
+            if binding in queues:
+                return
+            partial = self.control_folder / f".{uuid.uuid4().hex}.partial"
+            partial.write_bytes(str_to_bytes(dumps([binding, *queues])))
+            os.replace(partial, table)
+
+    def _table_file(self, exchange: str) -> Path:
+        """Where ``exchange``'s bindings live: a direct child of the control folder."""
+        table = self.control_folder / f"{exchange}.exchange"
+        if table.parent != self.control_folder:
+            raise ChannelError(f"Invalid exchange name: {exchange!r}")
+        return table
 
 
 class Transport(filesystem.Transport):
