@@ -113,6 +113,9 @@ EMBEDDED_BACKEND = "workers.embedded_backend:SQLiteResultBackend"
 # By StepKind's values (it is a StrEnum of the journal, loaded when a step is first enqueued).
 _BY_KIND = {"tool": TASK_TOOL, "approval": TASK_APPROVAL, "llm": TASK_TURN}
 
+# How long a dead worker can hold Redis's restore mutex (kombu's default is 300 s).
+_RESTORE_MUTEX_EXPIRE_S = 30
+
 # The header that dates each message this app sends (seconds since the epoch).
 SENT_AT_HEADER = "chordline_sent_at"
 # The queues whose messages move runs (admin jobs are not steps).
@@ -137,6 +140,10 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
         # (100 s by default); throttle 1 makes the interval the one knob.
         "unacked_restore_interval": settings.unacked_restore_interval,
         "unacked_restore_throttle": 1,
+        # A restore pass holds kombu's mutex for a few milliseconds; with kombu's default (300 s)
+        # a worker SIGKILLed inside one stops every redelivery for five minutes. Two passes that
+        # overlap after an expiry cannot restore a message twice (each is a WATCHed transaction).
+        "unacked_mutex_expire": _RESTORE_MUTEX_EXPIRE_S,
     }
 
 

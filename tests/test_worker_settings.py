@@ -27,6 +27,7 @@ def test_workers_ack_late_reject_on_loss_prefetch_one_and_return_messages_on_sto
         "visibility_timeout": 7200,
         "unacked_restore_interval": 10,
         "unacked_restore_throttle": 1,
+        "unacked_mutex_expire": 30,
     }
     # Redis serves the lowest number first: re-drives go ahead of routine steps.
     assert conf.task_default_priority == PRIORITY_ROUTINE > PRIORITY_RECOVERY
