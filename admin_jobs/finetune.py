@@ -70,11 +70,13 @@ def finetune_command(agent: str, as_json: bool) -> None:
     console.print(describe(started.export), highlight=False)
     console.print(
         f"job {started.job.job_id}: {started.job.status}; an admin worker checks it every "
-        f"{settings.finetune_poll_seconds:g}s and records its model as a candidate for {agent}. "
-        f"Then: CHORDLINE_LLM_PROVIDER=openai:CANDIDATE chordline eval run {agent} (the pin "
-        "stays as it is).",
+        f"{settings.finetune_poll_seconds:g}s and records its model as a candidate for {agent}.",
         highlight=False,
     )
+    console.print("The pin stays as it is. To evaluate a candidate:", highlight=False)
+    # On a line of its own and never wrapped, so it can be copied whole from any log.
+    command = f"CHORDLINE_LLM_PROVIDER=openai:CANDIDATE chordline eval run {agent}"
+    console.print(f"  {command}", highlight=False, markup=False, soft_wrap=True)
 
 
 @jobs.command("finetune-candidates")

@@ -80,7 +80,10 @@ def test_a_job_is_followed_by_admin_tasks_and_its_model_becomes_a_candidate_not_
 
     done = admin_run(env, "finetune", "--agent", "research-report")
     assert done.returncode == 0, done.stderr
-    assert "examples: 2" in done.stdout and "the pin stays as it is" in done.stdout
+    assert "examples: 2" in done.stdout and "The pin stays as it is" in done.stdout
+    assert "CHORDLINE_LLM_PROVIDER=openai:CANDIDATE chordline eval run research-report" in (
+        done.stdout
+    )
     extras = fake_llm.openai_extras
     (job_id,) = extras.jobs
     uploaded = next(iter(extras.files.values())).decode()
