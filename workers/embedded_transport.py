@@ -28,7 +28,6 @@ from queue import Empty
 from time import monotonic
 from typing import Any
 
-from kombu.exceptions import ChannelError
 from kombu.transport import TRANSPORT_ALIASES, filesystem
 from kombu.transport.filesystem import exchange_queue_t
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
@@ -89,11 +88,32 @@ class Channel(filesystem.Channel):
             return []
         return [exchange_queue_t(*q) for q in loads(bytes_to_str(raw))] if raw else []
 
+    def queue_bind(
+        self,
+        queue: str,
+        exchange: str | None = None,
+        routing_key: str = "",
+        arguments: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Bind ``queue`` and see the binding in the table before returning.
+
+        kombu keeps a process's declared bindings in memory and writes the table only for the
+        first connection that binds: another connection of the same process returned at once and
+        could publish before that write landed, and a message with no route is dropped without a
+        word. Every bind here waits on the table's lock (a no-op when the binding is there).
+        """
+        super().queue_bind(queue, exchange, routing_key, arguments, **kwargs)
+        name = exchange or "amq.direct"
+        meta = self.typeof(name).prepare_bind(queue, name, routing_key, arguments)
+        # kombu returns (routing key, pattern, queue); the stubs declare a fourth member.
+        self._queue_bind(name, *meta[:3])
+
     def _queue_bind(self, exchange: str, routing_key: str, pattern: str | None, queue: str) -> None:
         table = self._table_file(exchange)
         self.control_folder.mkdir(parents=True, exist_ok=True)
         binding = exchange_queue_t(routing_key or "", pattern or "", queue or "")
-        with (self.control_folder / f"{exchange}.lock").open("ab") as guard:
+        with table.with_suffix(".lock").open("ab") as guard:
             fcntl.flock(guard.fileno(), fcntl.LOCK_EX)  # released when the file closes
             queues = self.get_table(exchange)
             if binding in queues:
@@ -103,10 +123,10 @@ class Channel(filesystem.Channel):
             os.replace(partial, table)
 
     def _table_file(self, exchange: str) -> Path:
-        """Where ``exchange``'s bindings live: a direct child of the control folder."""
-        table = self.control_folder / f"{exchange}.exchange"
-        if table.parent != self.control_folder:
-            raise ChannelError(f"Invalid exchange name: {exchange!r}")
+        """Where ``exchange``'s bindings live, by kombu's own rule (the name checked, the file a
+        direct child of the control folder)."""
+        # kombu 5.7 has _exchange_file; the celery-types stubs predate it.
+        table: Path = self._exchange_file(exchange)  # type: ignore[attr-defined]
         return table
 
 
