@@ -17,9 +17,9 @@ from orchestration.observability import root_span_id_for, trace_id_for, tracepar
 from orchestration.observability._exporters import chosen
 from orchestration.observability._metrics import meter_provider_for, shutdown
 from orchestration.observability._redaction import redactor_for
-from orchestration.observability._spans import sampled
 from orchestration.observability._tracing import provider_for
 from orchestration.observability._tracing import shutdown as tracing_shutdown
+from orchestration.observability.content import sampled
 from orchestration.reducer import loop
 from orchestration.reducer._heartbeat import HeartbeatMiddleware
 from tests.conftest import AGENT_DIRS

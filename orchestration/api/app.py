@@ -10,8 +10,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from orchestration.api import approvals, events, health, runs
 from orchestration.api.context import ApiContext
@@ -41,7 +43,7 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("chordline.api")
 
-Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 # Validation errors about text the journal cannot store (the contract's, and pydantic's own when
 # a length check meets a lone surrogate): their fix is to send other text, not another type.
@@ -67,7 +69,7 @@ def _status_of(exc: ChordlineError) -> int:
 
 
 def _chordline_error(settings_agents: Callable[[], list[str]]) -> Handler:
-    async def handle(request: Request, exc: Exception) -> JSONResponse:
+    async def handle(request: Request, exc: Exception) -> Response:
         if not isinstance(exc, ChordlineError):
             raise exc
         status = _status_of(exc)
@@ -80,9 +82,30 @@ def _chordline_error(settings_agents: Callable[[], list[str]]) -> Handler:
             body["decision"] = DecisionOut.of(exc.decision).model_dump(mode="json")
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
+        if _for_people(request):
+            return _console_error(status, str(body["detail"]))
         return JSONResponse(body, status_code=status)
 
     return handle
+
+
+def _for_people(request: Request) -> bool:
+    return request.url.path.startswith("/console")
+
+
+def _console_error(status: int, detail: str) -> Response:
+    from orchestration.api.console.pages import error_page
+
+    return error_page(status, detail)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """The console's errors as a page; the API's as JSON, as FastAPI answers them."""
+    if not isinstance(exc, HTTPException):
+        raise exc
+    if _for_people(request) and exc.status_code != 401:
+        return _console_error(exc.status_code, str(exc.detail))
+    return await http_exception_handler(request, exc)
 
 
 async def _invalid(request: Request, exc: Exception) -> JSONResponse:
@@ -164,11 +187,16 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         # Read when an unknown agent is named, so building the app loads no agents.
         return context.client.runtime.registry.names()
 
+    from orchestration.api import console
+
     app.add_exception_handler(ChordlineError, _chordline_error(agent_names))
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(console.LoginRequired, console.login_redirect)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(VALUE_REFUSED, _data_error)
     app.add_exception_handler(STATEMENT_FAILED, _journal_down)
-    for router in (health.router, runs.router, events.router, approvals.router):
+    for router in (health.router, runs.router, events.router, approvals.router, console.router):
         app.include_router(router)
+    app.mount("/console/static", console.static_files(), name="console-static")
     app.add_middleware(HeaderLimit)
     return app

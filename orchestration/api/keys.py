@@ -12,6 +12,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from orchestration.api import store
 from orchestration.api.store import KeyRecord
@@ -19,7 +20,22 @@ from orchestration.errors import ConfigError
 from orchestration.journal import Journal
 from orchestration.journal.tables import utcnow
 
-__all__ = ["KeyRecord", "NewKey", "Principal", "create_key", "list_keys", "revoke_key", "verify"]
+__all__ = [
+    "SESSION_HOURS",
+    "KeyRecord",
+    "NewKey",
+    "Principal",
+    "close_session",
+    "create_key",
+    "list_keys",
+    "open_session",
+    "revoke_key",
+    "session_principal",
+    "verify",
+]
+
+SESSION_HOURS = 12
+"""How long a console sign-in lasts."""
 
 _NAME = re.compile(r"^[\w.@:-]{1,64}$")
 
@@ -89,3 +105,32 @@ def verify(journal: Journal, presented: str) -> Principal | None:
         return None
     found = store.live_key(journal, _digest(presented))
     return None if found is None else Principal(found.tenant, key_name=found.name, key_id=found.id)
+
+
+def open_session(journal: Journal, principal: Principal) -> tuple[str, str]:
+    """Sign ``principal`` in to the console: (the session's cookie value, its CSRF token).
+
+    Only the cookie's digest is stored; the session ends after :data:`SESSION_HOURS`, at
+    sign-out, or when its key is revoked.
+    """
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(24)
+    expires = utcnow() + timedelta(hours=SESSION_HOURS)
+    store.insert_session(journal, _digest(token), principal.key_id, csrf, expires)
+    return token, csrf
+
+
+def session_principal(journal: Journal, token: str) -> tuple[Principal, str] | None:
+    """The principal and CSRF token of a live session, or None (unknown, expired, revoked)."""
+    if not token or len(token) > 200:
+        return None
+    found = store.session_key(journal, _digest(token))
+    if found is None:
+        return None
+    key, csrf = found
+    return Principal(key.tenant, key_name=key.name, key_id=key.id), csrf
+
+
+def close_session(journal: Journal, token: str) -> None:
+    """Sign out: the session's cookie opens nothing any more."""
+    store.delete_session(journal, _digest(token))

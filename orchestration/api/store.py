@@ -1,4 +1,4 @@
-"""The API keys' SQL: the only module that reads or writes ``api_keys``."""
+"""The API's SQL: the only module that reads or writes ``api_keys`` and ``console_sessions``."""
 
 from __future__ import annotations
 
@@ -6,16 +6,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
-from orchestration.api.tables import ApiKey
+from orchestration.api.tables import ApiKey, ConsoleSession
 from orchestration.journal.engine import write
 from orchestration.journal.tables import utcnow
 
 if TYPE_CHECKING:
     from orchestration.journal import Journal
 
-__all__ = ["KeyRecord", "LiveKey", "insert_key", "live_key", "revoke_keys", "select_keys"]
+__all__ = [
+    "KeyRecord",
+    "LiveKey",
+    "delete_session",
+    "insert_key",
+    "insert_session",
+    "live_key",
+    "revoke_keys",
+    "select_keys",
+    "session_key",
+]
 
 
 @dataclass(frozen=True)
@@ -95,3 +105,44 @@ def live_key(journal: Journal, key_hash: str) -> LiveKey | None:
     with journal.engine.connect() as connection:
         row = connection.execute(query).first()
     return None if row is None else LiveKey(row.id, row.tenant, row.name)
+
+
+def insert_session(
+    journal: Journal, token_hash: str, key_id: str, csrf: str, expires_at: datetime
+) -> None:
+    """Store a console session (the digest of its cookie, never the cookie); expired sessions
+    are dropped in the same transaction, so the table holds only live ones."""
+    now = utcnow()
+    with write(journal.engine) as connection:
+        connection.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
+        connection.execute(
+            insert(ConsoleSession).values(
+                token_hash=token_hash,
+                key_id=key_id,
+                csrf=csrf,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+
+
+def session_key(journal: Journal, token_hash: str) -> tuple[LiveKey, str] | None:
+    """The live key behind an unexpired session, and the session's CSRF token."""
+    query = (
+        select(ApiKey.id, ApiKey.tenant, ApiKey.name, ConsoleSession.csrf)
+        .join(ApiKey, ApiKey.id == ConsoleSession.key_id)
+        .where(
+            ConsoleSession.token_hash == token_hash,
+            ConsoleSession.expires_at > utcnow(),
+            ApiKey.revoked_at.is_(None),
+        )
+    )
+    with journal.engine.connect() as connection:
+        row = connection.execute(query).first()
+    return None if row is None else (LiveKey(row.id, row.tenant, row.name), row.csrf)
+
+
+def delete_session(journal: Journal, token_hash: str) -> None:
+    """End a session (signing out)."""
+    with write(journal.engine) as connection:
+        connection.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == token_hash))

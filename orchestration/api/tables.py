@@ -11,6 +11,7 @@ from orchestration.journal.tables import Base, utcnow
 
 __all__ = [
     "ApiKey",
+    "ConsoleSession",
 ]
 
 
@@ -26,3 +27,16 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A person signed in to the console with a key: only the SHA-256 of the session's cookie
+    is stored, so the table opens nothing; revoking the key ends its sessions."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(36), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

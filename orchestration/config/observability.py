@@ -44,6 +44,13 @@ class ObservabilitySettings(SettingsGroup):
     """The share of runs whose text is recorded, chosen by a hash of the run id so every
     process picks the same runs."""
 
+    trace_url_template: str = Field(
+        "",
+        description="a trace viewer's URL with {trace_id} in it (Jaeger: "
+        "http://host:16686/trace/{trace_id}), or empty",
+    )
+    """Where the console links a run's trace id; empty shows the id without a link."""
+
     metrics_exporter: _Exporter = Field(
         "",
         description="none, console, otlp, otlp_http or otlp_grpc; empty follows "
@@ -112,6 +119,13 @@ class ObservabilitySettings(SettingsGroup):
         4, ge=1, le=20, description="tries per alert POST, retries included (1-20)"
     )
     """Tries of one alert POST, retries included."""
+
+    @field_validator("trace_url_template")
+    @classmethod
+    def _trace_link(cls, value: str) -> str:
+        if value and not (value.startswith(("http://", "https://")) and "{trace_id}" in value):
+            raise ValueError("the URL must start with http:// or https:// and hold {trace_id}")
+        return value
 
     @field_validator("alert_webhook_url")
     @classmethod

@@ -170,6 +170,10 @@ class Journal:
         """The tenant's run created with this Idempotency-Key, if any."""
         return runs.run_by_idempotency_key(self.engine, tenant, key)
 
+    def last_change(self, tenant: str | None = None) -> datetime | None:
+        """When a run of ``tenant`` (or of any tenant) last changed, if any ever did."""
+        return listing.last_change(self.engine, tenant)
+
     def run_extras(self, run_id: str) -> RunExtras:
         """A run's metadata and idempotency columns (the HTTP API's)."""
         return runs.run_extras(self.engine, run_id)

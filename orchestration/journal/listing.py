@@ -23,6 +23,7 @@ from orchestration.journal.tables import Run, RunStatus, Step, StepKind
 __all__ = [
     "RunFilter",
     "RunPage",
+    "last_change",
     "list_runs",
     "resolve_run_id",
     "served_models",
@@ -47,6 +48,7 @@ class RunFilter:
         since: only runs created at or after this instant (``chordline runs --since``).
         created_after: only runs created strictly after this instant.
         created_before: only runs created strictly before this instant.
+        text: only runs whose input holds this text (any case).
 
     A time without a zone is read as UTC.
     """
@@ -57,6 +59,7 @@ class RunFilter:
     since: datetime | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ def _conditions(where: RunFilter) -> list[ColumnElement[bool]]:
         conditions.append(Run.created_at > _utc(where.created_after))
     if where.created_before is not None:
         conditions.append(Run.created_at < _utc(where.created_before))
+    if where.text:
+        conditions.append(Run.input.icontains(where.text, autoescape=True))
     return conditions
 
 
@@ -225,3 +230,14 @@ def served_models(engine: Engine, run_ids: list[str]) -> dict[str, tuple[str, ..
             if model:
                 served[run_id].setdefault(_served_label(deployment, model), None)
     return {run_id: tuple(models) for run_id, models in served.items()}
+
+
+def last_change(engine: Engine, tenant: str | None) -> datetime | None:
+    """When a run (of ``tenant``, or of any tenant) last changed: what a live listing polls
+    (one row from the ``(tenant, updated_at)`` index)."""
+    query = select(func.max(Run.updated_at))
+    if tenant is not None:
+        query = query.where(Run.tenant == tenant)
+    with engine.connect() as connection:
+        found = connection.execute(query).scalar()
+    return None if found is None else _utc(found)

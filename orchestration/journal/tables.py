@@ -178,6 +178,8 @@ class Run(Base):
     __table_args__ = (
         Index("ix_runs_status_updated", "status", "updated_at"),
         Index("ix_runs_tenant_created", "tenant", "created_at"),
+        # The console's live listings ask what changed lately (migration "console").
+        Index("ix_runs_tenant_updated", "tenant", "updated_at"),
         UniqueConstraint("tenant", "idempotency_key", name="uq_runs_tenant_idempotency"),
     )
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         find_breaches,
         record_alert,
     )
+    from orchestration.observability.content import content_recorded
     from orchestration.observability.stats import (
         AgentStats,
         agent_stats,
@@ -42,6 +43,7 @@ __all__ = [
     "check_alerts",
     "chosen",
     "configure_logging",
+    "content_recorded",
     "deliver",
     "find_breaches",
     "flush_traces",
@@ -63,6 +65,7 @@ _HOME = {
     ),
     "chosen": "orchestration.observability._exporters",
     "configure_logging": "orchestration.observability._logs",
+    "content_recorded": "orchestration.observability.content",
     "observability_middleware": "orchestration.observability._middleware",
     **dict.fromkeys(("Redactor", "redactor_for"), "orchestration.observability._redaction"),
     **dict.fromkeys(

@@ -18,7 +18,6 @@ of the runs; everything leaves redacted (:mod:`orchestration.observability._trac
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import StepKind, StepStatus
 from orchestration.llm import pricing
 from orchestration.observability._tracing import SCOPE, emit_root, run_parent
+from orchestration.observability.content import sampled
 from orchestration.runtime import (
     Middleware,
     ModelCall,
@@ -53,18 +53,9 @@ if TYPE_CHECKING:
     from orchestration.llm.fallbacks import ChainOutcome
     from orchestration.reducer.planning import Progress
 
-__all__ = ["TracingMiddleware", "run_finished", "sampled"]
+__all__ = ["TracingMiddleware", "run_finished"]
 
 _CONTENT_MAX = 8000  # characters of text per attribute: enough to read, bounded for the export
-
-
-def sampled(run_id: str, share: float) -> bool:
-    """True when run ``run_id`` falls in the ``share`` (0-1) of runs whose text is recorded:
-    the same answer in every process, from a hash of the id."""
-    if share <= 0:
-        return False
-    bucket = int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return bucket < share
 
 
 def run_finished(item: StepInput, progress: Progress) -> RunRecord | None:
