@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 
 from bench import (
+    console,
     embedded,
     fanout,
     kills,
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, Callable[[Session], Table]] = {
     "memory": memory.run,
     "workflows": workflows.run,
     "startup": startup.run,
+    "console": console.run,
 }
 
 _DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
