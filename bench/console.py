@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Table as SqlTable
 from sqlalchemy import insert, select
 
 from bench.report import Row, Table
@@ -43,6 +44,7 @@ def _fill(session: Session, template_id: str, count: int) -> None:
     """Copy one finished run ``count`` times (without its steps), spread over 30 days, so the
     listing pages through a journal of that many runs."""
     table = Run.__table__
+    assert isinstance(table, SqlTable)
     with session.journal.engine.connect() as connection:
         query = select(table).where(table.c.id == template_id)
         columns = dict(connection.execute(query).mappings().one())

@@ -22,12 +22,15 @@ from tests.api_support import ApiProcess, new_key, start_api
 from tests.conftest import unavailable
 from tests.support import WorkerPool
 
-TRIAGE = "Hi, this is jane.doe@example.com. Order ORD-1042 arrived with a cracked screen. Please refund it."
+TRIAGE = (
+    "Hi, this is jane.doe@example.com. Order ORD-1042 arrived with a cracked screen. "
+    "Please refund it."
+)
 SCRIPT = "<script>document.title='owned'</script>"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 try:
-    from playwright.sync_api import Browser, Page, sync_playwright
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - the dev extra installs it
     sync_playwright = None  # type: ignore[assignment]
 
@@ -69,6 +72,20 @@ def _submit(http: httpx.Client, agent: str, text: str) -> str:
 
 def _status(http: httpx.Client, run_id: str) -> str:
     return str(http.get(f"/v1/runs/{run_id}").json()["status"])
+
+
+def _first_tool_turn(page: Page) -> list[tuple[float, float]]:
+    """The timeline's bars (start, end) of the tool calls of the first turn that called any."""
+    rows = page.locator('.tl-row[data-kind="tool"]')
+    bars = [
+        (
+            rows.nth(i).get_attribute("data-turn"),
+            float(rows.nth(i).get_attribute("data-start") or 0),
+            float(rows.nth(i).get_attribute("data-end") or 0),
+        )
+        for i in range(rows.count())
+    ]
+    return [(start, end) for turn, start, end in bars if turn == bars[0][0]]
 
 
 def _sign_in(page: Page, base: str, key: str) -> None:
@@ -115,19 +132,9 @@ def test_a_person_signs_in_follows_a_run_and_approves_its_refund(
     page.click(f'tr[data-run="{run_id}"] a')
     page.wait_for_selector(".timeline")
     assert page.inner_text("#run-status") == "waiting_for_approval"
-    lookups = page.locator('.tl-row[data-kind="tool"]')
-    spans = [
-        (
-            lookups.nth(i).get_attribute("data-turn"),
-            float(lookups.nth(i).get_attribute("data-start") or 0),
-            float(lookups.nth(i).get_attribute("data-end") or 0),
-        )
-        for i in range(lookups.count())
-    ]
-    first_turn = [span for span in spans if span[0] == spans[0][0]]
-    assert len(first_turn) == 3, spans
-    spans = first_turn
-    assert max(start for _, start, _ in spans) < min(end for _, _, end in spans), spans
+    spans = _first_tool_turn(page)
+    assert len(spans) == 3, spans
+    assert max(start for start, _ in spans) < min(end for _, end in spans), spans
     # Open a step: its arguments and result appear.
     page.click("#step-2 summary")
     assert page.locator("#step-2 h3", has_text="arguments").is_visible()
@@ -144,9 +151,8 @@ def test_a_person_signs_in_follows_a_run_and_approves_its_refund(
     card.locator("button.approve").click()
     approvals.wait_for_selector("table.decided td", state="attached")
     assert approvals.locator("table.decided", has_text="photo checked").count() == 1
-    page.wait_for_function(
-        "document.getElementById('run-status').textContent === 'succeeded'", timeout=90_000
-    )
+    # Waited on in Playwright's own world: the page's CSP forbids evaluating strings in it.
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=90_000)
     assert page.evaluate("window.__notReloaded") is True  # updated in place, not reloaded
     assert "refund of $1249.00 for ORD-1042 issued" in page.inner_text("#run-answer")
     page.screenshot(path=str(shots / "run-finished.png"), full_page=True)
