@@ -231,3 +231,33 @@ def test_an_approval_is_decided_from_the_page_with_the_session_token(console: Co
     assert (decided.decision.reviewer, decided.decision.reason) == ("ann", "looks fine")
     after = console.http.get("/console/approvals").text
     assert f'id="decided-{pending.id}"' in after and "Nothing is waiting" in after
+
+
+def test_a_workflow_page_draws_its_child_runs_on_one_axis_with_links(
+    sqlite_settings: Settings,
+) -> None:
+    from orchestration.workflows import advance, load_workflows, start_workflow, workflow_dirs
+    from tests.support import ROOT
+
+    dirs = f"{ROOT / 'workflows'}"
+    console = next(_console(sqlite_settings, workflows_dir=dirs))
+    flows = load_workflows(workflow_dirs(dirs))
+    parent_id = start_workflow(
+        console.rt, flows.get("ticket-triage"), "Our API is down, customers cannot log in"
+    )
+    for _ in range(10):
+        moved = advance(console.rt, flows, parent_id)
+        for child in moved.started:
+            drain(console.rt, child)
+        if console.rt.journal.get_run(parent_id).status.terminal:
+            break
+    parent = console.rt.journal.get_run(parent_id)
+    assert parent.status == RunStatus.SUCCEEDED
+    key = create_key(console.rt.journal, tenant=parent.tenant, name="wf").secret
+    html = console.http.get(f"/console/runs/{parent_id}", headers=_bearer(key)).text
+    children = re.findall(r'data-key="child-([^"]+)" data-kind="run"', html)
+    assert len(children) == 4  # three analyses, then the synthesis
+    for child in children:
+        assert f'href="/console/runs/{child}"' in html
+    page = console.http.get(f"/console/runs/{children[0]}", headers=_bearer(key)).text
+    assert f'href="/console/runs/{parent_id}">workflow' in page

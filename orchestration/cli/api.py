@@ -42,8 +42,9 @@ def api_port(settings: Settings) -> int:
     help="port [default: CHORDLINE_API_PORT, else $PORT, else 8000]",
 )
 def api(host: str | None, port: int | None) -> None:
-    """Serve the HTTP API: runs, events, approvals (OpenAPI at /openapi.json, docs at /docs)."""
-    for module in ("fastapi", "uvicorn"):
+    """Serve the HTTP API (runs, events, approvals; OpenAPI at /openapi.json, docs at /docs)
+    and the console at /console."""
+    for module in ("fastapi", "uvicorn", "jinja2"):
         if importlib.util.find_spec(module) is None:
             raise ConfigError(f"{module} is not installed. Fix: pip install 'chordline[api]'.")
     import uvicorn
@@ -52,10 +53,16 @@ def api(host: str | None, port: int | None) -> None:
 
     settings = load_cli_settings()
     app = create_app(settings)
+    bound, listening = host or settings.api_host, port or api_port(settings)
+    shown = "127.0.0.1" if bound in ("0.0.0.0", "::") else bound
+    click.echo(
+        f"console: http://{shown}:{listening}/console (sign in with a key from "
+        "`chordline keys create`)"
+    )
     uvicorn.run(
         app,
-        host=host or settings.api_host,
-        port=port or api_port(settings),
+        host=bound,
+        port=listening,
         log_level=settings.log_level.lower(),
         # Headers (and so keys) are never logged; the access log shows method, path and status.
         access_log=True,
