@@ -143,9 +143,11 @@ def test_approvals_keys_workflows_and_agents(data: Path) -> None:
     (pending,) = json.loads(_chordline(data, "approvals", "--json"))["approvals"]
     assert pending["tool"] == "issue_refund" and pending["id"] in approvals
     keys = _chordline(data, "keys", "list")
-    _whole(keys, "id", "prefix", "tenant", "name", "created", "revoked", "ci-bot")
+    _whole(keys, "id", "prefix", "tenant", "name", "scopes", "created", "revoked", "ci-bot")
+    _whole(keys, "submit", "approve")
     (key,) = json.loads(_chordline(data, "keys", "list", "--json"))["keys"]
     assert key["name"] == "ci-bot" and key["id"] in keys and "secret" not in key
+    assert key["scopes"] == ["read", "submit", "approve", "admin"]
     flows = _chordline(data, "workflows")
     _whole(flows, "workflow", "version", "agents", "budgets", "description")
     assert json.loads(_chordline(data, "workflows", "--json"))["workflows"]

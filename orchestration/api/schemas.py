@@ -49,6 +49,7 @@ class RunOut(BaseModel):
     """A run: status, answer, error, totals, what it ran with."""
 
     id: str
+    tenant: str
     agent: str
     agent_version: str
     model: str
@@ -71,6 +72,7 @@ class RunOut(BaseModel):
         """The API's view of a journaled run."""
         return cls(
             id=run.id,
+            tenant=run.tenant,
             agent=run.agent,
             agent_version=run.agent_version,
             model=run.model,
@@ -181,6 +183,7 @@ class ApprovalOut(BaseModel):
 
     id: str
     run_id: str
+    tenant: str
     tool: str
     arguments: JsonValue | None
     status: str
@@ -194,6 +197,7 @@ class ApprovalOut(BaseModel):
         return cls(
             id=view.id,
             run_id=view.run_id,
+            tenant=view.tenant,
             tool=view.tool,
             arguments=_json(view.arguments),
             status=view.state,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
 
+from orchestration.api.scopes import scopes_of, stored
 from orchestration.api.tables import ApiKey
 from orchestration.journal.engine import write
 from orchestration.journal.tables import utcnow
@@ -20,7 +21,11 @@ __all__ = ["KeyRecord", "LiveKey", "insert_key", "live_key", "revoke_keys", "sel
 
 @dataclass(frozen=True)
 class KeyRecord:
-    """A key as listed: never the key itself (nor its digest)."""
+    """A key as listed: never the key itself (nor its digest).
+
+    ``scopes`` are what it may do, in :data:`~orchestration.api.scopes.SCOPES` order (every
+    scope for a key made before keys had scopes).
+    """
 
     id: str
     tenant: str
@@ -28,15 +33,17 @@ class KeyRecord:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    scopes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class LiveKey:
-    """Who a live key belongs to."""
+    """Who a live key belongs to, and what it may do."""
 
     id: str
     tenant: str
     name: str
+    scopes: tuple[str, ...]
 
 
 def insert_key(journal: Journal, row: KeyRecord, key_hash: str) -> None:
@@ -50,6 +57,7 @@ def insert_key(journal: Journal, row: KeyRecord, key_hash: str) -> None:
                 key_hash=key_hash,
                 prefix=row.prefix,
                 created_at=row.created_at,
+                scopes=stored(row.scopes),
             )
         )
 
@@ -68,6 +76,7 @@ def select_keys(journal: Journal, tenant: str | None = None) -> list[KeyRecord]:
                 prefix=row.prefix,
                 created_at=row.created_at,
                 revoked_at=row.revoked_at,
+                scopes=scopes_of(row.scopes),
             )
             for row in connection.execute(query)
         ]
@@ -89,9 +98,9 @@ def revoke_keys(journal: Journal, key: str) -> int:
 
 def live_key(journal: Journal, key_hash: str) -> LiveKey | None:
     """The live (not revoked) key with this digest, if any."""
-    query = select(ApiKey.id, ApiKey.tenant, ApiKey.name).where(
+    query = select(ApiKey.id, ApiKey.tenant, ApiKey.name, ApiKey.scopes).where(
         ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None)
     )
     with journal.engine.connect() as connection:
         row = connection.execute(query).first()
-    return None if row is None else LiveKey(row.id, row.tenant, row.name)
+    return None if row is None else LiveKey(row.id, row.tenant, row.name, scopes_of(row.scopes))
