@@ -79,7 +79,7 @@ def _refused(answer: object, scope: str) -> None:
     assert f"lacks the `{scope}`" in detail and "Fix:" in detail and "--scope" in detail, detail
 
 
-def test_a_read_key_reads_but_may_not_submit_cancel_or_approve(
+def test_a_read_key_reads_but_may_not_submit_cancel_approve_or_give_feedback(
     http: TestClient, app: FastAPI
 ) -> None:
     owner = _key(app, "acme", "ops")
@@ -98,6 +98,9 @@ def test_a_read_key_reads_but_may_not_submit_cancel_or_approve(
     _refused(http.post(f"/v1/runs/{run_id}/cancel", headers=_as(reader)), "submit")
     decision = {"decision": "approve"}
     _refused(http.post(f"/v1/approvals/{approval}", json=decision, headers=_as(reader)), "approve")
+    feedback = http.post(f"/v1/runs/{run_id}/feedback", json={"score": 1}, headers=_as(reader))
+    _refused(feedback, "submit")
+    assert "`submit` or `approve`" in feedback.json()["detail"]
 
     # Nothing the reader tried changed anything.
     assert http.get(f"/v1/runs/{run_id}", headers=_as(owner)).json()["status"] == (
@@ -106,7 +109,7 @@ def test_a_read_key_reads_but_may_not_submit_cancel_or_approve(
     assert len(http.get("/v1/runs", headers=_as(owner)).json()["runs"]) == 1
 
 
-def test_an_approve_key_decides_but_neither_reads_nor_submits(
+def test_an_approve_key_decides_and_gives_feedback_but_neither_reads_nor_submits(
     http: TestClient, app: FastAPI
 ) -> None:
     owner = _key(app, "acme", "ops")
@@ -119,6 +122,8 @@ def test_an_approve_key_decides_but_neither_reads_nor_submits(
     )
     assert decided.status_code == 200, decided.text
     assert decided.json()["decision"]["decided_by"] == "reviewer"
+    given = http.post(f"/v1/runs/{run_id}/feedback", json={"score": -1}, headers=_as(approver))
+    assert given.status_code == 201 and given.json()["giver"] == "reviewer", given.text
     _refused(http.get(f"/v1/runs/{run_id}", headers=_as(approver)), "read")
     _refused(http.get("/v1/approvals", headers=_as(approver)), "read")
     body = {"agent": "toolbox", "input": "hi"}
@@ -159,6 +164,8 @@ def test_a_key_made_before_scopes_keeps_every_right(sqlite_settings: Settings) -
         other = http.post("/v1/runs", json=body, headers=_as(secret)).json()["id"]
         cancelled = http.post(f"/v1/runs/{other}/cancel", headers=_as(secret))
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        given = http.post(f"/v1/runs/{run_id}/feedback", json={"score": 1}, headers=_as(secret))
+        assert given.status_code == 201 and given.json()["giver"] == "legacy"
 
 
 def test_an_operator_key_sees_every_tenant_a_tenant_key_only_its_own(

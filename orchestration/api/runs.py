@@ -15,6 +15,7 @@ from orchestration.api.keys import Principal
 from orchestration.api.schemas import RunOut, RunPage, StepOut, problems
 from orchestration.api.scopes import OPERATOR_TENANT
 from orchestration.errors import RunNotFound, RunRequestError
+from orchestration.feedback import FeedbackCounts, feedback_counts, feedback_of
 from orchestration.journal import RunFilter
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunStatus, utcnow
@@ -33,9 +34,14 @@ _KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 _ERRORS = problems(401, 403, 404, 409, 413, 422, 429)
 
 
-def run_out(context: ApiContext, run: RunRecord) -> RunOut:
-    """A run with its metadata, as the API shows it."""
-    return RunOut.of(run, context.client.runtime.journal.run_extras(run.id).metadata)
+def run_out(context: ApiContext, run: RunRecord, counts: FeedbackCounts | None = None) -> RunOut:
+    """A run with its metadata, as the API shows it: with every giver's feedback, or (in a
+    listing, ``counts`` given) only how many scored it up and down."""
+    journal = context.client.runtime.journal
+    metadata = journal.run_extras(run.id).metadata
+    if counts is not None:
+        return RunOut.of(run, metadata, counts=counts)
+    return RunOut.of(run, metadata, feedback=feedback_of(journal, run.id))
 
 
 async def _within_size(request: Request, principal: Submitter) -> None:
@@ -181,7 +187,7 @@ def _check_daily_cap(context: ApiContext, tenant: str) -> None:
 
 @router.get("/runs/{run_id}", response_model=RunOut, responses=_ERRORS)
 def get_run(run_id: Annotated[str, RUN_ID], principal: Reader, request: Request) -> RunOut:
-    """A run: status, answer, error, totals, agent version and model pin."""
+    """A run: status, answer, error, totals, agent version, model pin and feedback."""
     context = context_of(request)
     return run_out(context, context.client.runtime.journal.get_run(run_id, principal.tenant_filter))
 
@@ -206,8 +212,8 @@ def list_runs(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> RunPage:
-    """The tenant's runs (an operator's key: every tenant's), newest first; pass
-    ``next_cursor`` back as ``cursor`` for more."""
+    """The tenant's runs (an operator's key: every tenant's), newest first, each with its
+    feedback counts; pass ``next_cursor`` back as ``cursor`` for more."""
     context = context_of(request)
     bounds = [t for t in (created_after, created_before) if t is not None]
     if any(t.year < 1900 or t.year > 9000 for t in bounds):
@@ -221,9 +227,12 @@ def list_runs(
         created_after=created_after,
         created_before=created_before,
     )
-    found = context.client.runtime.journal.list_runs(where, per_page=limit, cursor=cursor)
+    journal = context.client.runtime.journal
+    found = journal.list_runs(where, per_page=limit, cursor=cursor)
+    counts = feedback_counts(journal, [run.id for run in found.runs])
     return RunPage(
-        runs=[run_out(context, run) for run in found.runs], next_cursor=found.next_cursor
+        runs=[run_out(context, run, counts[run.id]) for run in found.runs],
+        next_cursor=found.next_cursor,
     )
 
 

@@ -70,6 +70,10 @@ COMMANDS: dict[str, Entry] = {
         _CLI + "evals",
         "Evaluate agents on their datasets (evals/AGENT/*.jsonl); gates and baselines.",
     ),
+    "feedback": Entry(
+        _CLI + "feedback",
+        "Give feedback on a run: --up, --down or --score 0..1, with a comment and labels.",
+    ),
     "flower": Entry(
         _CLI + "processes",
         "Run Flower on the same broker, with basic auth (needs the flower extra).",
