@@ -1,10 +1,11 @@
-"""The Python client: submit runs, wait for them, read them back, decide approvals."""
+"""The Python client: submit runs, wait for them, read them back, decide approvals, give
+feedback."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from orchestration import canvas
 from orchestration.bootstrap import open_runtime
 from orchestration.config import Settings, current_settings
 from orchestration.errors import ApprovalNotFound, ChordlineError, WorkflowError
+from orchestration.feedback import FeedbackRecord, give_feedback
 from orchestration.journal.approvals import (
     ApprovalDecision,
     Decided,
@@ -205,6 +207,40 @@ class Client:
             # follows them (the same rule as one run's).
             workflow_store.cancel_children(self.runtime.journal, run.id, why)
         return ended
+
+    def give_feedback(
+        self,
+        run_id: str,
+        score: float,
+        *,
+        giver: str,
+        comment: str | None = None,
+        labels: Iterable[str] = (),
+        tenant: str | None = None,
+    ) -> FeedbackRecord:
+        """Record ``giver``'s feedback on a run; their later feedback replaces this one.
+
+        Args:
+            run_id: the run.
+            score: 1 (up), -1 (down) or a grade from 0 to 1.
+            giver: who gives it (the HTTP API records the key's name).
+            comment: what they want to say.
+            labels: short tags such as ``wrong-tool``.
+            tenant: the tenant the run must belong to (None: any).
+
+        Raises:
+            RunNotFound: no such run for that tenant.
+            FeedbackError: the score, comment or labels are invalid, naming the fix.
+        """
+        return give_feedback(
+            self.runtime.journal,
+            run_id,
+            tenant=tenant,
+            giver=giver,
+            score=score,
+            comment=comment,
+            labels=labels,
+        )
 
     def sweep(self) -> list[str]:
         """Re-drive stuck runs and workflows now; returns their ids."""

@@ -20,6 +20,7 @@ __all__ = [
     "DatasetError",
     "EvalError",
     "FallbacksExhausted",
+    "FeedbackError",
     "IndexMismatch",
     "JournalError",
     "KnowledgeError",
@@ -170,6 +171,19 @@ class RunRequestError(ChordlineError):
 
 class RunRequestTooLarge(RunRequestError):
     """A run's input or metadata is over the configured size."""
+
+
+class FeedbackError(ChordlineError):
+    """Feedback on a run is invalid (its score, comment or labels); the message names the field
+    and the fix.
+
+    Attributes:
+        field: the offending field (``score``, ``comment``, ``labels``).
+    """
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class EvalError(ChordlineError):

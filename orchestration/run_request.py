@@ -27,7 +27,7 @@ from orchestration.config import ApiSettings
 from orchestration.errors import RunRequestError, RunRequestTooLarge
 from orchestration.storable_text import FIX, escaped, find_unstorable
 
-__all__ = ["RunRequest", "check_sizes", "parse_run_request", "request_hash"]
+__all__ = ["RunRequest", "check_sizes", "parse_run_request", "refuse_unstorable", "request_hash"]
 
 _UNSTORABLE = "unstorable_text"
 """The error type of text that cannot be journaled (the HTTP API names the same fix)."""
@@ -74,13 +74,22 @@ class RunRequest(BaseModel):
     def _storable(cls, value: object, info: ValidationInfo) -> object:
         # Lone surrogates cannot be encoded and NULs cannot be stored: refused at the door,
         # in every field, keys of metadata included.
-        found = find_unstorable(value, str(info.field_name))
-        if found is not None:
-            where, reason = found
-            # Within metadata, say where: "metadata['tags'][1] contains ...".
-            message = reason if where == info.field_name else f"{where} {reason}"
-            raise PydanticCustomError(_UNSTORABLE, message)
-        return value
+        return refuse_unstorable(value, info)
+
+
+def refuse_unstorable(value: object, info: ValidationInfo) -> object:
+    """A pydantic field validator's body: ``value`` unless it holds text the journal cannot
+    store, which is a validation error (type ``unstorable_text``) saying where it is.
+
+    Raises:
+        PydanticCustomError: naming the place (``metadata['tags'][1] contains ...``).
+    """
+    found = find_unstorable(value, str(info.field_name))
+    if found is not None:
+        where, reason = found
+        message = reason if where == info.field_name else f"{where} {reason}"
+        raise PydanticCustomError(_UNSTORABLE, message)
+    return value
 
 
 def _describe(error: dict[str, Any]) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from orchestration.agents import tables as agents_tables
 from orchestration.api import tables as api_tables
 from orchestration.evals import tables as evals_tables
+from orchestration.feedback import tables as feedback_tables
 from orchestration.journal import tables as journal_tables
 from orchestration.knowledge import tables as knowledge_tables
 from orchestration.llm import tables as llm_tables
@@ -27,6 +28,7 @@ TABLE_MODULES = (
     agents_tables,
     api_tables,
     evals_tables,
+    feedback_tables,
     knowledge_tables,
     llm_tables,
     memory_tables,

@@ -155,6 +155,7 @@ def _emptied(journal: Journal) -> Journal:
     journal.upgrade()
     with journal.engine.begin() as connection:
         ours = (
+            "run_feedback",
             "steps",
             "runs",
             "eval_results",

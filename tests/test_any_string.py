@@ -149,6 +149,29 @@ def test_approval_reason_and_edited_arguments_are_refused_then_a_clean_decision_
     assert decided.json()["decision"]["reason"] == "not today"
 
 
+def test_feedback_comment_and_labels_are_refused_then_clean_feedback_lands(
+    http: TestClient,
+) -> None:
+    created = http.post("/v1/runs", json={"agent": "toolbox", "input": "hi"})
+    assert created.status_code == 201, created.text
+    url = f"/v1/runs/{created.json()['id']}/feedback"
+    for bad in BAD:
+        for field, body in (
+            ("comment", {"score": 1, "comment": bad}),
+            ("comment", {"score": 1, "comment": f"fine{bad}"}),
+            ("labels", {"score": -1, "labels": ["ok", bad]}),
+        ):
+            answer = http.post(
+                url, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+            )
+            detail = str(answer.json()["detail"])
+            assert answer.status_code == 422, (field, bad, answer.status_code, detail)
+            assert field in detail and "Fix:" in detail, (field, detail)
+    given = http.post(url, json={"score": 1, "comment": "clean", "labels": ["ok"]})
+    assert given.status_code == 201, given.text
+    assert http.get(url.removesuffix("/feedback")).json()["feedback"][0]["comment"] == "clean"
+
+
 def test_the_client_and_the_cli_refuse_without_a_traceback(sqlite_settings: Settings) -> None:
     client = Client(sqlite_settings)
     for bad in BAD:

@@ -77,6 +77,20 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Data:
     drain(rt, waiting.id)
     report = rt.create_run("research-report", "heat pumps", tenant="acme")
     drain(rt, report.id)
+    _chordline(
+        root,
+        "feedback",
+        waiting.id,
+        "--down",
+        "--giver",
+        "jane.doe@example.com",
+        "--label",
+        "wrong-refund-amount",
+        "--label",
+        "slow",
+        "--comment",
+        "the refund went to the wrong order; it should have asked which one",
+    )
     _chordline(root, "keys", "create", "--tenant", "globex-corporation-emea", "--name", "ci-bot")
     _chordline(root, "rollout", "start", "research-report", "--variant", "brief")
     # The issue's case exactly: no COLUMNS, stdout a pipe, so rich falls back to 80 columns.
@@ -129,6 +143,10 @@ def test_runs_status_and_stats(data: Path) -> None:
     shown = _chordline(data, "status", run_id)
     headers = ("kind", "name", "took", "cost", "deployment", "model", "tries", "skipped")
     _whole(shown, *headers, "in/cached/out", run_id, "lookup_customer")
+    _whole(shown, "giver", "score", "given", "comment", "jane.doe@example.com", "down")
+    _whole(shown, "#wrong-refund-amount", "#slow")
+    (given,) = json.loads(_chordline(data, "status", run_id, "--json"))["feedback"]
+    assert (given["giver"], given["score"]) == ("jane.doe@example.com", -1.0)
     stats = _chordline(data, "stats")
     headers = ("agent", "runs", "success", "run p50/p95/p99", "step p50/p95/p99", "tokens")
     _whole(stats, *headers, "cost/run", "top errors", "support-triage", "research-report")
@@ -143,9 +161,11 @@ def test_approvals_keys_workflows_and_agents(data: Path) -> None:
     (pending,) = json.loads(_chordline(data, "approvals", "--json"))["approvals"]
     assert pending["tool"] == "issue_refund" and pending["id"] in approvals
     keys = _chordline(data, "keys", "list")
-    _whole(keys, "id", "prefix", "tenant", "name", "created", "revoked", "ci-bot")
+    _whole(keys, "id", "prefix", "tenant", "name", "scopes", "created", "revoked", "ci-bot")
+    _whole(keys, "submit", "approve")
     (key,) = json.loads(_chordline(data, "keys", "list", "--json"))["keys"]
     assert key["name"] == "ci-bot" and key["id"] in keys and "secret" not in key
+    assert key["scopes"] == ["read", "submit", "approve", "admin"]
     flows = _chordline(data, "workflows")
     _whole(flows, "workflow", "version", "agents", "budgets", "description")
     assert json.loads(_chordline(data, "workflows", "--json"))["workflows"]

@@ -261,3 +261,72 @@ def test_a_workflow_page_draws_its_child_runs_on_one_axis_with_links(
         assert f'href="/console/runs/{child}"' in html
     page = console.http.get(f"/console/runs/{children[0]}", headers=_bearer(key)).text
     assert f'href="/console/runs/{parent_id}">workflow' in page
+
+
+def test_feedback_from_the_run_page_is_stored_with_who_gave_it(console: Console) -> None:
+    from orchestration.feedback import feedback_of
+
+    run_id = _finished(console.rt, "toolbox", 'CALL echo {"text": "hi"}')
+    token = _signed_in(console)
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    first = console.http.post(
+        f"/console/runs/{run_id}/feedback",
+        content=f"csrf={token}&score=down&comment=wrong+order",
+        headers=form,
+    )
+    assert first.status_code == 303
+    again = console.http.post(
+        f"/console/runs/{run_id}/feedback", content=f"csrf={token}&score=up", headers=form
+    )
+    assert again.status_code == 303
+    (given,) = feedback_of(console.rt.journal, run_id)
+    assert (given.giver, given.score, given.comment) == ("ann", 1.0, None)
+    page = console.http.get(f"/console/runs/{run_id}").text
+    assert 'data-giver="ann"' in page and "1 up · 0 down" in page
+    bad = console.http.post(
+        f"/console/runs/{run_id}/feedback", content=f"csrf={token}&score=maybe", headers=form
+    )
+    assert bad.status_code == 422 and "choose thumbs up or down" in bad.text
+
+
+def test_a_read_key_sees_but_cannot_decide_or_give_feedback(console: Console) -> None:
+    run = console.rt.create_run("gatekeeper", 'CALL guarded_effect {"label": "r"}', tenant="acme")
+    drain(console.rt, run.id)
+    (pending,) = list_approvals(console.rt.journal, tenant="acme", state="pending")
+    reader = create_key(console.rt.journal, tenant="acme", name="rita", scopes=["read"]).secret
+    auth = _bearer(reader)
+    page = console.http.get("/console/approvals", headers=auth)
+    assert page.status_code == 200 and "lacks the <code>approve</code> scope" in page.text
+    assert f'action="/console/approvals/{pending.id}"' not in page.text
+    decided = console.http.post(
+        f"/console/approvals/{pending.id}",
+        content="decision=approve",
+        headers={**auth, "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert decided.status_code == 403 and "`approve` scope" in decided.text
+    feedback = console.http.post(
+        f"/console/runs/{run.id}/feedback",
+        content="score=up",
+        headers={**auth, "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert feedback.status_code == 403
+    (still,) = list_approvals(console.rt.journal, tenant="acme", state="pending")
+    assert still.id == pending.id
+    submitter = create_key(console.rt.journal, tenant="acme", name="sam", scopes=["submit"])
+    refused = console.http.get("/console/runs", headers=_bearer(submitter.secret))
+    assert refused.status_code == 403 and "`read` scope" in refused.text
+
+
+def test_the_operators_admin_key_sees_every_tenant(console: Console) -> None:
+    ours = _finished(console.rt, "toolbox", 'CALL echo {"text": "ours"}')
+    theirs = _finished(console.rt, "toolbox", 'CALL echo {"text": "theirs"}', tenant="globex")
+    operator = create_key(console.rt.journal, tenant="*", name="ops", scopes=["admin"]).secret
+    listing = console.http.get("/console/runs", headers=_bearer(operator)).text
+    assert ours in listing and theirs in listing and "every tenant" in listing
+    narrowed = console.http.get("/console/runs?tenant=globex", headers=_bearer(operator)).text
+    assert theirs in narrowed and ours not in narrowed
+    page = console.http.get(f"/console/runs/{theirs}", headers=_bearer(operator))
+    assert page.status_code == 200
+    # A tenant's key cannot widen its view with the same filter.
+    mine = console.http.get("/console/runs?tenant=globex", headers=_bearer(console.key)).text
+    assert theirs not in mine and ours in mine

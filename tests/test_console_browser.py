@@ -157,6 +157,13 @@ def test_a_person_signs_in_follows_a_run_and_approves_its_refund(
     assert "refund of $1249.00 for ORD-1042 issued" in page.inner_text("#run-answer")
     page.screenshot(path=str(shots / "run-finished.png"), full_page=True)
 
+    # Feedback on the answer, stored with who gave it.
+    page.fill("form.give input[name=comment]", "right refund, fast")
+    page.click("form.give button.thumb.up")
+    expect(page.locator('.feedback li[data-giver="ann"]')).to_contain_text("right refund, fast")
+    (given,) = http.get(f"/v1/runs/{run_id}").json()["feedback"]
+    assert (given["giver"], given["score"]) == ("ann", 1.0)
+
     # Another tenant's run is not there; a script in a tool result is text.
     answer = page.goto(f"{api.url}/console/runs/{theirs}")
     assert answer is not None and answer.status == 404

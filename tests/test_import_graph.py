@@ -18,7 +18,8 @@ The layers, bottom to top; a module may import its own layer and the layers belo
 6. ``orchestration.runtime`` and ``orchestration.reducer``: the per-step context (the handles a
    step runs with, and the middleware contract around it) and the agent loop over it.
 7. ``orchestration.budgets``, ``observability``, ``knowledge``, ``memory``: subsystems that
-   plug into a step (as middleware or as tools) and read the journal.
+   plug into a step (as middleware or as tools) and read the journal; ``feedback``, which only
+   reads and writes beside the journal.
 8. ``orchestration.workflows``, ``orchestration.rollouts``: runs of runs, and canaries judged
    from the run metrics and alerts of observability.
 9. ``orchestration.bootstrap`` (the composition root: it builds the runtime and its middleware
@@ -53,6 +54,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "orchestration.budgets",
         "orchestration.observability",
+        "orchestration.feedback",
         "orchestration.knowledge",
         "orchestration.memory",
     ),

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from orchestration.api import approvals, events, health, runs
+from orchestration.api import approvals, events, feedback, health, runs
 from orchestration.api.context import ApiContext
 from orchestration.api.headers import HeaderLimit
 from orchestration.api.limits import TenantLimits
@@ -28,6 +28,7 @@ from orchestration.errors import (
     ApprovalNotFound,
     BackendUnreachable,
     ChordlineError,
+    FeedbackError,
     RunNotFound,
     RunRequestError,
     RunRequestTooLarge,
@@ -63,6 +64,7 @@ def _status_of(exc: ChordlineError) -> int:
         (RunRequestTooLarge, 413),
         (RunRequestError, 422),
         (ApprovalError, 422),
+        (FeedbackError, 422),
         (BackendUnreachable, 503),
     )
     return next((status for kind, status in table if isinstance(exc, kind)), 400)
@@ -179,7 +181,10 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app = FastAPI(
         title="Chordline",
         version="1",
-        description="Start, watch, approve and cancel agent runs. Keys: `chordline keys create`.",
+        description=(
+            "Start, watch, approve, cancel and give feedback on agent runs. Keys: "
+            "`chordline keys create`."
+        ),
     )
     app.state.chordline = context
 
@@ -195,7 +200,14 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(VALUE_REFUSED, _data_error)
     app.add_exception_handler(STATEMENT_FAILED, _journal_down)
-    for router in (health.router, runs.router, events.router, approvals.router, console.router):
+    for router in (
+        health.router,
+        runs.router,
+        events.router,
+        feedback.router,
+        approvals.router,
+        console.router,
+    ):
         app.include_router(router)
     app.mount("/console/static", console.static_files(), name="console-static")
     app.add_middleware(HeaderLimit)

@@ -1,7 +1,9 @@
-"""``Authorization: Bearer <key>`` on every ``/v1`` route, then the tenant's request rate."""
+"""``Authorization: Bearer <key>`` on every ``/v1`` route, the tenant's request rate, then the
+scope the route needs (:func:`require`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -10,8 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from orchestration.api.context import context_of
 from orchestration.api.keys import Principal, verify
+from orchestration.api.scopes import SCOPES
 
-__all__ = ["Caller", "caller"]
+__all__ = ["Approver", "Caller", "Reader", "Submitter", "caller", "require"]
 
 _bearer = HTTPBearer(auto_error=False, description="an API key from `chordline keys create`")
 
@@ -47,3 +50,41 @@ async def caller(
 
 
 Caller = Annotated[Principal, Depends(caller)]
+
+
+def require(scope: str, *alternatives: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the caller's principal when its key has ``scope`` (or one of
+    ``alternatives``; ``admin`` implies every scope).
+
+    Use it as ``principal: Annotated[Principal, Depends(require("approve"))]``.
+
+    Raises:
+        ValueError: a name is not a scope (a mistake in a route, found at import).
+    """
+    wanted = (scope, *alternatives)
+    unknown = [name for name in wanted if name not in SCOPES]
+    if unknown:
+        raise ValueError(f"{unknown} are not scopes; the scopes are {', '.join(SCOPES)}")
+    named = " or ".join(f"`{name}`" for name in wanted)
+    fix = (
+        f"Fix: use a key with the `{scope}` scope (`chordline keys create --tenant T --name N "
+        f"--scope {scope}`)."
+    )
+
+    async def scoped(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+        """403 unless the key has one of the scopes the route needs."""
+        if not any(principal.allows(name) for name in wanted):
+            raise HTTPException(403, f"this key lacks the {named} scope. {fix}")
+        return principal
+
+    return scoped
+
+
+Reader = Annotated[Principal, Depends(require("read"))]
+"""The caller of a route that reads runs, steps, events or approvals."""
+
+Submitter = Annotated[Principal, Depends(require("submit"))]
+"""The caller of a route that starts or cancels a run."""
+
+Approver = Annotated[Principal, Depends(require("approve"))]
+"""The caller of a route that decides an approval."""

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from orchestration.api.auth import Caller
+from orchestration.api.auth import Reader
 from orchestration.api.context import context_of
 from orchestration.api.runs import RUN_ID
 from orchestration.api.schemas import problems
@@ -130,18 +130,20 @@ async def _stream(request: Request, run_id: str, after: str) -> AsyncIterator[st
 
 @router.get(
     "/runs/{run_id}/events",
-    responses={200: {"content": {"text/event-stream": {}}}, **problems(401, 404, 422, 429)},
+    responses={200: {"content": {"text/event-stream": {}}}, **problems(401, 403, 404, 422, 429)},
     response_class=StreamingResponse,
 )
 async def run_events(
     run_id: Annotated[str, RUN_ID],
-    principal: Caller,
+    principal: Reader,
     request: Request,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64)] = None,
 ) -> StreamingResponse:
     """Server-sent events, one per step change, until the run ends (``event: run`` last)."""
     journal = context_of(request).client.runtime.journal
-    await run_in_threadpool(journal.get_run, run_id, principal.tenant)  # 404 before streaming
+    await run_in_threadpool(
+        journal.get_run, run_id, principal.tenant_filter
+    )  # 404 before streaming
     return StreamingResponse(
         _stream(request, run_id, _replay_from(last_event_id)),
         media_type="text/event-stream",

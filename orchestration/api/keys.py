@@ -3,6 +3,8 @@
 A key is ``chl_<prefix>_<secret>``: the prefix (stored, shown in listings) tells keys apart, the
 secret never leaves :func:`create_key`'s return value. Verifying hashes the presented key and
 looks the digest up, so the database never holds anything that opens the API.
+
+Each key has scopes (:mod:`orchestration.api.scopes`): what its :class:`Principal` may do.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from orchestration.api import store
+from orchestration.api.scopes import ADMIN, OPERATOR_TENANT, SCOPES, parse_scopes
 from orchestration.api.store import KeyRecord
 from orchestration.errors import ConfigError
 from orchestration.journal import Journal
@@ -42,11 +46,34 @@ _NAME = re.compile(r"^[\w.@:-]{1,64}$")
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key's tenant and its name (recorded on the decisions it makes)."""
+    """Who is calling: the key's tenant, its name (recorded on the decisions it makes) and what
+    it may do.
+
+    Attributes:
+        tenant: the key's tenant; ``*`` for an operator's key.
+        key_name: the key's name, recorded as who decided an approval or gave feedback.
+        key_id: the key's id.
+        scopes: the key's scopes (``admin`` implies the others).
+    """
 
     tenant: str
     key_name: str
     key_id: str
+    scopes: frozenset[str] = frozenset(SCOPES)
+
+    def allows(self, scope: str) -> bool:
+        """True when the key has ``scope``, or ``admin``, which implies every scope."""
+        return scope in self.scopes or ADMIN in self.scopes
+
+    @property
+    def operator(self) -> bool:
+        """An operator's key: tenant ``*`` with ``admin``; it sees every tenant's runs."""
+        return self.tenant == OPERATOR_TENANT and ADMIN in self.scopes
+
+    @property
+    def tenant_filter(self) -> str | None:
+        """The tenant to narrow every read and decision to: None (every tenant) for an operator."""
+        return None if self.operator else self.tenant
 
 
 @dataclass(frozen=True)
@@ -63,27 +90,46 @@ def _digest(key: str) -> str:
 
 def _checked(label: str, value: str) -> str:
     if not _NAME.match(value):
+        extra = " (or --tenant '*' for an operator's key)" if label == "--tenant" else ""
         raise ConfigError(
-            f"{label} {value!r} is invalid. Fix: use 1-64 letters, digits or . _ - @ :"
+            f"{label} {value!r} is invalid. Fix: use 1-64 letters, digits or . _ - @ :{extra}"
         )
     return value
 
 
-def create_key(journal: Journal, *, tenant: str, name: str) -> NewKey:
+def create_key(
+    journal: Journal, *, tenant: str, name: str, scopes: Iterable[str] | None = None
+) -> NewKey:
     """Create a key for ``tenant`` labelled ``name``.
 
+    Args:
+        journal: the journal the keys are stored in.
+        tenant: the tenant whose runs the key starts and sees; ``*`` for an operator's key,
+            which sees every tenant's (it needs the ``admin`` scope).
+        name: a label, recorded as who decided an approval or gave feedback.
+        scopes: what the key may do (:data:`~orchestration.api.scopes.SCOPES`); every scope
+            when None.
+
     Raises:
-        ConfigError: the tenant or name is not 1-64 plain characters.
+        ConfigError: the tenant or name is not 1-64 plain characters, a scope is unknown, or an
+            operator's key lacks ``admin``.
     """
+    granted = SCOPES if scopes is None else parse_scopes(scopes)
+    if tenant == OPERATOR_TENANT and ADMIN not in granted:
+        raise ConfigError(
+            "--tenant '*' (an operator's key, over every tenant) needs the admin scope. Fix: "
+            "add admin to --scope, or name the one tenant the key serves."
+        )
     prefix = secrets.token_hex(4)
     secret = f"chl_{prefix}_{secrets.token_urlsafe(32)}"
     record = KeyRecord(
         id=str(uuid.uuid4()),
-        tenant=_checked("--tenant", tenant),
+        tenant=tenant if tenant == OPERATOR_TENANT else _checked("--tenant", tenant),
         name=_checked("--name", name),
         prefix=prefix,
         created_at=utcnow(),
         revoked_at=None,
+        scopes=granted,
     )
     store.insert_key(journal, record, _digest(secret))
     return NewKey(record, secret)
@@ -104,7 +150,11 @@ def verify(journal: Journal, presented: str) -> Principal | None:
     if not presented.startswith("chl_") or len(presented) > 200:
         return None
     found = store.live_key(journal, _digest(presented))
-    return None if found is None else Principal(found.tenant, key_name=found.name, key_id=found.id)
+    if found is None:
+        return None
+    return Principal(
+        found.tenant, key_name=found.name, key_id=found.id, scopes=frozenset(found.scopes)
+    )
 
 
 def open_session(journal: Journal, principal: Principal) -> tuple[str, str]:
@@ -128,7 +178,7 @@ def session_principal(journal: Journal, token: str) -> tuple[Principal, str] | N
     if found is None:
         return None
     key, csrf = found
-    return Principal(key.tenant, key_name=key.name, key_id=key.id), csrf
+    return Principal(key.tenant, key.name, key.id, frozenset(key.scopes)), csrf
 
 
 def close_session(journal: Journal, token: str) -> None:

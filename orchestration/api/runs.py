@@ -9,10 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 
-from orchestration.api.auth import Caller
+from orchestration.api.auth import Reader, Submitter
 from orchestration.api.context import ApiContext, context_of
+from orchestration.api.keys import Principal
 from orchestration.api.schemas import RunOut, RunPage, StepOut, problems
+from orchestration.api.scopes import OPERATOR_TENANT
 from orchestration.errors import RunNotFound, RunRequestError
+from orchestration.feedback import FeedbackCounts, feedback_counts, feedback_of
 from orchestration.journal import RunFilter
 from orchestration.journal.records import RunRecord
 from orchestration.journal.tables import RunStatus, utcnow
@@ -28,15 +31,20 @@ router = APIRouter(prefix="/v1", tags=["runs"])
 RUN_ID = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
 _KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 
-_ERRORS = problems(401, 404, 409, 413, 422, 429)
+_ERRORS = problems(401, 403, 404, 409, 413, 422, 429)
 
 
-def run_out(context: ApiContext, run: RunRecord) -> RunOut:
-    """A run with its metadata, as the API shows it."""
-    return RunOut.of(run, context.client.runtime.journal.run_extras(run.id).metadata)
+def run_out(context: ApiContext, run: RunRecord, counts: FeedbackCounts | None = None) -> RunOut:
+    """A run with its metadata, as the API shows it: with every giver's feedback, or (in a
+    listing, ``counts`` given) only how many scored it up and down."""
+    journal = context.client.runtime.journal
+    metadata = journal.run_extras(run.id).metadata
+    if counts is not None:
+        return RunOut.of(run, metadata, counts=counts)
+    return RunOut.of(run, metadata, feedback=feedback_of(journal, run.id))
 
 
-async def _within_size(request: Request, principal: Caller) -> None:
+async def _within_size(request: Request, principal: Submitter) -> None:
     """413 for an input or metadata over its size, before the schema check runs."""
     try:
         body = json.loads(await request.body())
@@ -55,7 +63,7 @@ async def _within_size(request: Request, principal: Caller) -> None:
 )
 def create_run(
     body: RunRequest,
-    principal: Caller,
+    principal: Submitter,
     request: Request,
     response: Response,
     idempotency_key: Annotated[
@@ -64,16 +72,12 @@ def create_run(
 ) -> RunOut:
     """Start a run of an agent for the key's tenant; 201 with the run.
 
-    With an ``Idempotency-Key`` the same key and body answer the same run (200); the same key
-    with another body answers 409.
+    An operator's key (tenant ``*``) names the run's tenant in the body. With an
+    ``Idempotency-Key`` the same key and body answer the same run (200); the same key with
+    another body answers 409.
     """
     context = context_of(request)
-    tenant = principal.tenant
-    if body.tenant not in (None, tenant):
-        raise RunRequestError(
-            f"tenant: this key belongs to tenant {tenant!r}. Fix: leave tenant out.",
-            field="tenant",
-        )
+    tenant = _tenant_of_new_run(principal, body)
     request_digest = request_hash(body.model_copy(update={"tenant": tenant}))
     journal = context.client.runtime.journal
     if idempotency_key is not None:
@@ -97,6 +101,26 @@ def create_run(
             type(exc).__name__,
         )
     return run_out(context, run)
+
+
+def _tenant_of_new_run(principal: Principal, body: RunRequest) -> str:
+    """The tenant a new run belongs to: the key's, or the one an operator's key names."""
+    if principal.tenant != OPERATOR_TENANT:
+        if body.tenant not in (None, principal.tenant):
+            raise RunRequestError(
+                f"tenant: this key belongs to tenant {principal.tenant!r}. Fix: leave tenant out.",
+                field="tenant",
+            )
+        return principal.tenant
+    if not principal.operator:
+        raise HTTPException(403, "this key lacks the `admin` scope. Fix: use a tenant's key.")
+    if body.tenant is None or body.tenant == OPERATOR_TENANT:
+        raise RunRequestError(
+            "tenant: an operator's key (tenant '*') has no tenant of its own to run for. Fix: "
+            'name the run\'s tenant in the body, e.g. "tenant": "acme".',
+            field="tenant",
+        )
+    return body.tenant
 
 
 def _replayed(context: ApiContext, run: RunRecord, digest: str) -> RunOut:
@@ -162,24 +186,24 @@ def _check_daily_cap(context: ApiContext, tenant: str) -> None:
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, responses=_ERRORS)
-def get_run(run_id: Annotated[str, RUN_ID], principal: Caller, request: Request) -> RunOut:
-    """A run: status, answer, error, totals, agent version and model pin."""
+def get_run(run_id: Annotated[str, RUN_ID], principal: Reader, request: Request) -> RunOut:
+    """A run: status, answer, error, totals, agent version, model pin and feedback."""
     context = context_of(request)
-    return run_out(context, context.client.runtime.journal.get_run(run_id, principal.tenant))
+    return run_out(context, context.client.runtime.journal.get_run(run_id, principal.tenant_filter))
 
 
 @router.get("/runs/{run_id}/steps", response_model=list[StepOut], responses=_ERRORS)
-def get_steps(run_id: Annotated[str, RUN_ID], principal: Caller, request: Request) -> list[StepOut]:
+def get_steps(run_id: Annotated[str, RUN_ID], principal: Reader, request: Request) -> list[StepOut]:
     """The run's timeline: every step in order."""
     journal = context_of(request).client.runtime.journal
-    journal.get_run(run_id, principal.tenant)
+    journal.get_run(run_id, principal.tenant_filter)
     return [StepOut.of(step) for step in journal.steps(run_id)]
 
 
 @router.get("/runs", response_model=RunPage, responses=_ERRORS)
 def list_runs(
     *,
-    principal: Caller,
+    principal: Reader,
     request: Request,
     status: RunStatus | None = None,
     agent: Annotated[str | None, Query(max_length=128, pattern=r"^[\w.-]+$")] = None,
@@ -188,35 +212,39 @@ def list_runs(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> RunPage:
-    """The tenant's runs, newest first; pass ``next_cursor`` back as ``cursor`` for more."""
+    """The tenant's runs (an operator's key: every tenant's), newest first, each with its
+    feedback counts; pass ``next_cursor`` back as ``cursor`` for more."""
     context = context_of(request)
     bounds = [t for t in (created_after, created_before) if t is not None]
     if any(t.year < 1900 or t.year > 9000 for t in bounds):
         raise RunRequestError("created_after/created_before: out of range. Fix: use ISO 8601.")
-    # The key's tenant always narrows the listing: a tenant never sees another's runs.
+    # The key's tenant always narrows the listing: a tenant never sees another's runs (only an
+    # operator's key, tenant '*' with admin, lists every tenant's).
     where = RunFilter(
-        tenant=principal.tenant,
+        tenant=principal.tenant_filter,
         agent=agent,
         statuses=() if status is None else (status,),
         created_after=created_after,
         created_before=created_before,
     )
-    found = context.client.runtime.journal.list_runs(where, per_page=limit, cursor=cursor)
+    journal = context.client.runtime.journal
+    found = journal.list_runs(where, per_page=limit, cursor=cursor)
+    counts = feedback_counts(journal, [run.id for run in found.runs])
     return RunPage(
-        runs=[run_out(context, run) for run in found.runs], next_cursor=found.next_cursor
+        runs=[run_out(context, run, counts[run.id]) for run in found.runs],
+        next_cursor=found.next_cursor,
     )
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, responses=_ERRORS)
-def cancel_run(run_id: Annotated[str, RUN_ID], principal: Caller, request: Request) -> RunOut:
+def cancel_run(run_id: Annotated[str, RUN_ID], principal: Submitter, request: Request) -> RunOut:
     """Cancel a run: steps not started are skipped; a step in flight finishes, nothing follows."""
     context = context_of(request)
     journal = context.client.runtime.journal
-    if not context.client.cancel(
-        run_id, reason=f"by {principal.key_name}", tenant=principal.tenant
-    ):
-        run = journal.get_run(run_id, principal.tenant)
+    tenant = principal.tenant_filter
+    if not context.client.cancel(run_id, reason=f"by {principal.key_name}", tenant=tenant):
+        run = journal.get_run(run_id, tenant)
         raise HTTPException(
             409, f"run {run_id} had already ended ({run.status.value}); nothing changed."
         )
-    return run_out(context, journal.get_run(run_id, principal.tenant))
+    return run_out(context, journal.get_run(run_id, tenant))

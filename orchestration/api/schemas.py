@@ -4,20 +4,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, field_validator
 
+from orchestration.feedback import (
+    COMMENT_MAX_CHARS,
+    LABEL_MAX_CHARS,
+    MAX_LABELS,
+    FeedbackCounts,
+    FeedbackRecord,
+)
 from orchestration.journal.approvals import ApprovalDecision, ApprovalView
 from orchestration.journal.payloads import encode
 from orchestration.journal.records import RunRecord, StepRecord
+from orchestration.run_request import refuse_unstorable
 
 __all__ = [
     "ApprovalOut",
     "ApprovalPage",
     "DecisionIn",
     "DecisionOut",
+    "FeedbackCountsOut",
+    "FeedbackIn",
+    "FeedbackOut",
     "Problem",
     "RunOut",
     "RunPage",
@@ -45,10 +57,43 @@ class Totals(BaseModel):
     cost_usd: str | None
 
 
+class FeedbackOut(BaseModel):
+    """One giver's feedback on a run (their latest: it replaced any earlier one)."""
+
+    run_id: str
+    giver: str
+    score: float
+    comment: str | None
+    labels: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: FeedbackRecord) -> FeedbackOut:
+        """The API's view of stored feedback."""
+        return cls(
+            run_id=record.run_id,
+            giver=record.giver,
+            score=record.score,
+            comment=record.comment,
+            labels=list(record.labels),
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+
+class FeedbackCountsOut(BaseModel):
+    """How many givers scored a run up (1, or a grade of at least 0.5) and how many down."""
+
+    up: int
+    down: int
+
+
 class RunOut(BaseModel):
-    """A run: status, answer, error, totals, what it ran with."""
+    """A run: status, answer, error, totals, what it ran with, and the feedback on it."""
 
     id: str
+    tenant: str
     agent: str
     agent_version: str
     model: str
@@ -65,12 +110,28 @@ class RunOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    feedback_counts: FeedbackCountsOut
+    feedback: list[FeedbackOut] | None = Field(
+        None, description="every giver's feedback; null in listings, which carry the counts"
+    )
 
     @classmethod
-    def of(cls, run: RunRecord, metadata: dict[str, Any] | None) -> RunOut:
-        """The API's view of a journaled run."""
+    def of(
+        cls,
+        run: RunRecord,
+        metadata: dict[str, Any] | None,
+        *,
+        feedback: Sequence[FeedbackRecord] | None = None,
+        counts: FeedbackCounts | None = None,
+    ) -> RunOut:
+        """The API's view of a journaled run, with its feedback (one run) or its counts (a
+        listing)."""
+        if counts is None:
+            given = feedback or ()
+            counts = FeedbackCounts(sum(f.up for f in given), sum(not f.up for f in given))
         return cls(
             id=run.id,
+            tenant=run.tenant,
             agent=run.agent,
             agent_version=run.agent_version,
             model=run.model,
@@ -92,6 +153,8 @@ class RunOut(BaseModel):
             created_at=run.created_at,
             updated_at=run.updated_at,
             finished_at=run.finished_at,
+            feedback_counts=FeedbackCountsOut(up=counts.up, down=counts.down),
+            feedback=None if feedback is None else [FeedbackOut.of(f) for f in feedback],
         )
 
 
@@ -181,6 +244,7 @@ class ApprovalOut(BaseModel):
 
     id: str
     run_id: str
+    tenant: str
     tool: str
     arguments: JsonValue | None
     status: str
@@ -194,6 +258,7 @@ class ApprovalOut(BaseModel):
         return cls(
             id=view.id,
             run_id=view.run_id,
+            tenant=view.tenant,
             tool=view.tool,
             arguments=_json(view.arguments),
             status=view.state,
@@ -219,6 +284,30 @@ class DecisionIn(BaseModel):
     arguments: dict[str, JsonValue] | None = Field(
         None, description="edited arguments to run instead (approve only, where the tool allows)"
     )
+
+
+class FeedbackIn(BaseModel):
+    """Feedback on a run: a thumbs up (1) or down (-1), or a grade from 0 to 1."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: float = Field(
+        strict=True,
+        allow_inf_nan=False,
+        ge=-1,
+        le=1,
+        description="1 (up), -1 (down) or a grade from 0 to 1",
+    )
+    comment: str | None = Field(None, max_length=COMMENT_MAX_CHARS, strict=True)
+    labels: list[Annotated[str, Field(min_length=1, max_length=LABEL_MAX_CHARS, strict=True)]] = (
+        Field(default_factory=list, max_length=MAX_LABELS, description="short tags")
+    )
+
+    @field_validator("comment", "labels")
+    @classmethod
+    def _storable(cls, value: object, info: ValidationInfo) -> object:
+        # A NUL cannot be stored (a lone surrogate is refused by the length check): a 422.
+        return refuse_unstorable(value, info)
 
 
 Problem.model_rebuild()

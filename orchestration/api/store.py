@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select, update
 
+from orchestration.api.scopes import scopes_of, stored
 from orchestration.api.tables import ApiKey, ConsoleSession
 from orchestration.journal.engine import write
 from orchestration.journal.tables import utcnow
@@ -30,7 +31,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class KeyRecord:
-    """A key as listed: never the key itself (nor its digest)."""
+    """A key as listed: never the key itself (nor its digest).
+
+    ``scopes`` are what it may do, in :data:`~orchestration.api.scopes.SCOPES` order (every
+    scope for a key made before keys had scopes).
+    """
 
     id: str
     tenant: str
@@ -38,15 +43,17 @@ class KeyRecord:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    scopes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class LiveKey:
-    """Who a live key belongs to."""
+    """Who a live key belongs to, and what it may do."""
 
     id: str
     tenant: str
     name: str
+    scopes: tuple[str, ...]
 
 
 def insert_key(journal: Journal, row: KeyRecord, key_hash: str) -> None:
@@ -60,6 +67,7 @@ def insert_key(journal: Journal, row: KeyRecord, key_hash: str) -> None:
                 key_hash=key_hash,
                 prefix=row.prefix,
                 created_at=row.created_at,
+                scopes=stored(row.scopes),
             )
         )
 
@@ -78,6 +86,7 @@ def select_keys(journal: Journal, tenant: str | None = None) -> list[KeyRecord]:
                 prefix=row.prefix,
                 created_at=row.created_at,
                 revoked_at=row.revoked_at,
+                scopes=scopes_of(row.scopes),
             )
             for row in connection.execute(query)
         ]
@@ -99,12 +108,12 @@ def revoke_keys(journal: Journal, key: str) -> int:
 
 def live_key(journal: Journal, key_hash: str) -> LiveKey | None:
     """The live (not revoked) key with this digest, if any."""
-    query = select(ApiKey.id, ApiKey.tenant, ApiKey.name).where(
+    query = select(ApiKey.id, ApiKey.tenant, ApiKey.name, ApiKey.scopes).where(
         ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None)
     )
     with journal.engine.connect() as connection:
         row = connection.execute(query).first()
-    return None if row is None else LiveKey(row.id, row.tenant, row.name)
+    return None if row is None else LiveKey(row.id, row.tenant, row.name, scopes_of(row.scopes))
 
 
 def insert_session(
@@ -129,7 +138,7 @@ def insert_session(
 def session_key(journal: Journal, token_hash: str) -> tuple[LiveKey, str] | None:
     """The live key behind an unexpired session, and the session's CSRF token."""
     query = (
-        select(ApiKey.id, ApiKey.tenant, ApiKey.name, ConsoleSession.csrf)
+        select(ApiKey.id, ApiKey.tenant, ApiKey.name, ApiKey.scopes, ConsoleSession.csrf)
         .join(ApiKey, ApiKey.id == ConsoleSession.key_id)
         .where(
             ConsoleSession.token_hash == token_hash,
@@ -139,7 +148,9 @@ def session_key(journal: Journal, token_hash: str) -> tuple[LiveKey, str] | None
     )
     with journal.engine.connect() as connection:
         row = connection.execute(query).first()
-    return None if row is None else (LiveKey(row.id, row.tenant, row.name), row.csrf)
+    if row is None:
+        return None
+    return LiveKey(row.id, row.tenant, row.name, scopes_of(row.scopes)), row.csrf
 
 
 def delete_session(journal: Journal, token_hash: str) -> None:

@@ -1,4 +1,6 @@
-"""The HTTP API's table: tenants' API keys (migration ``api``), on the journal's metadata."""
+"""The HTTP API's table: tenants' API keys (migrations ``api``, ``api_scopes``), on the journal's
+metadata.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +18,11 @@ __all__ = [
 
 
 class ApiKey(Base):
-    """A tenant's API key: only its SHA-256 is stored; the key itself is shown once."""
+    """A tenant's API key: only its SHA-256 is stored; the key itself is shown once.
+
+    ``scopes`` is what the key may do, comma-separated (``read,approve``); NULL on a key made
+    before keys had scopes, which keeps every right.
+    """
 
     __tablename__ = "api_keys"
 
@@ -27,6 +33,7 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    scopes: Mapped[str | None] = mapped_column(String(64))
 
 
 class ConsoleSession(Base):

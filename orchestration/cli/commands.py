@@ -41,7 +41,8 @@ COMMANDS: dict[str, Entry] = {
     ),
     "api": Entry(
         _CLI + "api",
-        "Serve the HTTP API: runs, events, approvals (OpenAPI at /openapi.json, docs at /docs).",
+        "Serve the HTTP API (runs, events, approvals; OpenAPI at /openapi.json, docs at /docs) "
+        "and the console at /console.",
     ),
     "approvals": Entry(
         _CLI + "approvals", "List approvals (by default the tool calls waiting for a person)."
@@ -69,6 +70,10 @@ COMMANDS: dict[str, Entry] = {
     "eval": Entry(
         _CLI + "evals",
         "Evaluate agents on their datasets (evals/AGENT/*.jsonl); gates and baselines.",
+    ),
+    "feedback": Entry(
+        _CLI + "feedback",
+        "Give feedback on a run: --up, --down or --score 0..1, with a comment and labels.",
     ),
     "flower": Entry(
         _CLI + "processes",

@@ -1,4 +1,4 @@
-"""Rich renderings for the CLI: run tables and a run's step timeline."""
+"""Rich renderings for the CLI: run tables, a run's step timeline and the feedback on it."""
 
 from __future__ import annotations
 
@@ -20,14 +20,17 @@ from orchestration.journal.tables import RunStatus, StepStatus
 if TYPE_CHECKING:
     # Only for annotations: listing runs need not load the agents (and their tools).
     from orchestration.agents.registry import AgentRegistry
+    from orchestration.feedback import FeedbackRecord
 
 __all__ = [
     "SHORT_ID",
     "agents_table",
     "broken_lines",
+    "feedback_table",
     "llm_table",
     "run_panel",
     "runs_table",
+    "score_label",
     "timeline",
 ]
 
@@ -265,3 +268,37 @@ def run_panel(run: RunRecord, steps: Sequence[StepRecord], width: int) -> Render
     if calls is not None:
         parts.append(calls)
     return Group(*parts)
+
+
+def score_label(score: float) -> str:
+    """``up`` for 1, ``down`` for -1, else the grade (``0.80``)."""
+    if score == 1:
+        return "up"
+    if score == -1:
+        return "down"
+    return f"{score:.2f}"
+
+
+def feedback_table(given: Sequence[FeedbackRecord], width: int) -> RenderableType:
+    """Each giver's feedback on a run: who, the score, when (UTC), then its labels (``#tag``)
+    and comment in one column that wraps, so the comment keeps the width that is left."""
+    columns = (
+        Column("giver"),
+        Column("score", right=True),
+        Column("given"),
+        Column("comment", prose=True),
+    )
+    rows: list[list[Cell]] = []
+    for f in given:
+        said = Text(" ".join(f"#{label}" for label in f.labels), style="cyan")
+        if f.comment:
+            said.append((" " if f.labels else "") + f.comment)
+        rows.append(
+            [
+                escape(f.giver),
+                Text(score_label(f.score), style="green" if f.up else "red"),
+                f"{f.updated_at:%Y-%m-%d %H:%M}",
+                said,
+            ]
+        )
+    return fitted(columns, rows, width, title="Feedback")

@@ -1,4 +1,5 @@
-"""`chordline keys create|list|revoke`: the tenants' API keys (stored hashed, shown once)."""
+"""`chordline keys create|list|revoke`: the tenants' API keys (stored hashed, shown once), each
+with its scopes (read, submit, approve, admin)."""
 
 from __future__ import annotations
 
@@ -16,17 +17,31 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--tenant", required=True, help="the tenant the key's runs belong to")
+@click.option(
+    "--tenant",
+    required=True,
+    help="the tenant the key's runs belong to; '*' for an operator's key (every tenant's)",
+)
 @click.option("--name", required=True, help="a label, recorded as who decided approvals")
-def create(tenant: str, name: str) -> None:
+@click.option(
+    "--scope",
+    "scopes",
+    default="read,submit,approve,admin",
+    show_default=True,
+    help="what the key may do, comma-separated: read, submit, approve, admin (admin: all)",
+)
+def create(tenant: str, name: str, scopes: str) -> None:
     """Create a key; it is printed once, alone on the last line (scripts take that line)."""
     from orchestration.api.keys import create_key
+    from orchestration.api.scopes import parse_scopes
 
-    made = create_key(open_client().runtime.journal, tenant=tenant, name=name)
+    granted = parse_scopes(scopes)
+    made = create_key(open_client().runtime.journal, tenant=tenant, name=name, scopes=granted)
     console.print(
-        f"key {made.record.prefix} ({made.record.name}) for tenant {made.record.tenant}; "
-        "it is shown only now, keep it secret:",
+        f"key {made.record.prefix} ({made.record.name}) for tenant {made.record.tenant}, "
+        f"scopes {','.join(made.record.scopes)}; it is shown only now, keep it secret:",
         highlight=False,
+        markup=False,
     )
     click.echo(made.secret)
 
@@ -50,6 +65,7 @@ def list_(tenant: str | None, as_json: bool) -> None:
                 "prefix": k.prefix,
                 "tenant": k.tenant,
                 "name": k.name,
+                "scopes": list(k.scopes),
                 "created_at": k.created_at.isoformat(),
                 "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
             }
@@ -57,7 +73,11 @@ def list_(tenant: str | None, as_json: bool) -> None:
         ]
         echo_json({"keys": listed})
         return
-    columns = [Column(c) for c in ("id", "prefix", "tenant", "name", "created", "revoked")]
+    columns = [
+        *(Column(c) for c in ("id", "prefix", "tenant", "name")),
+        Column("scopes", prose=True),
+        *(Column(c) for c in ("created", "revoked")),
+    ]
     when = "%Y-%m-%d %H:%M:%S"
     rows = [
         [
@@ -65,6 +85,7 @@ def list_(tenant: str | None, as_json: bool) -> None:
             escape(k.prefix),
             escape(k.tenant),
             escape(k.name),
+            " ".join(k.scopes),
             f"{k.created_at:{when}}",
             f"{k.revoked_at:{when}}" if k.revoked_at else "",
         ]

@@ -7,9 +7,10 @@ money is a decimal string (or null when unknown), statuses are their journal val
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,7 +19,10 @@ from orchestration.agents.registry import AgentRegistry
 from orchestration.journal.listing import RunPage
 from orchestration.journal.records import RunRecord, StepRecord
 
-__all__ = ["agents_document", "echo_json", "run_document", "runs_document"]
+if TYPE_CHECKING:
+    from orchestration.feedback import FeedbackRecord
+
+__all__ = ["agents_document", "echo_json", "feedback_document", "run_document", "runs_document"]
 
 
 def _time(value: datetime | None) -> str | None:
@@ -82,13 +86,30 @@ def runs_document(page: RunPage, served: dict[str, tuple[str, ...]]) -> dict[str
     }
 
 
+def feedback_document(given: FeedbackRecord) -> dict[str, Any]:
+    """One giver's feedback on a run (``chordline feedback --json``, and in ``status --json``)."""
+    return {
+        "run_id": given.run_id,
+        "giver": given.giver,
+        "score": given.score,
+        "comment": given.comment,
+        "labels": list(given.labels),
+        "created_at": _time(given.created_at),
+        "updated_at": _time(given.updated_at),
+    }
+
+
 def run_document(
-    run: RunRecord, steps: tuple[StepRecord, ...], served: tuple[str, ...]
+    run: RunRecord,
+    steps: tuple[StepRecord, ...],
+    served: tuple[str, ...],
+    feedback: Sequence[FeedbackRecord] = (),
 ) -> dict[str, Any]:
-    """``chordline status --json``: the run, its answer and every step."""
+    """``chordline status --json``: the run, its answer, every step and the feedback on it."""
     return {
         "run": {**_run(run, served), "input": run.input, "output": run.output},
         "steps": [_step(step) for step in steps],
+        "feedback": [feedback_document(given) for given in feedback],
     }
 
 

@@ -84,9 +84,11 @@ def submit(
 
 
 def show_run(journal: Journal, run_id: str, tenant: str | None = None) -> None:
-    """Print a run from the journal: its panel, its workflow children, memory and approvals."""
-    from orchestration.cli.display import run_panel
+    """Print a run from the journal: its panel, its workflow children, memory, approvals and
+    the feedback on it."""
+    from orchestration.cli.display import feedback_table, run_panel
     from orchestration.cli.workflows import children_table, memory_table
+    from orchestration.feedback import feedback_of
     from orchestration.memory.context import read_recorded
 
     run = journal.get_run(run_id, tenant)
@@ -109,6 +111,9 @@ def show_run(journal: Journal, run_id: str, tenant: str | None = None) -> None:
                 f"[magenta]waiting for approval:[/] step {step.seq} {step.name} "
                 f"{step.arguments}  (approve: chordline approve {run.id}.{step.seq})"
             )
+    given = feedback_of(journal, run_id)
+    if given:
+        console.print(feedback_table(given, console.width))
 
 
 def _full_id(journal: Journal, run_id: str, tenant: str | None = None) -> str:
@@ -129,10 +134,12 @@ def status(run_id: str, tenant: str | None, as_json: bool) -> None:
         show_run(journal, run_id, tenant)
         return
     from orchestration.cli.output import echo_json, run_document
+    from orchestration.feedback import feedback_of
     from orchestration.journal.listing import served_models_of_steps
 
     run, steps = journal.get_run(run_id, tenant), tuple(journal.steps(run_id))
-    echo_json(run_document(run, steps, served_models_of_steps(steps)))
+    given = feedback_of(journal, run_id)
+    echo_json(run_document(run, steps, served_models_of_steps(steps), given))
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

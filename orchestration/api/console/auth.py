@@ -33,9 +33,28 @@ class Viewer:
     csrf: str | None
 
     @property
-    def tenant(self) -> str:
-        """The key's tenant: everything shown is this tenant's."""
-        return self.principal.tenant
+    def tenant(self) -> str | None:
+        """The tenant whose runs are shown: the key's, or None (every tenant) for the
+        operator's admin key of tenant ``*``."""
+        return self.principal.tenant_filter
+
+    def may(self, scope: str) -> bool:
+        """True when the key has ``scope`` (``admin`` has them all)."""
+        return self.principal.allows(scope)
+
+    def require(self, scope: str, *alternatives: str) -> None:
+        """Refuse the request unless the key has ``scope`` or one of ``alternatives``.
+
+        Raises:
+            HTTPException: 403 naming the scope.
+        """
+        if not any(self.may(s) for s in (scope, *alternatives)):
+            named = " or ".join(f"`{s}`" for s in (scope, *alternatives))
+            raise HTTPException(
+                403,
+                f"this key lacks the {named} scope. Fix: sign in with a key that has it "
+                f"(`chordline keys create --tenant T --name N --scope {scope}`).",
+            )
 
 
 class LoginRequired(Exception):
@@ -57,6 +76,8 @@ async def viewer(request: Request) -> Viewer:
 
     Raises:
         LoginRequired: no live session and no valid bearer key.
+        HTTPException: 401 for a bearer key that is unknown or revoked; 403 for a key
+            without the ``read`` scope.
     """
     journal = context_of(request).client.runtime.journal
     header = request.headers.get("authorization", "")
@@ -65,13 +86,15 @@ async def viewer(request: Request) -> Viewer:
         principal = await run_in_threadpool(verify, journal, presented.strip())
         if principal is None:
             raise HTTPException(401, "invalid or revoked API key", {"WWW-Authenticate": "Bearer"})
-        return Viewer(principal, None)
-    token = request.cookies.get(SESSION_COOKIE, "")
-    found = await run_in_threadpool(session_principal, journal, token) if token else None
-    if found is None:
-        raise LoginRequired(request.url.path)
-    principal, csrf = found
-    return Viewer(principal, csrf)
+        seen = Viewer(principal, None)
+    else:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        found = await run_in_threadpool(session_principal, journal, token) if token else None
+        if found is None:
+            raise LoginRequired(request.url.path)
+        seen = Viewer(*found)
+    seen.require("read")  # every page shows runs
+    return seen
 
 
 def check_csrf(who: Viewer, presented: str | None) -> None:

@@ -28,7 +28,7 @@ from orchestration.api.context import ApiContext, context_of
 from orchestration.api.events import journal_events
 from orchestration.api.keys import SESSION_HOURS, close_session, open_session, verify
 from orchestration.api.runs import RUN_ID
-from orchestration.errors import ApprovalConflict, ApprovalError, RunRequestError
+from orchestration.errors import ApprovalConflict, ApprovalError, FeedbackError, RunRequestError
 from orchestration.journal import RunFilter
 from orchestration.journal.approvals import ApprovalDecision, ApprovalState, list_approvals
 from orchestration.journal.listing import served_models_of_steps
@@ -193,18 +193,26 @@ def runs_page(
     status: Annotated[str | None, Query(max_length=32)] = None,
     since: Annotated[str | None, Query(max_length=16)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    tenant: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     fragment: bool = False,
 ) -> HTMLResponse:
     """The tenant's runs, newest first, a page at a time, with filters; live."""
     journal = context_of(request).client.runtime.journal
     where, error = _filters(agent, status, since, q)
-    where = RunFilter(**{**where.__dict__, "tenant": who.tenant})
+    # The key's tenant always narrows the list; the operator may pick one.
+    where = RunFilter(**{**where.__dict__, "tenant": who.tenant or tenant or None})
     try:
         found = journal.list_runs(where, per_page=_PER_PAGE, cursor=cursor)
     except RunRequestError as exc:
         raise HTTPException(422, str(exc)) from None
-    filters = {"agent": agent or "", "status": status or "", "since": since or "", "q": q or ""}
+    filters = {
+        "agent": agent or "",
+        "status": status or "",
+        "since": since or "",
+        "q": q or "",
+        "tenant": tenant or "",
+    }
     more = None
     if found.next_cursor:
         more = "?" + urlencode(
@@ -269,7 +277,18 @@ def run_page(
     run_id: Annotated[str, RUN_ID], request: Request, who: Seen, fragment: bool = False
 ) -> HTMLResponse:
     """One run: its header, its timeline to scale, every step's details; live."""
-    context = context_of(request)
+    return _run_page(context_of(request), run_id, who, fragment=fragment)
+
+
+def _run_page(
+    context: ApiContext,
+    run_id: str,
+    who: Viewer,
+    *,
+    fragment: bool = False,
+    status: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
     rt = context.client.runtime
     run = _run_of(context, run_id, who)
     steps = rt.journal.steps(run.id)
@@ -287,7 +306,11 @@ def run_page(
         for step in steps
     }
     template = context.settings.observability.trace_url_template
+    from orchestration.feedback import feedback_of
+
     values = {
+        "feedback": feedback_of(rt.journal, run.id),
+        "feedback_error": error,
         "viewer": who,
         "run": run,
         "steps": steps,
@@ -302,7 +325,40 @@ def run_page(
         "show_text": show_text,
         "parent": run.parent_id,
     }
-    return _page("run_body.html" if fragment else "run.html", values)
+    return _page("run_body.html" if fragment else "run.html", values, status)
+
+
+@router.post("/runs/{run_id}/feedback")
+async def give(run_id: Annotated[str, RUN_ID], request: Request, who: Seen) -> Response:
+    """A thumbs up or down on the run's answer, with an optional comment; a person's later
+    feedback on the run replaces their earlier one."""
+    form = _form(await request.body())
+    check_csrf(who, form.get("csrf"))
+    who.require("submit", "approve")
+    context = context_of(request)
+    from orchestration.feedback import give_feedback
+
+    score = {"up": 1.0, "down": -1.0}.get(form.get("score", ""))
+    comment = form.get("comment", "").strip() or None
+    try:
+        if score is None:
+            raise FeedbackError("score: choose thumbs up or down.", field="score")
+        await run_in_threadpool(
+            lambda: give_feedback(
+                context.client.runtime.journal,
+                run_id,
+                tenant=who.tenant,
+                giver=who.principal.key_name,
+                score=score,
+                comment=comment,
+            )
+        )
+    except FeedbackError as exc:
+        message = str(exc)
+        return await run_in_threadpool(
+            lambda: _run_page(context, run_id, who, status=422, error=message)
+        )
+    return RedirectResponse(f"/console/runs/{run_id}#feedback", status_code=303)
 
 
 @router.get("/runs/{run_id}/live")
@@ -412,6 +468,7 @@ async def decide(approval_id: str, request: Request, who: Seen) -> Response:
     """Approve, approve with edited arguments, or reject with a reason; errors shown inline."""
     form = _form(await request.body())
     check_csrf(who, form.get("csrf"))
+    who.require("approve")
     context = context_of(request)
     approving = form.get("decision") == "approve"
     edited = form.get("arguments", "").strip()

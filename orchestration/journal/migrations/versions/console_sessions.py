@@ -1,7 +1,7 @@
 """The console: people's sessions (signed in with an API key) and the index its live lists read.
 
 Revision ID: console
-Revises: observe
+Revises: feedback
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "console"
-down_revision = "observe"
+down_revision = "feedback"
 branch_labels = None
 depends_on = None
 
