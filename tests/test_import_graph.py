@@ -19,8 +19,9 @@ The layers, bottom to top; a module may import its own layer and the layers belo
    step runs with, and the middleware contract around it) and the agent loop over it.
 7. ``orchestration.budgets``, ``observability``, ``knowledge``, ``memory``: subsystems that
    plug into a step (as middleware or as tools) and read the journal.
-8. ``orchestration.workflows``, ``orchestration.rollouts``: runs of runs, and canaries judged
-   from the run metrics and alerts of observability.
+8. ``orchestration.workflows``, ``orchestration.rollouts``, ``orchestration.webhooks``: runs of
+   runs, canaries judged from the run metrics and alerts of observability, and the approval
+   webhook (its arguments redacted as traces are).
 9. ``orchestration.bootstrap`` (the composition root: it builds the runtime and its middleware
    chain from the settings), ``orchestration.canvas`` (the one module speaking Celery).
 10. ``orchestration.client``, then ``evals`` (trials are runs the client drives), then ``api``,
@@ -56,7 +57,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "orchestration.knowledge",
         "orchestration.memory",
     ),
-    ("orchestration.workflows", "orchestration.rollouts"),
+    ("orchestration.workflows", "orchestration.rollouts", "orchestration.webhooks"),
     ("orchestration.bootstrap", "orchestration.canvas"),
     ("orchestration.client",),
     ("orchestration.evals",),
