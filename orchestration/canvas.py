@@ -45,6 +45,7 @@ __all__ = [
     "ROUTES",
     "SENT_AT_HEADER",
     "TASK_APPROVAL",
+    "TASK_APPROVAL_WEBHOOK",
     "TASK_CLEANUP",
     "TASK_FINETUNE",
     "TASK_FINETUNE_FOLLOW",
@@ -65,6 +66,7 @@ __all__ = [
     "redrive_stuck",
     "run_task_repr",
     "schedule_finetune_check",
+    "send_approval_webhook",
     "start_run",
 ]
 
@@ -73,6 +75,8 @@ TASK_TURN = "chordline.agent.turn"
 TASK_TOOL = "chordline.tool.call"
 TASK_APPROVAL = "chordline.agent.await_approval"
 TASK_SWEEP = "chordline.runs.sweep"
+# The POST announcing a waiting approval (CHORDLINE_APPROVAL_WEBHOOK_URL), on the tools queue.
+TASK_APPROVAL_WEBHOOK = "chordline.approvals.webhook"
 # Admin jobs (routed to the admin queue by ``chordline.admin.*``).
 TASK_NIGHTLY_EVAL = "chordline.admin.nightly_eval"
 TASK_CLEANUP = "chordline.admin.cleanup"
@@ -100,6 +104,10 @@ ROUTES = {
     "chordline.runs.*": {"queue": "agents"},
     "chordline.workflow.*": {"queue": "agents"},
     "chordline.tool.*": {"queue": "tools"},
+    # A webhook POST is short I/O that a person is waiting on: the tools workers' threads serve
+    # it at once, where an agents worker would hold a turn's slot and the admin queue may be
+    # busy with an eval for minutes.
+    "chordline.approvals.*": {"queue": "tools"},
     "chordline.admin.*": {"queue": "admin"},
     # Celery's own chord bookkeeping rides with the turns it unlocks.
     "celery.chord_unlock": {"queue": "agents"},
@@ -299,6 +307,17 @@ def advance_workflow(
         immutable=True,
         priority=PRIORITY_RECOVERY if recovery else PRIORITY_ROUTINE,
         ignore_result=True,
+    ).apply_async()
+
+
+def send_approval_webhook(app: Celery, run_id: str, seq: int) -> None:
+    """Enqueue the POST announcing that approval step ``seq`` of ``run_id`` waits for a person
+    (tools queue). The message carries the approval's id; the task reads the rest from the
+    journal."""
+    from orchestration.journal.approvals import approval_id
+
+    app.signature(
+        TASK_APPROVAL_WEBHOOK, args=(approval_id(run_id, seq),), immutable=True, ignore_result=True
     ).apply_async()
 
 

@@ -20,6 +20,7 @@ from orchestration.llm import tables as llm_tables
 from orchestration.memory import tables as memory_tables
 from orchestration.observability import tables as observability_tables
 from orchestration.rollouts import tables as rollouts_tables
+from orchestration.webhooks import tables as webhooks_tables
 
 __all__ = ["TABLE_MODULES", "metadata"]
 
@@ -34,6 +35,7 @@ TABLE_MODULES = (
     memory_tables,
     observability_tables,
     rollouts_tables,
+    webhooks_tables,
 )
 """The modules that define tables, the journal's first."""
 

@@ -175,6 +175,7 @@ def _emptied(journal: Journal) -> Journal:
             "finetune_jobs",
             "model_candidates",
             "alerts",
+            "approval_webhooks",
         ):
             if journal.engine.dialect.has_table(connection, effects):
                 connection.execute(text(f"DELETE FROM {effects}"))

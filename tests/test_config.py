@@ -80,3 +80,30 @@ def test_env_example_documents_every_setting_under_its_group() -> None:
         {f"CHORDLINE_{name.upper()}" for name in group.model_fields} for group in GROUPS.values()
     ]
     assert sections == expected
+
+
+def test_the_console_url_is_set_or_derived_from_the_api_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PORT", raising=False)
+    assert load_settings().api.console_base_url == "http://127.0.0.1:8000/console"
+    assert load_settings(api_host="0.0.0.0", api_port=9000).api.console_base_url == (
+        "http://127.0.0.1:9000/console"
+    )
+    monkeypatch.setenv("PORT", "7070")
+    assert load_settings(api_host="::1").api.console_base_url == "http://[::1]:7070/console"
+    chosen = load_settings(console_url="https://ops.example.com/console/")
+    assert chosen.api.console_base_url == "https://ops.example.com/console"
+    assert load_settings(console_url="").console_url is None
+
+
+def test_the_approval_webhook_is_off_when_empty_and_its_url_is_never_shown() -> None:
+    off = load_settings(approval_webhook_url="", approval_webhook_secret="")
+    assert off.approvals.approval_webhook_url is None
+    assert off.approvals.approval_webhook_secret is None
+    with pytest.raises(ConfigError) as caught:
+        load_settings(approval_webhook_url="ftp://hooks.example/T0SECRETTOKEN")
+    message = str(caught.value)
+    assert "CHORDLINE_APPROVAL_WEBHOOK_URL=*** is invalid" in message
+    assert "Fix: set CHORDLINE_APPROVAL_WEBHOOK_URL to an http(s) URL" in message
+    assert "T0SECRETTOKEN" not in message

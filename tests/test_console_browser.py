@@ -88,6 +88,27 @@ def _first_tool_turn(page: Page) -> list[tuple[float, float]]:
     return [(start, end) for turn, start, end in bars if turn == bars[0][0]]
 
 
+def _rate(page: Page, http: httpx.Client, run_id: str) -> None:
+    """Give the answer a thumbs up with a comment; the API shows it, with who gave it."""
+    page.fill("form.give input[name=comment]", "right refund, fast")
+    page.click("form.give button.thumb.up")
+    expect(page.locator('.feedback li[data-giver="ann"]')).to_contain_text("right refund, fast")
+    (given,) = http.get(f"/v1/runs/{run_id}").json()["feedback"]
+    assert (given["giver"], given["score"]) == ("ann", 1.0)
+
+
+def _what_is_not_shown(
+    page: Page, base: str, theirs: str, scripted: str, dialogs: list[str]
+) -> None:
+    """Another tenant's run answers 404; a script in a tool's result shows as text."""
+    answer = page.goto(f"{base}/console/runs/{theirs}")
+    assert answer is not None and answer.status == 404
+    assert "Not found" in page.inner_text("h1")
+    page.goto(f"{base}/console/runs/{scripted}")
+    assert SCRIPT in page.inner_text(".io")
+    assert page.title() != "owned" and dialogs == []
+
+
 def _sign_in(page: Page, base: str, key: str) -> None:
     page.goto(f"{base}/console/runs")
     assert "/console/login" in page.url  # no session: the sign-in form
@@ -157,19 +178,8 @@ def test_a_person_signs_in_follows_a_run_and_approves_its_refund(
     assert "refund of $1249.00 for ORD-1042 issued" in page.inner_text("#run-answer")
     page.screenshot(path=str(shots / "run-finished.png"), full_page=True)
 
-    # Feedback on the answer, stored with who gave it.
-    page.fill("form.give input[name=comment]", "right refund, fast")
-    page.click("form.give button.thumb.up")
-    expect(page.locator('.feedback li[data-giver="ann"]')).to_contain_text("right refund, fast")
-    (given,) = http.get(f"/v1/runs/{run_id}").json()["feedback"]
-    assert (given["giver"], given["score"]) == ("ann", 1.0)
+    _rate(page, http, run_id)
 
-    # Another tenant's run is not there; a script in a tool result is text.
-    answer = page.goto(f"{api.url}/console/runs/{theirs}")
-    assert answer is not None and answer.status == 404
-    assert "Not found" in page.inner_text("h1")
-    page.goto(f"{api.url}/console/runs/{scripted}")
-    assert SCRIPT in page.inner_text(".io")
-    assert page.title() != "owned" and dialogs == []
+    _what_is_not_shown(page, api.url, theirs, scripted, dialogs)
     page.screenshot(path=str(shots / "escaped.png"), full_page=True)
     context.close()

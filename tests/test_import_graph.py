@@ -20,8 +20,9 @@ The layers, bottom to top; a module may import its own layer and the layers belo
 7. ``orchestration.budgets``, ``observability``, ``knowledge``, ``memory``: subsystems that
    plug into a step (as middleware or as tools) and read the journal; ``feedback``, which only
    reads and writes beside the journal.
-8. ``orchestration.workflows``, ``orchestration.rollouts``: runs of runs, and canaries judged
-   from the run metrics and alerts of observability.
+8. ``orchestration.workflows``, ``orchestration.rollouts``, ``orchestration.webhooks``: runs of
+   runs, canaries judged from the run metrics and alerts of observability, and the approval
+   webhook (its arguments redacted as traces are).
 9. ``orchestration.bootstrap`` (the composition root: it builds the runtime and its middleware
    chain from the settings), ``orchestration.canvas`` (the one module speaking Celery).
 10. ``orchestration.client``, then ``evals`` (trials are runs the client drives), then ``api``,
@@ -58,7 +59,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "orchestration.knowledge",
         "orchestration.memory",
     ),
-    ("orchestration.workflows", "orchestration.rollouts"),
+    ("orchestration.workflows", "orchestration.rollouts", "orchestration.webhooks"),
     ("orchestration.bootstrap", "orchestration.canvas"),
     ("orchestration.client",),
     ("orchestration.evals",),

@@ -77,6 +77,45 @@ def test_the_settings_secrets_never_appear(tmp_path: Path) -> None:
     assert out.count("[secret]") == 4
 
 
+def test_decoded_json_is_redacted_in_place_as_its_text_would_be() -> None:
+    redactor = Redactor(["plainsecretvalue"])
+    arguments = {
+        "email": "jane.doe@example.com",
+        "card": 4111111111111111,
+        "amount_usd": 1249.0,
+        "max_tokens": 64,
+        "api_key": "abcd1234",
+        "X-Auth-Token": {"nested": "value"},
+        "password": None,
+        "lines": ["call +44 20 7946 0958", "plainsecretvalue here", 7, True],
+        "order_id": "ORD-1042",
+    }
+    assert redactor.data(arguments) == {
+        "email": "[email]",
+        "card": "[card]",
+        "amount_usd": 1249.0,
+        "max_tokens": 64,
+        "api_key": "[secret]",
+        "X-Auth-Token": "[secret]",
+        "password": None,
+        "lines": ["call [phone]", "[secret] here", 7, True],
+        "order_id": "ORD-1042",
+    }
+    assert redactor.data("text a@b.co") == "text [email]"
+
+
+def test_the_approval_webhook_settings_are_secrets(tmp_path: Path) -> None:
+    settings = load_settings(
+        data_dir=tmp_path,
+        approval_webhook_url=SecretStr("https://hooks.example/T0/approvalsecret"),
+        approval_webhook_secret=SecretStr("signing-secret-0123456789"),
+    )
+    out = redactor_for(settings).text(
+        "hook https://hooks.example/T0/approvalsecret key signing-secret-0123456789"
+    )
+    assert "approvalsecret" not in out and "signing-secret" not in out
+
+
 def test_spans_leave_redacted_attributes_events_and_status() -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor

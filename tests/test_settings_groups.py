@@ -17,9 +17,6 @@ from orchestration.config import ENV_PREFIX, GROUPS, Settings, load_settings
 from orchestration.errors import ConfigError, RunRequestTooLarge
 
 # Every variable ``Settings`` read before it was split into groups (main, 2026-12-03).
-# Settings added after the groups were made (a rename would show as one missing and one new).
-_ADDED_SINCE = frozenset(["CHORDLINE_TRACE_URL_TEMPLATE"])
-
 _VARIABLES_BEFORE_THE_GROUPS = frozenset(
     [
         "CHORDLINE_ADMIN_TENANT",
@@ -127,6 +124,16 @@ _VARIABLES_BEFORE_THE_GROUPS = frozenset(
     ]
 )
 
+# Every variable added since, each in the group of the component that reads it.
+_VARIABLES_ADDED_SINCE = frozenset(
+    [
+        "CHORDLINE_APPROVAL_WEBHOOK_SECRET",
+        "CHORDLINE_APPROVAL_WEBHOOK_URL",
+        "CHORDLINE_CONSOLE_URL",
+        "CHORDLINE_TRACE_URL_TEMPLATE",
+    ]
+)
+
 # One value per group that differs from its default, so equal values mean the right values.
 _ENVIRONMENT = {
     "CHORDLINE_DEFAULT_TENANT": "acme",
@@ -138,6 +145,7 @@ _ENVIRONMENT = {
     "CHORDLINE_OPENAI_API_KEY": "sk-groups",
     "CHORDLINE_TENANT_DAILY_USD_OVERRIDES": "acme=5",
     "CHORDLINE_API_PORT": "8123",
+    "CHORDLINE_APPROVAL_WEBHOOK_URL": "https://hooks.example.com/approvals",
     "CHORDLINE_EVAL_TENANT": "ev",
     "CHORDLINE_KNOWLEDGE_CHUNK_CHARS": "900",
     "CHORDLINE_MEMORY_RECALL_FACTS": "2",
@@ -176,7 +184,7 @@ def test_variable_names_are_unchanged() -> None:
     for name, info in Settings.model_fields.items():
         assert info.alias is None and info.validation_alias is None, name
     assert {ENV_PREFIX + name.upper() for name in Settings.model_fields} == (
-        _VARIABLES_BEFORE_THE_GROUPS | _ADDED_SINCE
+        _VARIABLES_BEFORE_THE_GROUPS | _VARIABLES_ADDED_SINCE
     )
 
 
@@ -243,6 +251,10 @@ def test_a_group_reads_its_own_variables_alone(monkeypatch: pytest.MonkeyPatch) 
         ),
         ("CHORDLINE_DISABLED_VARIANTS", "triage", "'triage' is not agent:variant"),
         ("CHORDLINE_ALERT_WEBHOOK_URL", "ftp://hook", "the URL must start with http://"),
+        ("CHORDLINE_APPROVAL_WEBHOOK_URL", "ftp://hook", "the URL must start with http://"),
+        ("CHORDLINE_APPROVAL_WEBHOOK_URL", "https:///path", "the URL names no host"),
+        ("CHORDLINE_APPROVAL_WEBHOOK_SECRET", "short", "the secret is shorter than 16"),
+        ("CHORDLINE_CONSOLE_URL", "console.example.com", "the URL must start with http://"),
         ("CHORDLINE_FLOWER_BASIC_AUTH", "admin", "each entry must be user:password"),
     ],
 )

@@ -53,6 +53,7 @@ def create_app(settings: Settings) -> Celery:
         "workers.observability_tasks",
         "workers.rollout_tasks",
         "workers.workflow_tasks",
+        "workers.webhook_tasks",
     ]
     celery.conf.update(
         task_acks_late=True,

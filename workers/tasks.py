@@ -77,13 +77,36 @@ def _follow(progress: Progress) -> dict[str, Any]:
     return progress.as_task_result()
 
 
-def _run_step(task: Task[Any, Any], runner: StepRunner, run_id: str, seq: int) -> dict[str, Any]:
+def _progress(task: Task[Any, Any], runner: StepRunner, run_id: str, seq: int) -> Progress:
     try:
-        progress = runner(runtime(), run_id, seq, _owner(task))
+        return runner(runtime(), run_id, seq, _owner(task))
     except _JOURNAL_DOWN as exc:
         log.warning("journal unreachable at %s step %s; retrying: %s", run_id, seq, exc)
         raise
-    return _follow(progress)
+
+
+def _run_step(task: Task[Any, Any], runner: StepRunner, run_id: str, seq: int) -> dict[str, Any]:
+    return _follow(_progress(task, runner, run_id, seq))
+
+
+def _announce(progress: Progress) -> None:
+    """Enqueue the approval webhook of a step parked just now, or found parked (its message
+    delivered again after a crash between the park and the enqueue); the webhook's own task
+    sends it at most once. The run is parked whatever happens here."""
+    parked = progress.status == "waiting" or (
+        progress.status == "already_done" and progress.result is None
+    )
+    if not parked or current_settings().approvals.approval_webhook_url is None:
+        return
+    try:
+        canvas.send_approval_webhook(app, progress.run_id, progress.seq)
+    except Exception as exc:  # any broker trouble: the run waits on, only unannounced
+        log.warning(
+            "could not enqueue the approval webhook of %s step %s: %s",
+            progress.run_id,
+            progress.seq,
+            exc,
+        )
 
 
 @app.task(name=canvas.TASK_TURN, bind=True, **_STEP_RETRIES)
@@ -100,8 +123,10 @@ def tool_call(self: Task[Any, Any], run_id: str, seq: int) -> dict[str, Any]:
 
 @app.task(name=canvas.TASK_APPROVAL, bind=True, **_STEP_RETRIES)
 def await_approval(self: Task[Any, Any], run_id: str, seq: int) -> dict[str, Any]:
-    """Park a run until a person decides on a tool call."""
-    return _run_step(self, run_approval, run_id, seq)
+    """Park a run until a person decides on a tool call; announce it to the approval webhook."""
+    progress = _progress(self, run_approval, run_id, seq)
+    _announce(progress)
+    return _follow(progress)
 
 
 @app.task(name=canvas.TASK_RUN, bind=True, throws=(ChordlineError,), Request=telemetry.RunRequest)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 
 import click
 
@@ -20,17 +19,7 @@ def api_port(settings: Settings) -> int:
     Raises:
         ConfigError: PORT is set but is not a port number.
     """
-    if settings.api_port is not None:
-        return settings.api_port
-    raw = os.environ.get("PORT", "").strip()
-    if not raw:
-        return 8000
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
-        raise ConfigError(
-            f"PORT={raw!r} is invalid: not a TCP port. Fix: set PORT (or CHORDLINE_API_PORT) "
-            "to a number from 1 to 65535."
-        )
-    return int(raw)
+    return settings.api.effective_api_port
 
 
 @main.command()

@@ -5,8 +5,8 @@ Invalid settings refuse to start: :func:`load_settings` turns pydantic's validat
 
 :class:`Settings` is made of named groups, one per component that reads them (:data:`GROUPS`):
 the runtime's in :mod:`.runtime` (core, broker, journal, worker, loop, budgets), the models' in
-:mod:`.llm`, the subsystems' in :mod:`.subsystems` (api, evals, knowledge, memory, workflows,
-rollouts) and :mod:`.observability` (observability, flower). ``settings.llm`` is the
+:mod:`.llm`, the subsystems' in :mod:`.subsystems` (api, approvals, evals, knowledge, memory,
+workflows, rollouts) and :mod:`.observability` (observability, flower). ``settings.llm`` is the
 :class:`LlmSettings` view of the same values; a function that takes ``LlmSettings`` also takes
 the whole ``Settings``, which inherits every group.
 """
@@ -27,6 +27,7 @@ from orchestration.config.runtime import (
 from orchestration.config.settings import GROUPS, Settings, current_settings, load_settings
 from orchestration.config.subsystems import (
     ApiSettings,
+    ApprovalSettings,
     EvalSettings,
     KnowledgeSettings,
     MemorySettings,
@@ -39,6 +40,7 @@ __all__ = [
     "ENV_PREFIX",
     "GROUPS",
     "ApiSettings",
+    "ApprovalSettings",
     "BrokerSettings",
     "BudgetSettings",
     "CoreSettings",

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 
 from orchestration.config.group import SettingsGroup
+from orchestration.config.urls import check_http_url
 
 __all__ = ["FlowerSettings", "ObservabilitySettings"]
 
@@ -130,10 +131,9 @@ class ObservabilitySettings(SettingsGroup):
     @field_validator("alert_webhook_url")
     @classmethod
     def _webhook_scheme(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value() == "":
+        if value is None or value.get_secret_value() == "":
             return None
-        if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
-            raise ValueError("the URL must start with http:// or https://")
+        check_http_url(value.get_secret_value())
         return value
 
 

@@ -22,6 +22,7 @@ from orchestration.config.runtime import (
 )
 from orchestration.config.subsystems import (
     ApiSettings,
+    ApprovalSettings,
     EvalSettings,
     KnowledgeSettings,
     MemorySettings,
@@ -43,6 +44,7 @@ class Settings(
     LlmSettings,
     BudgetSettings,
     ApiSettings,
+    ApprovalSettings,
     EvalSettings,
     KnowledgeSettings,
     MemorySettings,
@@ -102,6 +104,11 @@ class Settings(
     def api(self) -> ApiSettings:
         """The HTTP API and the limits of a run request."""
         return ApiSettings.model_construct(**self._values_of(ApiSettings))
+
+    @functools.cached_property
+    def approvals(self) -> ApprovalSettings:
+        """The approval webhook: where a tool call waiting for a person is announced."""
+        return ApprovalSettings.model_construct(**self._values_of(ApprovalSettings))
 
     @functools.cached_property
     def evals(self) -> EvalSettings:
@@ -191,6 +198,7 @@ GROUPS: Mapping[str, type[SettingsGroup]] = {
     "llm": LlmSettings,
     "budgets": BudgetSettings,
     "api": ApiSettings,
+    "approvals": ApprovalSettings,
     "evals": EvalSettings,
     "knowledge": KnowledgeSettings,
     "memory": MemorySettings,

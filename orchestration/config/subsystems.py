@@ -1,24 +1,31 @@
-"""The groups of the subsystems built on the runtime: the HTTP API, evals, knowledge, memory,
-workflows and rollouts."""
+"""The groups of the subsystems built on the runtime: the HTTP API, approvals, evals, knowledge,
+memory, workflows and rollouts."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from orchestration.config.group import SettingsGroup
+from orchestration.config.urls import check_http_url
 from orchestration.config.values import crontab
+from orchestration.errors import ConfigError
 
 __all__ = [
     "ApiSettings",
+    "ApprovalSettings",
     "EvalSettings",
     "KnowledgeSettings",
     "MemorySettings",
     "RolloutSettings",
     "WorkflowSettings",
 ]
+
+# An HMAC key shorter than this is guessed too easily to tell Chordline's POSTs from anyone's.
+_MIN_WEBHOOK_SECRET = 16
 
 
 class ApiSettings(SettingsGroup):
@@ -54,6 +61,100 @@ class ApiSettings(SettingsGroup):
         4096, ge=2, description="the largest run metadata object in bytes of JSON (>= 2)"
     )
     """The largest run metadata object, serialized, that any door accepts."""
+
+    console_url: str | None = Field(
+        None,
+        description="the console's public base URL, e.g. https://chordline.example.com/console; "
+        "empty means /console on CHORDLINE_API_HOST and the API's port",
+    )
+    """Where people open the console (``/console`` of ``chordline api``) from outside: the base
+    of the links Chordline sends out (an approval webhook's ``link``). None derives it from the
+    address the API binds, which only suits one machine: behind a proxy or in a container,
+    set it."""
+
+    @field_validator("console_url")
+    @classmethod
+    def _console_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        return check_http_url(value.strip()).rstrip("/")
+
+    @property
+    def effective_api_port(self) -> int:
+        """CHORDLINE_API_PORT, else the platform's PORT, else 8000.
+
+        Raises:
+            ConfigError: PORT is set but is not a port number.
+        """
+        if self.api_port is not None:
+            return self.api_port
+        raw = os.environ.get("PORT", "").strip()
+        if not raw:
+            return 8000
+        if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+            raise ConfigError(
+                f"PORT={raw!r} is invalid: not a TCP port. Fix: set PORT (or CHORDLINE_API_PORT) "
+                "to a number from 1 to 65535."
+            )
+        return int(raw)
+
+    @property
+    def console_base_url(self) -> str:
+        """The console's base URL without a trailing slash: CHORDLINE_CONSOLE_URL, else
+        ``http://<api host>:<api port>/console`` (a wildcard bind address reads as loopback).
+
+        Raises:
+            ConfigError: derived from a PORT that is not a port number.
+        """
+        if self.console_url is not None:
+            return self.console_url
+        host = self.api_host.strip("[]")
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.effective_api_port}/console"
+
+
+class ApprovalSettings(SettingsGroup):
+    """Who hears that a tool call waits for a person: the approval webhook."""
+
+    approval_webhook_url: SecretStr | None = Field(
+        None,
+        description="an http(s) URL that receives a JSON POST (event approval.waiting) when a "
+        "tool call starts waiting for approval, or empty for none",
+    )
+    """Where each approval that starts waiting is POSTed as JSON, from the tools queue, retried
+    with backoff; never from the step, so a slow receiver never holds a run. A secret (a chat
+    webhook's URL carries its token): never logged."""
+
+    approval_webhook_secret: SecretStr | None = Field(
+        None,
+        description="a shared secret of 16 or more characters that signs each approval webhook "
+        "body (X-Chordline-Signature: sha256=HMAC-SHA256 hex), or empty for unsigned",
+    )
+    """When set, each POST carries ``X-Chordline-Signature: sha256=<hex>``, the HMAC-SHA256 of
+    the body under this secret, so the receiver can tell Chordline's POSTs from anyone's."""
+
+    @field_validator("approval_webhook_url", "approval_webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return None if isinstance(value, str) and value.strip() == "" else value
+
+    @field_validator("approval_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_http_url(value.get_secret_value())
+        return value
+
+    @field_validator("approval_webhook_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < _MIN_WEBHOOK_SECRET:
+            raise ValueError(f"the secret is shorter than {_MIN_WEBHOOK_SECRET} characters")
+        return value
 
 
 class EvalSettings(SettingsGroup):

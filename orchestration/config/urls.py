@@ -1,10 +1,12 @@
-"""The URL settings: which brokers and databases are known, and masking their passwords."""
+"""The URL settings: which brokers and databases are known, what a webhook URL must be, and
+masking their passwords (and everything but the origin, for a log line)."""
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
-__all__ = ["check_broker_url", "check_database_url", "mask_url"]
+__all__ = ["check_broker_url", "check_database_url", "check_http_url", "mask_url", "url_origin"]
 
 _BROKER_SCHEMES = ("filesystem", "redis", "rediss", "amqp", "pyamqp", "amqps")
 _DATABASE_DRIVERS = ("sqlite", "postgresql", "postgresql+psycopg")
@@ -52,6 +54,37 @@ def check_database_url(value: str | None) -> str | None:
         # psycopg 3 is the driver we ship; SQLAlchemy's default would ask for psycopg2.
         return "postgresql+psycopg" + value.removeprefix(driver)
     return value
+
+
+def check_http_url(value: str) -> str:
+    """``value`` if it is an ``http://`` or ``https://`` URL naming a host.
+
+    Raises:
+        ValueError: another scheme, or no host.
+    """
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("the URL must start with http:// or https://")
+    try:
+        parts = urlsplit(value)
+        host, _ = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number, a bracket left open (the text may hold
+        # a piece of a secret URL, so it is not repeated)
+        raise ValueError("the URL cannot be read: check its host and port") from None
+    if not host:
+        raise ValueError("the URL names no host")
+    return value
+
+
+def url_origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: what a log may say about where a request went, never
+    its credentials, path or query (a chat webhook's path is its token)."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(an unreadable URL)"
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{f'[{host}]' if ':' in host else host}{port}"
 
 
 def mask_url(url: str) -> str:

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 # The newest migration in migrations/versions: a new migration changes this too.
-HEAD_REVISION = "console"
+HEAD_REVISION = "webhooks"
 
 # Alembic's own table of the applied revision (its default name; env.py keeps it).
 _VERSION_TABLE = "alembic_version"

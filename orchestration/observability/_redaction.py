@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from orchestration.config import SettingsGroup
@@ -36,11 +37,14 @@ _TOKEN_SHAPES = (
     r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
     r"(?i:bearer)\s+[A-Za-z0-9._~+/-]{12,}=*",
 )
+# A name that says its value is a secret: ``api_key``, ``x-auth-token``, ``db_password``.
+_SECRET_NAME = r"[\w-]*(?:api[_-]?key|token|secret|password|passwd)[\w-]*"
 # ``api_key=...``, ``"token": "..."``, ``password: ...``: keep the name, hide the value.
 _NAMED_SECRET = re.compile(
-    r"(?i)(?P<name>\b[\w-]*(?:api[_-]?key|token|secret|password|passwd)[\w-]*\b[\"']?\s*[:=]\s*"
-    r"[\"']?)(?P<value>[^\s\"',;&]{4,})"
+    rf"(?i)(?P<name>\b{_SECRET_NAME}\b[\"']?\s*[:=]\s*[\"']?)(?P<value>[^\s\"',;&]{{4,}})"
 )
+_SECRET_KEY = re.compile(rf"(?i){_SECRET_NAME}")
+_MIN_NAMED_VALUE = 4  # as _NAMED_SECRET: shorter values ("max_tokens": 64) are not secrets
 _TOKENS = re.compile("|".join(f"(?:{shape})" for shape in _TOKEN_SHAPES))
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
@@ -91,6 +95,30 @@ class Redactor:
         value = _EMAIL.sub("[email]", value)
         value = _CARD.sub(_card, value)
         return _PHONE.sub(_phone, value)
+
+    def data(self, value: Any) -> Any:
+        """``value`` (decoded JSON: a tool call's arguments) redacted as :meth:`text` redacts its
+        JSON text, its shape kept: each string, and each number that reads as a card or phone
+        number, passed through :meth:`text`; the value of a key naming a secret (``api_key``,
+        ``password``, ``x-auth-token``) replaced by ``[secret]``."""
+        if isinstance(value, dict):
+            return {key: self._entry(str(key), item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.data(item) for item in value]
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            shown = str(value)
+            hidden = self.text(shown)
+            return value if hidden == shown else hidden
+        return value
+
+    def _entry(self, key: str, item: Any) -> Any:
+        named = _SECRET_KEY.fullmatch(key) is not None
+        scalar = isinstance(item, str | int | float) and not isinstance(item, bool)
+        if named and (not scalar or len(str(item)) >= _MIN_NAMED_VALUE):
+            return "[secret]" if item not in (None, [], {}) else item
+        return self.data(item)
 
 
 def _settings_secrets(group: SettingsGroup) -> list[str]:
